@@ -1,0 +1,1 @@
+"""Subcommands of the ``act`` CLI; each module defines ``register(subparsers)``."""
