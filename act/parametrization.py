@@ -65,9 +65,10 @@ class ConsistencyFunction(nn.Module):
         sigma = torch.as_tensor(sigma, device=x.device)
         if sigma.ndim == 0:
             sigma = sigma.expand(x.shape[0])
-        # Scalings in float64, then cast: keeps f(x, eps) = x bit-exact under autocast.
-        s64 = sigma.to(torch.float64)
-        c_skip, c_out, c_in = boundary_scalings(s64, self.sigma_min, self.sigma_data)
+        # Scalings in sigma's own precision (at least fp32): sigma - sigma_min is then exactly 0
+        # at sigma = eps whether sigma is stored in float32 or float64, so f(x, eps) = x bit-exact.
+        s = sigma if sigma.dtype == torch.float64 else sigma.float()
+        c_skip, c_out, c_in = boundary_scalings(s, self.sigma_min, self.sigma_data)
         view = (-1,) + (1,) * (x.ndim - 1)  # (B, 1, 1, 1) for images, (B, 1) for 2-D points
         c_skip, c_out, c_in = (c.to(x.dtype).view(view) for c in (c_skip, c_out, c_in))
         c_noise = time_input(sigma.to(torch.float32), self.time_input)

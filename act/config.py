@@ -1,0 +1,210 @@
+"""Typed experiment configuration, loaded from YAML and written back resolved.
+
+nanoGPT-style dataclasses with a "why" on each default. ``load_config`` rejects
+unknown keys with the list of valid ones, so a typo never silently falls back to
+a default. The method section dispatches on its ``name`` field to the method's
+own dataclass (CT, iCT, ACT), k-diffusion factory style.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+T = TypeVar("T")
+
+
+@dataclass
+class NoiseConfig:
+    """Variance-exploding noise of Consistency Models (METHOD.md section 1)."""
+
+    sigma_min: float = 0.002  # eps: f(x, eps) = x is the boundary condition
+    sigma_max: float = 80.0  # T: one-step sampling starts from N(0, T^2 I)
+    sigma_data: float = 0.5  # data std assumed by the c_skip/c_out/c_in scalings
+    rho: float = 7.0  # Karras grid curvature
+
+
+@dataclass
+class DataConfig:
+    name: str = "fashion_mnist"  # the embedded default: ships as a Debian package, no download
+    root: Optional[str] = None  # None: the dataset's standard search path
+    split: str = "train"
+    resolution: Optional[int] = None  # None: the dataset's native size (Fashion-MNIST padded to 32)
+    hflip: bool = False  # random horizontal flips (the CT paper's CIFAR-10 recipe uses them)
+    download: bool = False  # allow a torchvision download when the files are missing
+    num_workers: int = 0  # 0 loads in the training process: fastest for in-memory sets
+    options: Dict[str, Any] = field(default_factory=dict)  # loader-specific (toy kind, n, ...)
+
+
+@dataclass
+class ModelConfig:
+    preset: str = "tiny"  # act.networks generator preset
+    overrides: Dict[str, Any] = field(default_factory=dict)  # passed to build_generator
+    discriminator: Optional[str] = None  # ACT only: act.networks discriminator preset
+    discriminator_overrides: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 2000  # K: total training steps; curricula are functions of step / K
+    batch_size: int = 32  # B, images per generator step (ACT loads 2B: see METHOD.md)
+    lr: float = 1e-4  # constant, no warm-up, as every official recipe here
+    betas: Tuple[float, float] = (0.9, 0.999)  # RAdam; ACT's config sets (0, 0.99)
+    seed: int = 0  # every random draw of step k derives from (seed, k): resume is exact
+    log_every: int = 25  # JSON-lines log interval (steps)
+    ckpt_every: int = 500  # periodic checkpoints, kept for FID-vs-step curves; 0 = final only
+    device: str = "auto"  # auto: cuda when available, else cpu
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; weights stay fp32)
+    compile: bool = False  # torch.compile the trained networks
+    tf32: bool = False  # allow TF32 matmuls on Ampere+ (faster, not bit-reproducible)
+    cudnn_benchmark: bool = False  # autotune convolutions (faster, not bit-reproducible)
+    deterministic: bool = False  # torch.use_deterministic_algorithms
+
+
+@dataclass
+class SampleConfig:
+    num_samples: int = 1000
+    batch_size: int = 250  # does not change the images: image i always comes from seed + i
+    seed: int = 0
+    sigmas: Tuple[float, ...] = (80.0,)  # one step; e.g. (80.0, 0.661) for two steps
+    grid_size: int = 64  # images in the PNG grid
+
+
+@dataclass
+class ExperimentConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    method: Any = None  # a method dataclass (CTConfig, ICTConfig, ...), resolved by name
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+
+    def __post_init__(self) -> None:
+        if self.method is None:
+            self.method = method_config_from_dict({"name": "ct"})
+
+
+def _method_registry() -> Dict[str, Type]:
+    # Imported here: the objectives import this module for their shared dataclasses.
+    from act.methods import method_registry
+
+    return {name: entry[0] for name, entry in method_registry().items()}
+
+
+def method_config_from_dict(d: Mapping[str, Any]) -> Any:
+    d = dict(d)
+    name = d.get("name")
+    registry = _method_registry()
+    if name not in registry:
+        raise ValueError(f"unknown method {name!r}; choose from {sorted(registry)}")
+    return from_dict(registry[name], d, where="method")
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
+        return from_dict(tp, value, where)
+    if origin is Union:  # Optional[X]
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(args[0], value, where)
+    if origin is tuple:
+        args = get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{where}: expected a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v, where) for v in value)
+        if len(args) != len(value):
+            raise TypeError(f"{where}: expected {len(args)} values, got {value!r}")
+        return tuple(_coerce(a, v, where) for a, v in zip(args, value))
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp is float and isinstance(value, str):
+        return float(value)  # YAML reads 1e-4 as a string
+    if tp is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if tp in (int, str, bool) and not isinstance(value, tp):
+        raise TypeError(f"{where}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def from_dict(cls: Type[T], d: Mapping[str, Any], where: str = "config") -> T:
+    """Build dataclass ``cls`` from a mapping; unknown keys raise with the valid ones."""
+    if not isinstance(d, Mapping):
+        raise TypeError(f"{where}: expected a mapping, got {d!r}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; valid keys are {sorted(names)}")
+    kwargs = {}
+    for key, value in d.items():
+        if cls is ExperimentConfig and key == "method":
+            kwargs[key] = method_config_from_dict(value) if isinstance(value, Mapping) else value
+        else:
+            kwargs[key] = _coerce(hints[key], value, f"{where}.{key}")
+    return cls(**kwargs)
+
+
+def to_dict(cfg: Any) -> Dict[str, Any]:
+    """Plain nested dict (tuples as lists), ready for YAML/JSON."""
+
+    def plain(v: Any) -> Any:
+        if dataclasses.is_dataclass(v):
+            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    return plain(cfg)
+
+
+def deep_update(base: Dict[str, Any], other: Mapping[str, Any]) -> Dict[str, Any]:
+    out = dict(base)
+    for k, v in other.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_update(dict(out[k]), v)
+        else:
+            out[k] = v
+    return out
+
+
+def parse_override(text: str) -> Dict[str, Any]:
+    """``train.steps=100`` -> {"train": {"steps": 100}} (value parsed as YAML)."""
+    if "=" not in text:
+        raise ValueError(f"override {text!r} must look like section.key=value")
+    dotted, raw = text.split("=", 1)
+    value = yaml.safe_load(raw)
+    out: Dict[str, Any] = {}
+    node = out
+    keys = dotted.split(".")
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+    node[keys[-1]] = value
+    return out
+
+
+def load_config(path: Optional[Union[str, Path]] = None, overrides: Tuple[str, ...] = ()) -> ExperimentConfig:
+    """Load a YAML experiment config (or the defaults) and apply ``section.key=value`` overrides."""
+    raw: Dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {path} does not exist")
+        raw = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"{path}: top level must be a mapping")
+    for o in overrides:
+        raw = deep_update(raw, parse_override(o))
+    return from_dict(ExperimentConfig, raw, where=str(path) if path else "config")
+
+
+def save_config(cfg: ExperimentConfig, path: Union[str, Path]) -> None:
+    Path(path).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))

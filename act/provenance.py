@@ -1,0 +1,66 @@
+"""What produced a result: git commit, package versions, host, written next to every output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+PACKAGES = ("act-bench", "torch", "torchvision", "diffusers", "numpy", "scipy", "lpips", "torch-fidelity", "clean-fid", "pot")
+
+
+def git_commit(cwd: Optional[Union[str, Path]] = None) -> Optional[str]:
+    """The checkout's commit, with '-dirty' when it has uncommitted changes; None outside git."""
+    here = Path(cwd) if cwd else Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return sha + ("-dirty" if dirty else "")
+
+
+def package_versions() -> Dict[str, Optional[str]]:
+    out: Dict[str, Optional[str]] = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def provenance(extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    import torch
+
+    info: Dict[str, Any] = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "git_commit": git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "argv": sys.argv,
+        "packages": package_versions(),
+        "cuda": torch.version.cuda if torch.cuda.is_available() else None,
+        "device_name": torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor() or "cpu",
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+    }
+    if extra:
+        info.update(extra)
+    return info
+
+
+def write_json_atomic(path: Union[str, Path], obj: Any) -> None:
+    """Write JSON to a temporary file and rename it: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+    os.replace(tmp, path)
