@@ -1,0 +1,31 @@
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+torch.set_num_threads(1)  # tests run in parallel workers on 2 cores
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """An idx file (the MNIST/Fashion-MNIST format), gzipped."""
+    magic = {1: 0x0801, 3: 0x0803}[array.ndim]
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope="session")
+def fmnist_root(tmp_path_factory) -> Path:
+    """A tiny Fashion-MNIST in the official idx format: 64 train and 32 test images of blobs."""
+    root = tmp_path_factory.mktemp("fmnist")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 64), ("t10k", 32)):
+        yy, xx = np.mgrid[:28, :28]
+        cx, cy = rng.uniform(8, 20, n), rng.uniform(8, 20, n)
+        imgs = (255 * (((xx[None] - cx[:, None, None]) ** 2 + (yy[None] - cy[:, None, None]) ** 2) < 40)).astype(np.uint8)
+        write_idx(root / f"{split}-images-idx3-ubyte.gz", imgs)
+        write_idx(root / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    return root
