@@ -97,7 +97,7 @@ def _method_registry() -> Dict[str, Type]:
 
 def method_config_from_dict(d: Mapping[str, Any]) -> Any:
     d = dict(d)
-    name = d.get("name")
+    name = d.setdefault("name", "ct")  # the default method, as in ExperimentConfig
     registry = _method_registry()
     if name not in registry:
         raise ValueError(f"unknown method {name!r}; choose from {sorted(registry)}")

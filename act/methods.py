@@ -61,6 +61,12 @@ class Method:
         pass
 
 
+def set_trainable(method: Method, phase: str) -> None:
+    """Only the phase's network collects gradients; gradients still flow *through* the others."""
+    for name, net in method.networks.items():
+        net.requires_grad_(name == phase)
+
+
 def per_step_generator(seed: int, step: int, device: torch.device, stream: int = 0) -> torch.Generator:
     """The torch.Generator of training step ``step``: every random draw of a step comes from it.
 
@@ -105,8 +111,9 @@ def method_registry() -> Dict[str, Tuple[type, type]]:
     """name -> (config dataclass, Method class). Imported lazily: the methods import act.config."""
     from baselines.ct import CTConfig, CTMethod
     from baselines.ict import ICTConfig, ICTMethod
+    from act.adversarial import ACTConfig, ACTMethod
 
-    return {"ct": (CTConfig, CTMethod), "ict": (ICTConfig, ICTMethod)}
+    return {"ct": (CTConfig, CTMethod), "ict": (ICTConfig, ICTMethod), "act": (ACTConfig, ACTMethod)}
 
 
 def build_method(cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0) -> Method:

@@ -109,4 +109,4 @@ class CTMethod(Method):
         return {"num_scales": self.num_scales(step), "ema_decay": self.target_decay(step)}
 
     def sampling_network(self) -> nn.Module:
-        return self.averaged.get("eval_ema", self.averaged["target"])
+        return self.averaged["eval_ema"] if "eval_ema" in self.averaged else self.averaged["target"]

@@ -1,0 +1,221 @@
+"""The training loop shared by every method (CT, iCT, ACT), written once.
+
+RAdam with a constant learning rate per trained network, stepped in the method's
+phase order; every random draw of step k comes from generators seeded by
+(seed, k), so resuming from a checkpoint continues the run exactly. JSON-lines
+log, tqdm progress, atomic periodic checkpoints, CPU or CUDA, optional
+bf16/fp16 autocast (fp32 weights).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple, Union
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from act.checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
+from act.config import ExperimentConfig, from_dict, save_config, to_dict
+from act.methods import Method, build_method, per_step_generator, set_trainable
+from act.provenance import provenance, write_json_atomic
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+DATA_STREAM = 1  # generator stream of the data order; stream 0 is the method's
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
+    return device
+
+
+def apply_determinism(cfg: ExperimentConfig) -> None:
+    """The determinism switches of the config, set once (and recorded with the config)."""
+    torch.backends.cuda.matmul.allow_tf32 = cfg.train.tf32
+    torch.backends.cudnn.allow_tf32 = cfg.train.tf32
+    torch.backends.cudnn.benchmark = cfg.train.cudnn_benchmark
+    torch.use_deterministic_algorithms(cfg.train.deterministic, warn_only=True)
+
+
+def build_data(cfg: ExperimentConfig):
+    from act.data import build_dataset
+
+    d = cfg.data
+    return build_dataset(d.name, root=d.root, split=d.split, resolution=d.resolution, download=d.download, **d.options)
+
+
+class StepBatches(Dataset):
+    """Item k is the batch of training step ``start + k``: indices from epoch-wise permutations
+    seeded by (seed, epoch), so the data order is a pure function of the step."""
+
+    def __init__(self, dataset: Any, batch: int, seed: int, start: int, hflip: bool) -> None:
+        self.dataset, self.batch, self.seed, self.start, self.hflip = dataset, batch, seed, start, hflip
+        self.n = len(dataset)
+        self._perm_epoch, self._perm = -1, None
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def _permutation(self, epoch: int) -> torch.Tensor:
+        if epoch != self._perm_epoch:
+            g = torch.Generator().manual_seed(self.seed * 7919 + epoch)
+            self._perm, self._perm_epoch = torch.randperm(self.n, generator=g), epoch
+        return self._perm
+
+    def indices(self, step: int) -> torch.Tensor:
+        pos, need, out = step * self.batch, self.batch, []
+        while need:  # a batch may straddle an epoch boundary
+            epoch, offset = divmod(pos, self.n)
+            take = min(need, self.n - offset)
+            out.append(self._permutation(epoch)[offset : offset + take])
+            pos, need = pos + take, need - take
+        return torch.cat(out)
+
+    def __getitem__(self, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        step = self.start + k
+        x, y = self.dataset.get_batch(self.indices(step))
+        if self.hflip and x.ndim == 4:
+            g = per_step_generator(self.seed, step, torch.device("cpu"), stream=DATA_STREAM)
+            flip = torch.rand(x.shape[0], generator=g) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        return x, y
+
+
+def _autocast(device: torch.device, precision: str):
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose from {sorted(PRECISIONS)}")
+    dtype = PRECISIONS[precision]
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def training_state(method: Method, optimizers, scalers, step: int, cfg: ExperimentConfig, dataset: Any) -> Dict[str, Any]:
+    sampling = [k for k, v in method.averaged.items() if v is method.sampling_network()]
+    return {
+        "step": step,
+        "config": to_dict(cfg),
+        "data_shape": list(dataset[0][0].shape),
+        "num_classes": int(getattr(dataset, "num_classes", 0)),
+        "networks": {k: v.state_dict() for k, v in method.networks.items()},
+        "averaged": {k: v.state_dict() for k, v in method.averaged.items()},
+        "sampling_network": sampling[0] if sampling else "generator",
+        "optimizers": {k: v.state_dict() for k, v in optimizers.items()},
+        "scalers": {k: v.state_dict() for k, v in scalers.items()},
+        "method_state": method.extra_state(),
+        "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+    }
+
+
+def train(cfg: ExperimentConfig, run_dir: Union[str, Path], resume: Optional[str] = "auto", progress: bool = True) -> Path:
+    """Train ``cfg`` into ``run_dir``; returns the final checkpoint ``run_dir/model.pt``.
+
+    ``resume``: "auto" continues from the newest checkpoint in ``run_dir`` if any,
+    a path continues from that file, None starts afresh.
+    """
+    run_dir = Path(run_dir)
+    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    apply_determinism(cfg)
+    device = resolve_device(cfg.train.device)
+    tc = cfg.train
+
+    dataset = build_data(cfg)
+    data_shape = tuple(dataset[0][0].shape)
+    method = build_method(cfg, data_shape, int(getattr(dataset, "num_classes", 0))).to(device)
+    optimizers = {
+        name: torch.optim.RAdam(net.parameters(), lr=tc.lr, betas=method.betas(name, tc.betas), weight_decay=0.0)
+        for name, net in method.networks.items()
+    }
+    use_scaler = tc.precision == "fp16" and device.type == "cuda"
+    scalers = {name: torch.amp.GradScaler(device.type, enabled=use_scaler) for name in method.networks}
+
+    start = 0
+    ckpt_file = latest_checkpoint(run_dir) if resume == "auto" else (Path(resume) if resume else None)
+    if ckpt_file is not None:
+        state = load_checkpoint(ckpt_file, map_location=device)
+        for k, net in method.networks.items():
+            net.load_state_dict(state["networks"][k])
+        for k, net in method.averaged.items():
+            net.load_state_dict(state["averaged"][k])
+        for k, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        for k, sc in scalers.items():
+            sc.load_state_dict(state["scalers"][k])
+        method.load_extra_state(state.get("method_state", {}))
+        start = int(state["step"])
+
+    save_config(cfg, run_dir / "config.yaml")
+    write_json_atomic(run_dir / "run.json", provenance({"run_dir": str(run_dir), "resumed_from": str(ckpt_file) if ckpt_file else None, "start_step": start, "device": str(device)}))
+
+    if tc.compile:  # in place: the method keeps calling the same module objects
+        for net in method.networks.values():
+            net.compile()
+
+    images_per_step = tc.batch_size * method.images_per_step_factor
+    batches = StepBatches(dataset, images_per_step, tc.seed, start, cfg.data.hflip)
+    loader = DataLoader(batches, batch_size=None, num_workers=cfg.data.num_workers, pin_memory=device.type == "cuda")
+    log_path = run_dir / "train_log.jsonl"
+    t0 = time.perf_counter()
+    bar = tqdm(total=tc.steps, initial=start, disable=not progress, desc=f"train {cfg.method.name}", dynamic_ncols=True)
+    accum: Dict[str, Tuple[float, int]] = {}  # key -> (sum, count): some terms (R1) are logged only on their steps
+    step = start
+    it = iter(loader)
+    for step in range(start, tc.steps):
+        x, y = next(it)
+        x = x.to(device, non_blocking=True)
+        labels = y.to(device, non_blocking=True) if getattr(dataset, "num_classes", 0) else None
+        g = per_step_generator(tc.seed, step, device)
+        for phase in method.phases:
+            set_trainable(method, phase)
+            opt = optimizers[phase]
+            opt.zero_grad(set_to_none=True)
+            with _autocast(device, tc.precision):
+                losses, logs = method.loss(phase, x, labels, step=step, generator=g)
+            loss = losses.float().mean()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"non-finite {phase} loss at step {step}: {logs}")
+            scalers[phase].scale(loss).backward()
+            scalers[phase].step(opt)
+            scalers[phase].update()
+            method.after_update(phase, step)
+            for k, v in logs.items():
+                total, count = accum.get(k, (0.0, 0))
+                accum[k] = (total + v, count + 1)
+        done = step + 1
+        if done % tc.log_every == 0 or done == tc.steps:
+            record = {"step": done, **{k: total / count for k, (total, count) in accum.items()}, **method.scalars(step),
+                      "lr": tc.lr, "images_seen": done * images_per_step, "wall_time": time.perf_counter() - t0}
+            with open(log_path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.startswith("loss")})
+            accum = {}
+        if tc.ckpt_every and done % tc.ckpt_every == 0 and done != tc.steps:
+            save_checkpoint(checkpoint_path(run_dir, done), training_state(method, optimizers, scalers, done, cfg, dataset))
+        bar.update(1)
+    bar.close()
+    final = training_state(method, optimizers, scalers, tc.steps, cfg, dataset)
+    save_checkpoint(checkpoint_path(run_dir, tc.steps), final)
+    save_checkpoint(run_dir / "model.pt", final)
+    return run_dir / "model.pt"
+
+
+def load_sampling_network(path: Union[str, Path], device: Union[str, torch.device] = "cpu", which: Optional[str] = None):
+    """The network to sample from in a checkpoint (or ``which``: generator, target, eval_ema), with its config."""
+    from act.methods import generator_overrides
+    from act.networks import build_generator
+
+    state = load_checkpoint(path, map_location="cpu")
+    cfg = from_dict(ExperimentConfig, state["config"])
+    net = build_generator(cfg.model.preset, **generator_overrides(cfg))
+    which = which or state["sampling_network"]
+    weights = state["networks"]["generator"] if which == "generator" else state["averaged"].get(which)
+    if weights is None:
+        raise KeyError(f"{path} holds no network {which!r}; it has generator and {sorted(state['averaged'])}")
+    net.load_state_dict(weights)
+    return net.to(device).eval(), cfg, state

@@ -1,0 +1,50 @@
+"""Typed config: YAML loading, overrides, clear errors, round trip."""
+
+import pytest
+
+from act.config import ExperimentConfig, load_config, parse_override, save_config, to_dict
+from baselines.ct import CTConfig
+from baselines.ict import ICTConfig
+
+
+def test_defaults_and_method_dispatch(tmp_path):
+    cfg = load_config()
+    assert isinstance(cfg.method, CTConfig)
+    cfg = load_config(None, ("method.name=ict", "train.steps=7", "train.lr=1e-3"))
+    assert isinstance(cfg.method, ICTConfig)
+    assert cfg.train.steps == 7 and cfg.train.lr == 1e-3
+
+
+def test_unknown_key_lists_valid_ones(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("train:\n  stepz: 3\n")
+    with pytest.raises(ValueError, match="valid keys"):
+        load_config(p)
+    with pytest.raises(ValueError, match="unknown method"):
+        load_config(None, ("method.name=gan",))
+    with pytest.raises(TypeError):
+        load_config(None, ("train.steps=abc",))
+    with pytest.raises(FileNotFoundError):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_round_trip(tmp_path):
+    cfg = load_config(None, ("train.betas=[0.0, 0.99]", "sample.sigmas=[80.0, 0.661]", "data.options={kind: two_moons}"))
+    save_config(cfg, tmp_path / "c.yaml")
+    again = load_config(tmp_path / "c.yaml")
+    assert to_dict(again) == to_dict(cfg)
+    assert again.train.betas == (0.0, 0.99)
+    assert again.sample.sigmas == (80.0, 0.661)
+
+
+def test_parse_override():
+    assert parse_override("a.b.c=3") == {"a": {"b": {"c": 3}}}
+    with pytest.raises(ValueError):
+        parse_override("nonsense")
+
+
+def test_shipped_configs_load():
+    from pathlib import Path
+
+    for p in sorted(Path(__file__).parents[1].glob("config/train/*.yaml")):
+        assert isinstance(load_config(p), ExperimentConfig)

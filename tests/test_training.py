@@ -1,0 +1,163 @@
+"""The shared training loop: CT steps, checkpoints, exact resume, sampling seeds, CLI."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from act.checkpoint import latest_checkpoint, load_checkpoint
+from act.config import load_config
+from act.consistency import ConsistencyLoss
+from act.distances import l2_distance
+from act.methods import seeded_global_rng
+from act.parametrization import ConsistencyFunction
+from act.sampling import generate
+from act.train import StepBatches, load_sampling_network, train
+
+
+def toy_cfg(method="ct", steps=6, **extra):
+    sets = [f"method.name={method}", "method.distance=l2" if method == "ct" else "method.distance=pseudo_huber",
+            "data.name=toy2d", "data.options={kind: gaussian_mixture, n: 512, seed: 0}", "model.preset=toy2d",
+            f"train.steps={steps}", "train.batch_size=16", "train.log_every=2", "train.ckpt_every=3", "train.device=cpu"]
+    sets += [f"{k}={v}" for k, v in extra.items()]
+    return load_config(None, tuple(sets))
+
+
+def fmnist_cfg(root, steps=3):
+    return load_config(None, ("method.distance=l2", f"data.root={root}", "model.preset=tiny", f"train.steps={steps}",
+                              "train.batch_size=4", "train.log_every=1", "train.ckpt_every=0", "train.device=cpu"))
+
+
+def _weights(path):
+    return load_checkpoint(path)["networks"]["generator"]
+
+
+def test_ct_trains_and_logs(tmp_path):
+    out = train(toy_cfg(), tmp_path / "run", progress=False)
+    log = [json.loads(l) for l in (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [2, 4, 6]
+    for key in ("loss_ct", "num_scales", "ema_decay", "lr", "images_seen", "wall_time"):
+        assert key in log[-1]
+    assert log[-1]["images_seen"] == 6 * 16
+    state = load_checkpoint(out)
+    assert state["step"] == 6 and state["sampling_network"] == "target"
+    assert (tmp_path / "run" / "config.yaml").is_file()
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert "packages" in run and "git_commit" in run
+    assert latest_checkpoint(tmp_path / "run").name == "step-0000006.pt"
+
+
+@pytest.mark.parametrize("method", ["ct", "ict"])
+def test_resume_continues_exactly(tmp_path, method):
+    cfg = toy_cfg(method)
+    train(cfg, tmp_path / "a", progress=False)
+    (tmp_path / "b" / "checkpoints").mkdir(parents=True)
+    shutil.copy(tmp_path / "a" / "checkpoints" / "step-0000003.pt", tmp_path / "b" / "checkpoints")
+    train(cfg, tmp_path / "b", resume="auto", progress=False)
+    wa, wb = _weights(tmp_path / "a" / "model.pt"), _weights(tmp_path / "b" / "model.pt")
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+    # and a different seed gives different weights
+    train(toy_cfg(method, **{"train.seed": 1}), tmp_path / "c", progress=False)
+    wc = _weights(tmp_path / "c" / "model.pt")
+    assert any(not torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_checkpoint_has_no_pickled_code(tmp_path):
+    out = train(toy_cfg(steps=2), tmp_path / "r", progress=False)
+    torch.load(out, weights_only=True)  # raises if anything but tensors and primitives
+
+
+def test_ct_on_fashion_mnist_format(tmp_path, fmnist_root):
+    out = train(fmnist_cfg(fmnist_root), tmp_path / "f", progress=False)
+    net, cfg, state = load_sampling_network(out)
+    assert state["data_shape"] == [1, 32, 32]
+    x, _ = generate(net, 3, (1, 32, 32), [80.0], progress=False)
+    assert x.shape == (3, 1, 32, 32) and torch.isfinite(x).all()
+
+
+def test_step_batches_cover_each_epoch_once():
+    class DS:
+        def __len__(self):
+            return 10
+
+        def get_batch(self, idx):
+            return idx.float()[:, None], idx
+
+    b = StepBatches(DS(), batch=4, seed=0, start=0, hflip=False)
+    seen = torch.cat([b.indices(s) for s in range(5)])  # 20 = two epochs
+    assert sorted(seen[:10].tolist()) == list(range(10)) and sorted(seen[10:].tolist()) == list(range(10))
+    assert torch.equal(StepBatches(DS(), 4, 0, 3, False)[0][1], b.indices(3))
+
+
+class _DropoutProbe(nn.Module):
+    """Backbone returning its dropout mask, to check student and target share it."""
+
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+        self.masks = []
+
+    def forward(self, x, c_noise, labels=None):
+        m = self.drop(torch.ones_like(x))
+        self.masks.append(m.detach().clone())
+        return m
+
+
+def test_student_and_target_share_noise_and_dropout_mask():
+    probe = _DropoutProbe()
+    f = ConsistencyFunction(probe)
+    loss = ConsistencyLoss(l2_distance, 0.002, 80.0, 7.0)
+    g = torch.Generator().manual_seed(0)
+    loss(f, f, torch.zeros(8, 1, 4, 4), num_scales=10, generator=g)
+    student_mask, target_mask = probe.masks
+    assert torch.equal(student_mask, target_mask)
+    assert 0 < student_mask.mean() < 2  # dropout actually active
+    # the global RNG is untouched by the forked dropout seeds
+    state = torch.get_rng_state()
+    with seeded_global_rng(123, torch.device("cpu")):
+        torch.rand(3)
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_image_i_comes_from_seed_i(tmp_path):
+    net = ConsistencyFunction(_Linear())
+    a, _ = generate(net, 6, (2,), [80.0, 1.0], seed=0, batch_size=6, progress=False)
+    b, _ = generate(net, 6, (2,), [80.0, 1.0], seed=0, batch_size=4, progress=False)
+    c, _ = generate(net, 2, (2,), [80.0, 1.0], seed=3, batch_size=1, progress=False)
+    assert torch.equal(a, b)
+    assert torch.equal(a[3:5], c)
+
+
+class _Linear(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+
+    def forward(self, x, c_noise, labels=None):
+        return self.lin(x)
+
+
+def test_cli_train_and_sample(tmp_path, fmnist_root):
+    from act.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "-o", str(run), "--set", f"data.root={fmnist_root}", "--set", "model.preset=tiny",
+                 "--set", "method.distance=l2", "--set", "train.steps=2", "--set", "train.batch_size=2",
+                 "--set", "train.device=cpu", "--no-progress"]) == 0
+    assert main(["sample", "--checkpoint", str(run / "model.pt"), "-o", str(tmp_path / "s"), "--num", "5",
+                 "--batch-size", "2", "--device", "cpu", "--no-progress"]) == 0
+    arr = np.load(tmp_path / "s" / "samples.npz")["images"]
+    assert arr.shape == (5, 32, 32, 1) and arr.dtype == np.uint8
+    assert (tmp_path / "s" / "grid.png").is_file()
+    meta = json.loads((tmp_path / "s" / "sample.json").read_text())
+    assert meta["sigmas"] == [80.0] and meta["num"] == 5
+    assert main(["sample", "--checkpoint", str(run / "model.pt"), "-o", str(tmp_path / "s2"), "--num", "5",
+                 "--batch-size", "5", "--device", "cpu", "--no-progress"]) == 0
+    assert np.array_equal(np.load(tmp_path / "s2" / "samples.npz")["images"], arr)  # batch size does not matter
+    assert main(["denoise", "--checkpoint", str(run / "model.pt"), "-o", str(tmp_path / "d.png"), "--num", "3",
+                 "--device", "cpu", "--split", "test"]) == 0
+    assert (tmp_path / "d.png").is_file()
