@@ -176,6 +176,34 @@ def deep_update(base: Dict[str, Any], other: Mapping[str, Any]) -> Dict[str, Any
     return out
 
 
+def merge_config(base: Dict[str, Any], other: Mapping[str, Any]) -> Dict[str, Any]:
+    """Deep merge; a ``method`` section naming another method replaces the base's method
+    section, so switching ``method.name`` starts from that method's own defaults."""
+    out = deep_update(base, other)
+    new_method = other.get("method") if isinstance(other.get("method"), Mapping) else None
+    old_method = base.get("method") if isinstance(base.get("method"), Mapping) else None
+    if new_method and old_method and "name" in new_method and new_method["name"] != old_method.get("name", "ct"):
+        out["method"] = dict(new_method)
+    return out
+
+
+def _read_yaml(path: Path, seen: Tuple[Path, ...] = ()) -> Dict[str, Any]:
+    """A config file; ``base: other.yaml`` (relative to the file) is loaded first and merged under it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist")
+    if path.resolve() in seen:
+        raise ValueError(f"config {path} includes itself through 'base'")
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{path}: top level must be a mapping")
+    raw = dict(raw)
+    base = raw.pop("base", None)
+    if base is not None:
+        raw = merge_config(_read_yaml(path.parent / base, seen + (path.resolve(),)), raw)
+    return raw
+
+
 def parse_override(text: str) -> Dict[str, Any]:
     """``train.steps=100`` -> {"train": {"steps": 100}} (value parsed as YAML)."""
     if "=" not in text:
@@ -192,17 +220,14 @@ def parse_override(text: str) -> Dict[str, Any]:
 
 
 def load_config(path: Optional[Union[str, Path]] = None, overrides: Tuple[str, ...] = ()) -> ExperimentConfig:
-    """Load a YAML experiment config (or the defaults) and apply ``section.key=value`` overrides."""
-    raw: Dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {path} does not exist")
-        raw = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"{path}: top level must be a mapping")
+    """Load a YAML experiment config (or the defaults) and apply ``section.key=value`` overrides.
+
+    A file may start from another with ``base: other.yaml``. Setting ``method.name`` to another
+    method (in a file or an override) resets the method section to that method's defaults.
+    """
+    raw: Dict[str, Any] = _read_yaml(Path(path)) if path is not None else {}
     for o in overrides:
-        raw = deep_update(raw, parse_override(o))
+        raw = merge_config(raw, parse_override(o))
     return from_dict(ExperimentConfig, raw, where=str(path) if path else "config")
 
 

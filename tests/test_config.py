@@ -48,3 +48,18 @@ def test_shipped_configs_load():
 
     for p in sorted(Path(__file__).parents[1].glob("config/train/*.yaml")):
         assert isinstance(load_config(p), ExperimentConfig)
+
+
+def test_base_inheritance_and_method_switch(tmp_path):
+    (tmp_path / "base.yaml").write_text("method: {name: ct, mu0: 0.95}\ntrain: {steps: 9, lr: 0.01}\n")
+    (tmp_path / "child.yaml").write_text("base: base.yaml\ntrain: {steps: 3}\n")
+    (tmp_path / "other.yaml").write_text("base: base.yaml\nmethod: {name: ict}\n")
+    child = load_config(tmp_path / "child.yaml")
+    assert child.train.steps == 3 and child.train.lr == 0.01 and child.method.mu0 == 0.95
+    other = load_config(tmp_path / "other.yaml")
+    assert isinstance(other.method, ICTConfig)  # mu0 of CT is not carried over
+    switched = load_config(tmp_path / "child.yaml", ("method.name=act",))
+    assert switched.method.name == "act" and switched.method.mu0 == 0.9  # ACT's own default
+    (tmp_path / "loop.yaml").write_text("base: loop.yaml\n")
+    with pytest.raises(ValueError, match="itself"):
+        load_config(tmp_path / "loop.yaml")

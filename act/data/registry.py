@@ -11,6 +11,7 @@ from act.data.cifar10 import load_cifar10
 from act.data.fashion_mnist import load_fashion_mnist
 from act.data.image_folder import load_image_folder
 from act.data.imagenet64 import load_imagenet64
+from act.data.synthetic import load_synthetic
 from act.data.toy import TOY_KINDS, load_toy2d
 
 # name -> loader(root, split, resolution, download=False, **loader-specific kwargs)
@@ -21,6 +22,7 @@ DATASETS: Dict[str, Callable[..., Dataset]] = {
     "lsun_cat": functools.partial(load_image_folder, name="lsun_cat"),
     "image_folder": functools.partial(load_image_folder, name="image_folder"),
     "toy2d": load_toy2d,
+    "synthetic": load_synthetic,  # random images, for benchmarks only
 }
 TOY_SEPARATOR = ":"  # "toy2d:two_moons" is "toy2d" with kind="two_moons"
 

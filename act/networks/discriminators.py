@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 import torch
+from diffusers.models.attention_processor import Attention, AttnProcessor
 from diffusers.models.unets.unet_2d_blocks import UNetMidBlock2D, get_down_block
 from torch import nn
 
@@ -119,6 +120,12 @@ class UNetDiscriminator(nn.Module):
             resnet_groups=norm_num_groups,
             add_attention=add_attention,
         )
+        # R1 differentiates D's input gradient once more, and the fused SDPA kernels (flash,
+        # memory-efficient, CPU flash) have no double backward: use the classic matmul-softmax
+        # attention, as the official code does.
+        for module in self.modules():
+            if isinstance(module, Attention):
+                module.set_processor(AttnProcessor())
         self.norm_out = nn.GroupNorm(norm_num_groups, widths[-1], eps=norm_eps) if final_norm else nn.Identity()
         self.act_out = nn.SiLU()
         self.pool = nn.AdaptiveAvgPool2d((2, 2))
