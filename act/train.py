@@ -5,6 +5,13 @@ phase order; every random draw of step k comes from generators seeded by
 (seed, k), so resuming from a checkpoint continues the run exactly. JSON-lines
 log, tqdm progress, atomic periodic checkpoints, CPU or CUDA, optional
 bf16/fp16 autocast (fp32 weights).
+
+Under torchrun (``torchrun --standalone --nproc_per_node=8 -m act.cli train -c ... -o ...``)
+the same loop runs data-parallel (act.distributed): ``train.batch_size`` is the global
+batch, process r takes the r-th contiguous slice of each step's indices and draws its
+noise from its own generator (rank 0's is the single-process one), each phase's
+gradients are averaged in one all-reduce before the optimiser step, logged losses are
+averaged over processes, and only rank 0 writes files.
 """
 
 from __future__ import annotations
@@ -19,13 +26,18 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from act import distributed
 from act.checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
 from act.config import ExperimentConfig, from_dict, save_config, to_dict
-from act.methods import Method, build_method, per_step_generator, set_trainable
+from act.methods import Method, build_method, per_step_generator, seeded_global_rng, set_trainable
 from act.provenance import provenance, write_json_atomic
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 DATA_STREAM = 1  # generator stream of the data order; stream 0 is the method's
+# Rank r adds r * 2**25 to its seeds. The CPU generator keeps only 32 bits of a seed, and a run of
+# K steps spans 16 K consecutive seeds (16 streams per step): up to 2**21 steps and 128 processes,
+# no two (step, stream, rank) share a seed.
+RANK_SEED_STRIDE = 2**25
 
 
 def resolve_device(name: str) -> torch.device:
@@ -54,10 +66,18 @@ def build_data(cfg: ExperimentConfig):
 
 class StepBatches(Dataset):
     """Item k is the batch of training step ``start + k``: indices from epoch-wise permutations
-    seeded by (seed, epoch), so the data order is a pure function of the step."""
+    seeded by (seed, epoch), so the data order is a pure function of the step.
 
-    def __init__(self, dataset: Any, batch: int, seed: int, start: int, hflip: bool) -> None:
+    ``batch`` is the global batch; process ``rank`` of ``world`` gets its contiguous slice of
+    it (and of the step's flips), so the union over processes is the single-process batch.
+    """
+
+    def __init__(self, dataset: Any, batch: int, seed: int, start: int, hflip: bool, rank: int = 0, world: int = 1) -> None:
+        if batch % world:
+            raise ValueError(f"global batch of {batch} images does not split over {world} processes")
         self.dataset, self.batch, self.seed, self.start, self.hflip = dataset, batch, seed, start, hflip
+        local = batch // world
+        self.part = slice(rank * local, (rank + 1) * local)
         self.n = len(dataset)
         self._perm_epoch, self._perm = -1, None
 
@@ -81,12 +101,21 @@ class StepBatches(Dataset):
 
     def __getitem__(self, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
         step = self.start + k
-        x, y = self.dataset.get_batch(self.indices(step))
+        x, y = self.dataset.get_batch(self.indices(step)[self.part])
         if self.hflip and x.ndim == 4:
             g = per_step_generator(self.seed, step, torch.device("cpu"), stream=DATA_STREAM)
-            flip = torch.rand(x.shape[0], generator=g) < 0.5
+            flip = torch.rand(self.batch, generator=g)[self.part] < 0.5  # drawn for the global batch
             x = torch.where(flip[:, None, None, None], x.flip(-1), x)
         return x, y
+
+
+def rank_step_generator(seed: int, step: int, device: torch.device, rank: int = 0) -> torch.Generator:
+    """The method's generator of step ``step`` on process ``rank``: rank 0 draws what a single
+    process would, the others draw independent noise, still a pure function of (seed, step, rank)."""
+    g = per_step_generator(seed, step, device)
+    if rank:
+        g.manual_seed((g.initial_seed() + rank * RANK_SEED_STRIDE) % 2**64)
+    return g
 
 
 def _autocast(device: torch.device, precision: str):
@@ -94,6 +123,40 @@ def _autocast(device: torch.device, precision: str):
         raise ValueError(f"unknown precision {precision!r}; choose from {sorted(PRECISIONS)}")
     dtype = PRECISIONS[precision]
     return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def build_optimizers(method: Method, tc: Any, device: torch.device) -> Tuple[Dict[str, torch.optim.Optimizer], Dict[str, Any]]:
+    """One RAdam (constant lr, no weight decay) and one GradScaler per trained network."""
+    optimizers = {
+        name: torch.optim.RAdam(net.parameters(), lr=tc.lr, betas=method.betas(name, tc.betas), weight_decay=0.0)
+        for name, net in method.networks.items()
+    }
+    use_scaler = tc.precision == "fp16" and device.type == "cuda"
+    scalers = {name: torch.amp.GradScaler(device.type, enabled=use_scaler) for name in method.networks}
+    return optimizers, scalers
+
+
+def train_step(method: Method, optimizers: Dict[str, Any], scalers: Dict[str, Any], x: torch.Tensor,
+               labels: Optional[torch.Tensor], step: int, generator: torch.Generator, device: torch.device,
+               precision: str) -> Dict[str, float]:
+    """One training step: for each phase, loss -> backward -> gradient all-reduce -> optimiser step -> EMA."""
+    logs: Dict[str, float] = {}
+    for phase in method.phases:
+        set_trainable(method, phase)
+        opt = optimizers[phase]
+        opt.zero_grad(set_to_none=True)
+        with _autocast(device, precision):
+            losses, phase_logs = method.loss(phase, x, labels, step=step, generator=generator)
+        loss = losses.float().mean()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite {phase} loss at step {step} on rank {distributed.rank()}: {phase_logs}")
+        scalers[phase].scale(loss).backward()
+        distributed.all_reduce_gradients(method.networks[phase].parameters())  # scaled: one inf decision
+        scalers[phase].step(opt)
+        scalers[phase].update()
+        method.after_update(phase, step)
+        logs.update(phase_logs)
+    return logs
 
 
 def training_state(method: Method, optimizers, scalers, step: int, cfg: ExperimentConfig, dataset: Any) -> Dict[str, Any]:
@@ -117,26 +180,49 @@ def train(cfg: ExperimentConfig, run_dir: Union[str, Path], resume: Optional[str
     """Train ``cfg`` into ``run_dir``; returns the final checkpoint ``run_dir/model.pt``.
 
     ``resume``: "auto" continues from the newest checkpoint in ``run_dir`` if any,
-    a path continues from that file, None starts afresh.
+    a path continues from that file, None starts afresh. Under torchrun every process
+    calls this; it joins (and afterwards leaves) the process group the launcher describes.
     """
-    run_dir = Path(run_dir)
-    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     apply_determinism(cfg)
-    device = resolve_device(cfg.train.device)
-    tc = cfg.train
+    device, created = distributed.init(resolve_device(cfg.train.device))
+    try:
+        return _train(cfg, Path(run_dir), resume, progress, device)
+    finally:
+        if created:
+            distributed.destroy()
 
+
+def _build_data_rank0_first(cfg: ExperimentConfig) -> Any:
+    """Rank 0 builds (and downloads) the dataset before the others, so they never race on a download."""
+    if not distributed.is_main():
+        distributed.barrier()
     dataset = build_data(cfg)
+    if distributed.is_main():
+        distributed.barrier()
+    return dataset
+
+
+def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress: bool, device: torch.device) -> Path:
+    tc = cfg.train
+    rank, world, main = distributed.rank(), distributed.world_size(), distributed.is_main()
+    if tc.batch_size % world:
+        raise ValueError(f"train.batch_size={tc.batch_size} is the global batch per step and must be divisible "
+                         f"by the number of processes ({world})")
+    if main:
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+
+    dataset = _build_data_rank0_first(cfg)
     data_shape = tuple(dataset[0][0].shape)
-    method = build_method(cfg, data_shape, int(getattr(dataset, "num_classes", 0))).to(device)
-    optimizers = {
-        name: torch.optim.RAdam(net.parameters(), lr=tc.lr, betas=method.betas(name, tc.betas), weight_decay=0.0)
-        for name, net in method.networks.items()
-    }
-    use_scaler = tc.precision == "fp16" and device.type == "cuda"
-    scalers = {name: torch.amp.GradScaler(device.type, enabled=use_scaler) for name in method.networks}
+    with seeded_global_rng(tc.seed, torch.device("cpu")):  # initial weights are a function of the seed
+        method = build_method(cfg, data_shape, int(getattr(dataset, "num_classes", 0)))
+    method.to(device)
+    if hasattr(method, "world_size"):
+        method.world_size = world
+    optimizers, scalers = build_optimizers(method, tc, device)
 
     start = 0
     ckpt_file = latest_checkpoint(run_dir) if resume == "auto" else (Path(resume) if resume else None)
+    ckpt_file = distributed.broadcast_object(ckpt_file)  # rank 0's choice, loaded by every process
     if ckpt_file is not None:
         state = load_checkpoint(ckpt_file, map_location=device)
         for k, net in method.networks.items():
@@ -149,20 +235,26 @@ def train(cfg: ExperimentConfig, run_dir: Union[str, Path], resume: Optional[str
             sc.load_state_dict(state["scalers"][k])
         method.load_extra_state(state.get("method_state", {}))
         start = int(state["step"])
+    for net in (*method.networks.values(), *method.averaged.values()):
+        distributed.broadcast_module(net)  # identical starts even if initialisation RNG differed
 
-    save_config(cfg, run_dir / "config.yaml")
-    write_json_atomic(run_dir / "run.json", provenance({"run_dir": str(run_dir), "resumed_from": str(ckpt_file) if ckpt_file else None, "start_step": start, "device": str(device)}))
+    if main:
+        save_config(cfg, run_dir / "config.yaml")
+        write_json_atomic(run_dir / "run.json", provenance({
+            "run_dir": str(run_dir), "resumed_from": str(ckpt_file) if ckpt_file else None, "start_step": start,
+            "device": str(device), "world_size": world, "backend": distributed.backend(),
+            "batch_size_per_process": tc.batch_size // world}))
 
     if tc.compile:  # in place: the method keeps calling the same module objects
         for net in method.networks.values():
             net.compile()
 
-    images_per_step = tc.batch_size * method.images_per_step_factor
-    batches = StepBatches(dataset, images_per_step, tc.seed, start, cfg.data.hflip)
+    images_per_step = tc.batch_size * method.images_per_step_factor  # over all processes
+    batches = StepBatches(dataset, images_per_step, tc.seed, start, cfg.data.hflip, rank=rank, world=world)
     loader = DataLoader(batches, batch_size=None, num_workers=cfg.data.num_workers, pin_memory=device.type == "cuda")
     log_path = run_dir / "train_log.jsonl"
     t0 = time.perf_counter()
-    bar = tqdm(total=tc.steps, initial=start, disable=not progress, desc=f"train {cfg.method.name}", dynamic_ncols=True)
+    bar = tqdm(total=tc.steps, initial=start, disable=not (progress and main), desc=f"train {cfg.method.name}", dynamic_ncols=True)
     accum: Dict[str, Tuple[float, int]] = {}  # key -> (sum, count): some terms (R1) are logged only on their steps
     step = start
     it = iter(loader)
@@ -170,38 +262,32 @@ def train(cfg: ExperimentConfig, run_dir: Union[str, Path], resume: Optional[str
         x, y = next(it)
         x = x.to(device, non_blocking=True)
         labels = y.to(device, non_blocking=True) if getattr(dataset, "num_classes", 0) else None
-        g = per_step_generator(tc.seed, step, device)
-        for phase in method.phases:
-            set_trainable(method, phase)
-            opt = optimizers[phase]
-            opt.zero_grad(set_to_none=True)
-            with _autocast(device, tc.precision):
-                losses, logs = method.loss(phase, x, labels, step=step, generator=g)
-            loss = losses.float().mean()
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite {phase} loss at step {step}: {logs}")
-            scalers[phase].scale(loss).backward()
-            scalers[phase].step(opt)
-            scalers[phase].update()
-            method.after_update(phase, step)
-            for k, v in logs.items():
-                total, count = accum.get(k, (0.0, 0))
-                accum[k] = (total + v, count + 1)
+        g = rank_step_generator(tc.seed, step, device, rank)
+        for k, v in train_step(method, optimizers, scalers, x, labels, step, g, device, tc.precision).items():
+            total, count = accum.get(k, (0.0, 0))
+            accum[k] = (total + v, count + 1)
         done = step + 1
         if done % tc.log_every == 0 or done == tc.steps:
-            record = {"step": done, **{k: total / count for k, (total, count) in accum.items()}, **method.scalars(step),
+            means = {k: total / count for k, (total, count) in accum.items()}
+            if world > 1:  # the global batch's values
+                keys = sorted(means)
+                means.update(zip(keys, distributed.all_reduce_mean([means[k] for k in keys], device)))
+            record = {"step": done, **means, **method.scalars(step),
                       "lr": tc.lr, "images_seen": done * images_per_step, "wall_time": time.perf_counter() - t0}
-            with open(log_path, "a") as f:
-                f.write(json.dumps(record) + "\n")
+            if main:
+                with open(log_path, "a") as f:
+                    f.write(json.dumps(record) + "\n")
             bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.startswith("loss")})
             accum = {}
-        if tc.ckpt_every and done % tc.ckpt_every == 0 and done != tc.steps:
+        if main and tc.ckpt_every and done % tc.ckpt_every == 0 and done != tc.steps:
             save_checkpoint(checkpoint_path(run_dir, done), training_state(method, optimizers, scalers, done, cfg, dataset))
         bar.update(1)
     bar.close()
-    final = training_state(method, optimizers, scalers, tc.steps, cfg, dataset)
-    save_checkpoint(checkpoint_path(run_dir, tc.steps), final)
-    save_checkpoint(run_dir / "model.pt", final)
+    if main:
+        final = training_state(method, optimizers, scalers, tc.steps, cfg, dataset)
+        save_checkpoint(checkpoint_path(run_dir, tc.steps), final)
+        save_checkpoint(run_dir / "model.pt", final)
+    distributed.barrier()  # model.pt exists when any process returns
     return run_dir / "model.pt"
 
 
