@@ -1,0 +1,63 @@
+"""``act evaluate``: FID, KID, precision/recall, IS (and classifier scores) of one sample set.
+
+Writes one JSON file (``--out``); see :func:`act.metrics.evaluation.evaluate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+DEFAULT_CACHE_DIR = "resources/reference"  # kept in step with act.metrics.reference (not imported: light CLI)
+RESIZE_MODES = ("tf_bilinear", "clean", "torch_bilinear")  # act.metrics.inception.RESIZE_MODES
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "evaluate", help="FID/KID/precision/recall/IS of a sample set against a dataset",
+        description="Evaluate an `act sample` npz against a dataset's reference images.")
+    p.add_argument("--samples", required=True, help="npz from act sample (uint8 'images' (N, H, W, C))")
+    p.add_argument("--dataset", required=True, help="act.data dataset name of the reference images")
+    p.add_argument("--data-root", default=None, help="dataset root (default: the loader's search path)")
+    p.add_argument("--split", default="train", help="reference split (paper protocol: train)")
+    p.add_argument("--num-ref", type=int, default=None, help="reference images (default: the whole split)")
+    p.add_argument("--ref-seed", type=int, default=0, help="seed of the reference subset when --num-ref is set")
+    p.add_argument("--num-samples", type=int, default=None, help="first N samples (default: all)")
+    p.add_argument("--resolution", type=int, default=None, help="reference resolution (default: the samples')")
+    p.add_argument("--resize-mode", default="tf_bilinear", choices=RESIZE_MODES,
+                   help="resize to 299 px: tf_bilinear (torch-fidelity/ADM/official ACT), clean (clean-fid), "
+                        "torch_bilinear (pytorch-fid legacy)")
+    p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="reference feature cache")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--inception-weights", default=None,
+                   help="torch-fidelity weights-inception-2015-12-05-6726825d.pth for IS "
+                        "(else $ACT_INCEPTION_WEIGHTS, resources/weights/, the torch hub cache)")
+    p.add_argument("--allow-download", action="store_true", help="let torch-fidelity download the IS weights")
+    p.add_argument("--classifier", default=None, help="act train-classifier checkpoint (adds classifier_is/fd)")
+    p.add_argument("--kid-subsets", type=int, default=100)
+    p.add_argument("--kid-subset-size", type=int, default=1000)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--out", required=True, help="metrics JSON to write")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from act.metrics._io import atomic_write_json
+    from act.metrics.evaluation import EvalOptions, evaluate
+
+    opts = EvalOptions(
+        samples=args.samples, dataset=args.dataset, data_root=args.data_root, split=args.split,
+        num_ref=args.num_ref, ref_seed=args.ref_seed, num_samples=args.num_samples, resolution=args.resolution,
+        resize_mode=args.resize_mode, cache_dir=args.cache_dir, device=args.device, batch_size=args.batch_size,
+        inception_weights=args.inception_weights, allow_download=args.allow_download, classifier=args.classifier,
+        kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, progress=not args.no_progress,
+    )
+    result = evaluate(opts)
+    atomic_write_json(args.out, result)
+    summary = {k: result.get(k) for k in ("fid", "kid_mean", "precision", "recall", "classifier_is", "classifier_fd")}
+    summary["inception_score"] = result["inception_score"].get("value")
+    print(json.dumps(summary), file=sys.stderr)
+    return 0

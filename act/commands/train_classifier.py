@@ -1,0 +1,43 @@
+"""``act train-classifier``: the small dataset classifier behind ``classifier_is`` / ``classifier_fd``.
+
+Writes a state dict + config checkpoint (``--out``) and its JSON summary beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "train-classifier", help="train the dataset classifier used by classifier_is / classifier_fd",
+        description="Train a small CNN on a dataset's labels (a few minutes on CPU).")
+    p.add_argument("--dataset", required=True, help="act.data dataset name (needs class labels)")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--split", default="train")
+    p.add_argument("--out", required=True, help="checkpoint path (.pt); a .json summary is written beside it")
+    p.add_argument("--steps", type=int, default=500)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--width", type=int, default=32, help="first conv width (a multiple of 8)")
+    p.add_argument("--feature-dim", type=int, default=128, help="penultimate width (classifier_fd features)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from act.metrics.classifier import ClassifierConfig, save_classifier, train_classifier
+    from act.metrics.inception import resolve_device
+
+    cfg = ClassifierConfig(dataset=args.dataset, data_root=args.data_root, split=args.split, steps=args.steps,
+                           batch_size=args.batch_size, lr=args.lr, width=args.width,
+                           feature_dim=args.feature_dim, seed=args.seed)
+    net, cfg, metrics = train_classifier(cfg, device=str(resolve_device(args.device)))
+    save_classifier(args.out, net, cfg, metrics)
+    print(json.dumps({"out": args.out, "test_accuracy": metrics.get("test_accuracy"),
+                      "final": metrics["log"][-1] if metrics["log"] else None}), file=sys.stderr)
+    return 0

@@ -1,0 +1,139 @@
+"""One evaluation of one sample set: the ``act evaluate`` workflow rule as a function.
+
+Features of the samples are extracted once and feed FID, KID and precision/recall
+(:mod:`act.metrics.scores`); reference features come from the cache when they
+can (:mod:`act.metrics.reference`); IS is reported or reported missing
+(:mod:`act.metrics.inception_score`); classifier metrics are added when a
+classifier is given (:mod:`act.metrics.classifier`).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+
+import act
+from act.metrics import reference as ref
+from act.metrics.inception import (DEFAULT_RESIZE_MODE, FEATURE_NETWORK, build_feature_extractor, extract_features,
+                                   inception_info, resolve_device)
+from act.metrics.inception_score import inception_score
+from act.metrics.scores import feature_metrics
+
+
+@dataclass
+class EvalOptions:
+    samples: str  # act sample's npz (uint8 'images' (N, H, W, C))
+    dataset: str  # act.data name of the reference data
+    data_root: Optional[str] = None
+    split: str = "train"  # the paper protocol compares against the training set
+    num_ref: Optional[int] = None  # None: the whole split (paper protocol); else a seeded subset
+    ref_seed: int = 0  # which subset, when num_ref is smaller than the split
+    num_samples: Optional[int] = None  # None: every image in the npz; else the first n (image i = seed i)
+    resolution: Optional[int] = None  # None: the samples' resolution
+    resize_mode: str = DEFAULT_RESIZE_MODE  # how images reach 299 px: part of the metric's definition
+    cache_dir: str = ref.DEFAULT_CACHE_DIR
+    device: str = "auto"
+    batch_size: int = 64  # does not change the features, only speed and memory
+    inception_weights: Optional[str] = None  # IS weights; else $ACT_INCEPTION_WEIGHTS, then the hub cache
+    allow_download: bool = False  # let torch-fidelity download the IS weights
+    classifier: Optional[str] = None  # act train-classifier checkpoint: adds classifier_is / classifier_fd
+    kid_subsets: int = 100  # torch-fidelity's default
+    kid_subset_size: int = 1000  # torch-fidelity's default; capped at the set sizes
+    kid_seed: int = 2020  # torch-fidelity's default rng_seed
+    pr_k: int = 3  # Kynkäänniemi et al. 2019 and the ADM evaluator
+    is_splits: int = 10  # the usual IS protocol
+    progress: bool = True
+
+
+def versions() -> Dict[str, str]:
+    """Package versions that change metric values."""
+    import scipy
+    import torch_fidelity
+
+    return {"act": act.__version__, "torch": torch.__version__, "torch_fidelity": torch_fidelity.__version__,
+            "numpy": np.__version__, "scipy": scipy.__version__, "python": platform.python_version()}
+
+
+def evaluate(opts: EvalOptions) -> Dict[str, Any]:
+    """All metrics of ``opts.samples`` against ``opts.dataset``; a JSON-ready dict."""
+    t_start = time.perf_counter()
+    device = resolve_device(opts.device)
+    samples, _ = ref.load_samples(opts.samples, opts.num_samples)
+    resolution = opts.resolution or int(samples.shape[1])
+
+    t0 = time.perf_counter()
+    ref_images, _ = ref.load_reference_images(opts.dataset, opts.data_root, opts.split, resolution,
+                                              opts.num_ref, opts.ref_seed)
+    load_ref_s = time.perf_counter() - t0
+    if len(ref_images) < 2:
+        raise ValueError(f"{opts.dataset}/{opts.split} gave {len(ref_images)} reference images; need at least 2")
+
+    extractor = build_feature_extractor(opts.resize_mode, str(device))
+    t0 = time.perf_counter()
+    sample_feats = extract_features(samples, extractor, opts.batch_size, "sample features", opts.progress)
+    sample_s = time.perf_counter() - t0
+
+    key = ref.ReferenceKey(dataset=opts.dataset, split=opts.split, resolution=int(ref_images.shape[1]),
+                           feature_network=FEATURE_NETWORK, resize_mode=opts.resize_mode, num=len(ref_images),
+                           seed=opts.ref_seed, pixels_sha1=ref.pixels_sha1(ref_images))
+    ref_feats, cache = ref.cached_features(
+        key, opts.cache_dir,
+        lambda: extract_features(ref_images, extractor, opts.batch_size, "reference features", opts.progress))
+    del extractor
+
+    t0 = time.perf_counter()
+    out: Dict[str, Any] = feature_metrics(sample_feats, ref_feats, kid_subsets=opts.kid_subsets,
+                                          kid_subset_size=opts.kid_subset_size, pr_k=opts.pr_k,
+                                          seed=opts.kid_seed, device=str(device))
+    metrics_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    out["inception_score"] = inception_score(samples, opts.inception_weights, allow_download=opts.allow_download,
+                                             device=str(device), batch_size=opts.batch_size,
+                                             splits=opts.is_splits, progress=opts.progress)
+    is_s = time.perf_counter() - t0
+
+    classifier_s = None
+    if opts.classifier:
+        from act.metrics.classifier import classifier_metrics, load_classifier
+
+        t0 = time.perf_counter()
+        net, ccfg = load_classifier(opts.classifier, str(device))
+        out.update(classifier_metrics(net, ccfg, samples, ref_images, splits=opts.is_splits))
+        out["classifier_path"] = opts.classifier
+        classifier_s = time.perf_counter() - t0
+
+    out.update({
+        "num_samples": int(len(samples)),
+        "num_ref": int(len(ref_images)),
+        "samples": opts.samples,
+        "sample_shape": list(samples.shape[1:]),
+        "dataset": opts.dataset,
+        "split": opts.split,
+        "resolution": int(ref_images.shape[1]),
+        "resize_mode": opts.resize_mode,
+        "feature_network": FEATURE_NETWORK,
+        "feature_network_info": inception_info(opts.resize_mode),
+        "reference": {"cache_file": cache["cache_file"], "from_cache": cache["from_cache"],
+                      "pixels_sha1": key.pixels_sha1, "seed": opts.ref_seed},
+        "timings": {
+            "sample_features_s": sample_s,
+            "sample_features_per_1000_s": 1000.0 * sample_s / max(1, len(samples)),
+            "reference_load_s": load_ref_s,
+            "reference_features_s": cache["seconds"],
+            "reference_from_cache": cache["from_cache"],
+            "metrics_s": metrics_s,
+            "inception_score_s": is_s,
+            "classifier_s": classifier_s,
+            "total_s": time.perf_counter() - t_start,
+        },
+        "device": str(device),
+        "options": asdict(opts),
+        "versions": versions(),
+    })
+    return out
