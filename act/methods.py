@@ -21,6 +21,7 @@ class Method:
 
     phases: Tuple[str, ...] = ("generator",)
     images_per_step_factor: int = 1  # ACT loads 2B images per step
+    compilable: Tuple[str, ...] = ("generator",)  # networks train.compile may torch.compile
 
     def __init__(self) -> None:
         self.networks: Dict[str, nn.Module] = {}

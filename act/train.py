@@ -125,6 +125,13 @@ def _autocast(device: torch.device, precision: str):
     return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
+def compile_networks(method: Method) -> None:
+    """torch.compile, in place (the method keeps calling the same module objects), the networks
+    the method allows: AOTAutograd has no double backward, so ACT's R1 keeps D eager."""
+    for name in method.compilable:
+        method.networks[name].compile()
+
+
 def build_optimizers(method: Method, tc: Any, device: torch.device) -> Tuple[Dict[str, torch.optim.Optimizer], Dict[str, Any]]:
     """One RAdam (constant lr, no weight decay) and one GradScaler per trained network."""
     optimizers = {
@@ -245,9 +252,8 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
             "device": str(device), "world_size": world, "backend": distributed.backend(),
             "batch_size_per_process": tc.batch_size // world}))
 
-    if tc.compile:  # in place: the method keeps calling the same module objects
-        for net in method.networks.values():
-            net.compile()
+    if tc.compile:
+        compile_networks(method)
 
     images_per_step = tc.batch_size * method.images_per_step_factor  # over all processes
     batches = StepBatches(dataset, images_per_step, tc.seed, start, cfg.data.hflip, rank=rank, world=world)

@@ -1,0 +1,35 @@
+"""``act cost``: FLOPs and wall time of one training step of a config's method."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cost", help="measure FLOPs and seconds per training step",
+                       description="FLOPs (torch.utils.flop_counter, one full step: every phase's forward and "
+                       "backward, R1 amortised over its interval) and mean seconds per step after warm-up. "
+                       "Writes JSON to --out (and prints it).")
+    p.add_argument("--config", "-c")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    p.add_argument("--out", "-o", default=None, help="JSON path")
+    p.add_argument("--steps", type=int, default=10, help="timed steps")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--synthetic", action="store_true", help="random images of the preset's shape instead of the dataset")
+    p.add_argument("--device", default=None, help="override train.device")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from act.config import load_config, to_dict
+    from act.cost import measure_cost
+    from act.provenance import provenance, write_json_atomic
+
+    cfg = load_config(args.config, tuple(args.overrides))
+    result = measure_cost(cfg, steps=args.steps, warmup=args.warmup, synthetic=args.synthetic, device=args.device)
+    print(json.dumps(result, indent=2))
+    if args.out:
+        write_json_atomic(args.out, {**result, "provenance": provenance({"config": to_dict(cfg)})})
+    return 0
