@@ -10,9 +10,11 @@ import numpy as np
 import torch
 
 
-def save_grid(images: torch.Tensor, path: Union[str, Path], nrow: Optional[int] = None, scale: int = 2) -> Path:
-    """[-1, 1] images (B, C, H, W) -> one PNG grid, upscaled ``scale`` times (nearest) for legibility."""
-    from PIL import Image
+def save_grid(images: torch.Tensor, path: Union[str, Path], nrow: Optional[int] = None, scale: int = 2,
+              row_labels: Optional[Sequence[str]] = None) -> Path:
+    """[-1, 1] images (B, C, H, W) -> one PNG grid, upscaled ``scale`` times (nearest) for legibility,
+    with an optional label to the left of each row."""
+    from PIL import Image, ImageDraw
     from torchvision.utils import make_grid
 
     nrow = nrow or max(1, int(math.ceil(math.sqrt(images.shape[0]))))
@@ -21,6 +23,16 @@ def save_grid(images: torch.Tensor, path: Union[str, Path], nrow: Optional[int] 
     img = Image.fromarray(arr if arr.shape[2] == 3 else arr[..., 0])
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    if row_labels:
+        margin = 8 + 7 * max(len(t) for t in row_labels)
+        white, black = ((255, 255, 255), (0, 0, 0)) if img.mode == "RGB" else (255, 0)
+        canvas = Image.new(img.mode, (img.width + margin, img.height), white)
+        canvas.paste(img, (margin, 0))
+        draw = ImageDraw.Draw(canvas)
+        row_h = img.height / len(row_labels)
+        for i, text in enumerate(row_labels):
+            draw.text((4, int((i + 0.5) * row_h) - 5), text, fill=black)
+        img = canvas
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path)

@@ -43,15 +43,16 @@ def run(args: argparse.Namespace) -> int:
     x0, y = ds.get_batch(idx)
     x0 = x0.to(device)
     labels = y.to(device) if getattr(net.backbone, "num_classes", 0) else None
-    rows, mse = [x0.cpu()], {}
+    rows, mse, labels_txt = [x0.cpu()], {}, ["clean x0"]
     for s in args.sigmas:
         z = torch.randn(x0.shape, generator=g).to(device)
         xs = x0 + s * z
         with torch.no_grad():
             est = net(xs, torch.full((x0.shape[0],), s, device=device), labels)
         rows += [xs.clamp(-1, 1).cpu(), est.clamp(-1, 1).cpu()]
+        labels_txt += [f"x0+{s:g}z", f"f(., {s:g})"]
         mse[str(s)] = float(((est.clamp(-1, 1) - x0) ** 2).mean())
-    save_grid(torch.cat(rows), args.out, nrow=args.num)
+    save_grid(torch.cat(rows), args.out, nrow=args.num, row_labels=labels_txt)
     Path(args.out).with_suffix(".json").write_text(json.dumps({"sigmas": args.sigmas, "mse_to_clean": mse}, indent=2))
     print(json.dumps({"wrote": args.out, "mse_to_clean": mse}))
     return 0

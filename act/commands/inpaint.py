@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     masked = mask * y + (1 - mask) * torch.full_like(y, -1.0)
     psnr = psnr_filled(result, y, mask)
     out = Path(args.out)
-    save_grid(torch.cat([masked, result, y]).cpu(), out / "inpaint.png", nrow=y.shape[0])
+    save_grid(torch.cat([masked, result, y]).cpu(), out / "inpaint.png", nrow=y.shape[0],
+              row_labels=["masked", "inpainted", "truth"])
     write_json_atomic(out / "inpaint.json", provenance({
         "checkpoint": str(args.checkpoint), "mask": args.mask, "sigmas": sigmas, "num": int(y.shape[0]),
         "psnr_filled_mean": float(psnr.mean()), "psnr_filled": psnr.tolist()}))
