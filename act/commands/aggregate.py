@@ -1,0 +1,25 @@
+"""``act aggregate``: one summary CSV of an experiment folder (a row per run, checkpoint and NFE)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "aggregate", help="collect an experiment's metrics, costs, logs and theory numbers into one CSV",
+        description="Walks results/{exp}/{runs,samples,metrics,theory,inpaint,cost} and budget.json; one row per "
+        "(dataset, method, batch, seed, ckpt_step, nfe). Missing pieces are empty (NaN).")
+    p.add_argument("--experiment-dir", required=True, help="results/{exp}")
+    p.add_argument("--out", "-o", required=True, help="summary CSV (results/{exp}/summary.csv)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from act.report.aggregate import write_summary
+
+    df = write_summary(args.experiment_dir, args.out)
+    print(f"wrote {len(df)} rows ({df['dataset'].nunique()} datasets) to {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,43 @@
+"""``act tables``: per-dataset result tables (Markdown, LaTeX, CSV), measured beside reported."""
+
+from __future__ import annotations
+
+import argparse
+
+REFERENCE_DIR = "workflow/resources/reference"  # act.report.tables.REFERENCE_DIR (not imported: light CLI)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "tables", help="per-dataset tables of the final checkpoints, with the papers' numbers",
+        description="One table per dataset of the summary: measured rows per method and batch size (mean ± std over "
+        "seeds, final evaluated checkpoint) and the papers' rows where the dataset is a reported one "
+        "(cifar10, imagenet64, lsun_cat256). Writes OUT_DIR/{dataset}.md, .tex and .csv.")
+    p.add_argument("--summary", required=True, help="act aggregate CSV")
+    p.add_argument("--reported", default=None, help=f"reported numbers (default: {REFERENCE_DIR}/reported_results.csv)")
+    p.add_argument("--reported-settings", default=None,
+                   help=f"reported training settings (default: {REFERENCE_DIR}/reported_settings.csv)")
+    p.add_argument("--reported-as", action="append", default=[], metavar="DATASET=REPORTED",
+                   help="compare an experiment dataset key with a reported dataset (e.g. cifar10_small=cifar10); "
+                        "DATASET= for none")
+    p.add_argument("--out-dir", "-o", required=True, help="results/{exp}/tables")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from act.report.aggregate import read_summary
+    from act.report.tables import read_reference_csv, reference_file, write_tables
+
+    mapping = {}
+    for text in args.reported_as:
+        if "=" not in text:
+            raise SystemExit(f"--reported-as {text!r}: expected DATASET=REPORTED")
+        k, v = text.split("=", 1)
+        mapping[k] = v
+    tables = write_tables(read_summary(args.summary), read_reference_csv(args.reported or reference_file("reported_results.csv")),
+                          read_reference_csv(args.reported_settings or reference_file("reported_settings.csv")),
+                          args.out_dir, mapping)
+    print(f"wrote tables of {sorted(tables)} to {args.out_dir}", file=sys.stderr)
+    return 0

@@ -1,0 +1,242 @@
+"""One table of an experiment folder: a row per (dataset, method, batch, seed, checkpoint step, NFE).
+
+Rows come from every sample set and metrics file, and from every checkpoint, theory
+report or inpainting run that has neither (those rows have an empty ``nfe``). Each row
+joins its metrics (``act evaluate``: FID, KID, precision/recall, IS, classifier scores;
+``act toy-metrics``: exact W1), the run's cost (``act cost``: parameters, FLOPs per step),
+its training log at that step (images seen, wall time, losses), the budget, the theory
+summary of that checkpoint and the inpainting PSNR. Anything missing is NaN.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
+
+import pandas as pd
+import yaml
+
+from act.report.layout import RunKey, checkpoint_step, cost_path, parse_point, run_dirs
+
+PathLike = Union[str, Path]
+KEY = ["dataset", "method", "batch", "seed", "ckpt_step", "nfe"]
+METRICS = ["fid", "kid_mean", "kid_std", "precision", "recall", "inception_score", "inception_score_std",
+           "classifier_is", "classifier_fd", "w1", "w1_data_floor", "num_eval_samples"]
+THEORY = ["final_bound_online", "final_bound_target", "eps_term", "w_coupled_T", "w_independent_T", "w_data_floor",
+          "one_step_w_probe", "one_step_w_independent", "one_step_bound_measured", "lipschitz_max", "js_mean",
+          "bound_holds", "distance", "num_probe"]
+COLUMNS = KEY + ["final", "train_steps", "data_name", "toy", "toy_kind", *METRICS, "sigmas", "num_samples",
+                 "params_generator", "params_discriminator", "images_per_step", "images_seen", "flops_per_step",
+                 "train_flops", "seconds_per_step", "wall_time", "budget_flops",
+                 *[f"theory_{k}" for k in THEORY], "inpaint_psnr", "samples_dir", "metrics_file"]
+
+
+def _num(v: Any) -> float:
+    """JSON value -> float; None, strings and dicts without a value become NaN."""
+    if isinstance(v, dict):
+        v = v.get("value")
+    try:
+        return float(v) if v is not None and not isinstance(v, bool) else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _json(path: Path) -> Optional[Dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        print(f"aggregate: skipping unreadable {path}: {err}", file=sys.stderr)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_train_log(path: Path) -> pd.DataFrame:
+    """train_log.jsonl -> one row per step (the last line wins), ``wall_time`` made cumulative over resumes.
+
+    ``act train`` restarts its clock on resume: a drop in wall_time adds the time reached before it.
+    """
+    rows, offset, prev = [], 0.0, None
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return pd.DataFrame()
+    for line in lines:
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash
+        wt = r.get("wall_time")
+        if isinstance(wt, (int, float)):
+            if prev is not None and wt < prev:
+                offset += prev
+            prev = wt
+            r["wall_time"] = wt + offset
+        rows.append(r)
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).drop_duplicates("step", keep="last").set_index("step").sort_index()
+
+
+def _log_at(log: pd.DataFrame, step: int) -> Dict[str, Any]:
+    """The log line at ``step`` (or the last one before it)."""
+    if log.empty:
+        return {}
+    before = log[log.index <= step]
+    return before.iloc[-1].to_dict() if len(before) else {}
+
+
+class _Run:
+    """What one run folder and its cost, budget and theory files say, independent of the checkpoint."""
+
+    def __init__(self, exp: Path, key: RunKey, budget: Dict[Tuple[str, str, int], Dict[str, Any]]) -> None:
+        run_dir = exp / "runs" / key.rel()
+        self.config = self._config(exp, key, run_dir)
+        self.log = read_train_log(run_dir / "train_log.jsonl")
+        cost = cost_path(exp, key.dataset, key.method, key.batch)
+        self.cost = (_json(cost) or {}) if cost.is_file() else {}
+        self.budget = budget.get((key.dataset, key.method, key.batch), {})
+        self.theory = self._theory(exp / "theory" / key.rel())
+        self.inpaint = self._inpaint(exp / "inpaint" / key.rel())
+        self.checkpoints = sorted({s for p in (run_dir / "checkpoints").glob("step-*.pt") if (s := checkpoint_step(p.name))})
+        if (run_dir / "model.pt").is_file() and self.train_steps:
+            self.checkpoints = sorted(set(self.checkpoints) | {self.train_steps})
+
+    @staticmethod
+    def _config(exp: Path, key: RunKey, run_dir: Path) -> Dict[str, Any]:
+        for p in (run_dir / "config.yaml", exp / "configs" / key.dataset / key.method / f"b{key.batch}" / f"s{key.seed}.yaml"):
+            if p.is_file():
+                return yaml.safe_load(p.read_text()) or {}
+        return {}
+
+    @property
+    def train_steps(self) -> Optional[int]:
+        steps = self.config.get("train", {}).get("steps") or self.budget.get("steps")
+        return int(steps) if steps else None
+
+    @staticmethod
+    def _theory(folder: Path) -> Dict[int, Dict[str, Any]]:
+        out = {}
+        for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            s = _json(p)
+            if s and "final_bound_online" in s and "step" in s:
+                out[int(s["step"])] = s
+        return out
+
+    def _inpaint(self, folder: Path) -> Dict[int, float]:
+        out = {}
+        for p in sorted(folder.rglob("inpaint.json")) if folder.is_dir() else []:
+            s = _json(p) or {}
+            step = checkpoint_step(s.get("checkpoint", "")) or self.train_steps
+            if step is not None:
+                out[int(step)] = _num(s.get("psnr_filled_mean"))
+        return out
+
+    def row(self, step: int) -> Dict[str, Any]:
+        data = self.config.get("data", {})
+        params = self.cost.get("params") or self.budget.get("params") or {}
+        fps = _num(self.cost.get("flops_per_step", self.budget.get("flops_per_step")))
+        ips = _num(self.cost.get("images_per_step", self.budget.get("images_per_step")))
+        logged = _log_at(self.log, step)
+        exact = logged and int(self.log[self.log.index <= step].index[-1]) == step
+        theory = self.theory.get(step, {})
+        row = {
+            "final": (step == self.train_steps) if self.train_steps else math.nan,
+            "train_steps": self.train_steps or math.nan,
+            "data_name": data.get("name", math.nan), "toy": data.get("name") == "toy2d" if data else math.nan,
+            "toy_kind": (data.get("options") or {}).get("kind", math.nan) if data.get("name") == "toy2d" else math.nan,
+            "params_generator": _num(params.get("generator")), "params_discriminator": _num(params.get("discriminator")),
+            "images_per_step": ips, "flops_per_step": fps, "train_flops": step * fps,
+            "images_seen": _num(logged.get("images_seen")) if exact else step * ips,
+            "seconds_per_step": _num(self.cost.get("seconds_per_step")),
+            "wall_time": _num(logged.get("wall_time")) if exact else math.nan,
+            "budget_flops": _num(self.budget.get("budget_flops")),
+            "inpaint_psnr": self.inpaint.get(step, math.nan),
+            **{f"theory_{k}": theory.get(k, math.nan) if k in ("distance", "bound_holds") else _num(theory.get(k)) for k in THEORY},
+        }
+        if exact:
+            row.update({k: _num(v) for k, v in logged.items() if k.startswith("loss")})
+        return row
+
+
+def _metrics(path: Path) -> Dict[str, Any]:
+    m = _json(path) or {}
+    out = {k: _num(m.get(k)) for k in METRICS if k not in ("inception_score_std", "num_eval_samples")}
+    isc = m.get("inception_score")
+    out["inception_score_std"] = _num(isc.get("std")) if isinstance(isc, dict) else math.nan
+    out["num_eval_samples"] = _num(m.get("num_samples"))
+    out["metrics_file"] = str(path)
+    return out
+
+
+def _sample(folder: Path) -> Dict[str, Any]:
+    s = _json(folder / "sample.json") or {}
+    sig = s.get("sigmas")
+    return {"sigmas": " ".join(f"{x:g}" for x in sig) if isinstance(sig, list) else math.nan,
+            "num_samples": _num(s.get("num")), "samples_dir": str(folder)}
+
+
+def _budget_index(exp: Path) -> Dict[Tuple[str, str, int], Dict[str, Any]]:
+    b = _json(exp / "budget.json") if (exp / "budget.json").is_file() else None
+    return {(r["dataset"], r["method"], int(r["batch"])): r for r in (b or {}).get("runs", [])}
+
+
+def aggregate(exp_dir: PathLike) -> pd.DataFrame:
+    """The summary table of ``exp_dir`` (columns :data:`COLUMNS`, then ``loss_*``)."""
+    exp = Path(exp_dir)
+    points: Dict[RunKey, Dict[Tuple[int, Optional[int]], Dict[str, Any]]] = {}
+    for key, folder in run_dirs(exp, "samples"):
+        for d in sorted(folder.iterdir()):
+            pt = parse_point(d.name)
+            if pt and d.is_dir():
+                points.setdefault(key, {}).setdefault(pt, {}).update(_sample(d))
+    for key, folder in run_dirs(exp, "metrics"):
+        for p in sorted(folder.glob("*.json")):
+            pt = parse_point(p.name)
+            if pt:
+                points.setdefault(key, {}).setdefault(pt, {}).update(_metrics(p))
+    keys: Set[RunKey] = set(points)
+    for stage in ("runs", "theory", "inpaint"):
+        keys |= {k for k, _ in run_dirs(exp, stage)}
+    budget = _budget_index(exp)
+    rows: List[Dict[str, Any]] = []
+    for key in sorted(keys):
+        run = _Run(exp, key, budget)
+        pts = points.get(key, {})
+        covered = {step for step, _ in pts}
+        for step in sorted(set(run.checkpoints) | set(run.theory) | set(run.inpaint)):
+            if step not in covered:
+                pts[(step, None)] = {}
+        for (step, nfe), values in sorted(pts.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+            rows.append({**key._asdict(), "ckpt_step": step, "nfe": nfe, **run.row(step), **values})
+    df = pd.DataFrame(rows)
+    losses = sorted(c for c in df.columns if c.startswith("loss"))
+    df = df.reindex(columns=COLUMNS + losses)
+    for c in ("batch", "seed", "ckpt_step"):
+        df[c] = df[c].astype("int64")
+    df["nfe"] = df["nfe"].astype("Int64")  # empty for checkpoints without samples
+    return df
+
+
+def write_summary(exp_dir: PathLike, out: PathLike) -> pd.DataFrame:
+    """:func:`aggregate` written as CSV (atomically)."""
+    import os
+
+    df = aggregate(exp_dir)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, out)
+    return df
+
+
+def read_summary(path: PathLike) -> pd.DataFrame:
+    """summary.csv with its key columns typed (``nfe`` nullable)."""
+    df = pd.read_csv(path)
+    df = df.reindex(columns=list(dict.fromkeys(COLUMNS + list(df.columns))))
+    if len(df):
+        df["nfe"] = df["nfe"].astype("Int64")
+    return df

@@ -1,0 +1,149 @@
+"""Matched compute: one FLOP budget per dataset, divided by each (method, batch)'s FLOPs per step.
+
+``steps = max(1, floor(budget_flops / flops_per_step(method, batch)))``, with
+``flops_per_step`` from ``act cost`` (every phase's forward and backward, R1 amortised),
+so ACT, whose step also trains a discriminator on 2B images, gets fewer steps than CT
+at the same batch. Each run's resolved config is written next to the plan.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+from act.report.experiment import Experiment, cost_jobs, parse_experiment, resolve_run_config
+from act.report.layout import config_path, cost_config_path, parse_cost_path
+
+PathLike = Union[str, Path]
+CostKey = Tuple[str, str, int]  # (dataset, method, batch)
+LOGS_PER_CHECKPOINT = 4  # at least this many log lines between checkpoints of a short run
+
+
+def read_costs(paths: Iterable[PathLike]) -> Dict[CostKey, Dict[str, Any]]:
+    """``{dataset}/{method}_b{batch}.json`` files of ``act cost`` -> {(dataset, method, batch): JSON}."""
+    costs: Dict[CostKey, Dict[str, Any]] = {}
+    for p in paths:
+        key = parse_cost_path(p)
+        data = json.loads(Path(p).read_text())
+        if data.get("method") != key[1] or int(data.get("batch_size", -1)) != key[2]:
+            raise ValueError(f"{p}: holds method {data.get('method')!r} at batch {data.get('batch_size')}, "
+                             f"but its name says {key[1]!r} at batch {key[2]}")
+        if not data.get("flops_per_step", 0) > 0:
+            raise ValueError(f"{p}: flops_per_step must be positive, got {data.get('flops_per_step')!r}")
+        if key in costs:
+            raise ValueError(f"two cost files for {key}: {costs[key]['_file']} and {p}")
+        costs[key] = {**data, "_file": str(p)}
+    return costs
+
+
+def steps_for(budget_flops: float, flops_per_step: float) -> int:
+    """floor(budget / flops per step), at least 1; the reference itself gets exactly its steps back."""
+    return max(1, math.floor(budget_flops / flops_per_step * (1 + 1e-12)))
+
+
+def checkpoint_schedule(steps: int, checkpoints: int, log_every: int) -> Tuple[int, int, List[int]]:
+    """(ckpt_every, log_every, checkpoint steps) leaving about ``checkpoints`` checkpoints, the last at ``steps``.
+
+    ckpt_every is a multiple of log_every, so the training log has a line (wall time,
+    images seen) at every checkpoint; log_every shrinks for short runs.
+    """
+    log_every = max(1, min(log_every, steps // (LOGS_PER_CHECKPOINT * checkpoints)))
+    ckpt_every = log_every * math.ceil(steps / (checkpoints * log_every))
+    periodic = list(range(ckpt_every, steps, ckpt_every)) if ckpt_every < steps else []  # act train skips done == steps
+    return ckpt_every, log_every, periodic + [steps]
+
+
+def _budget_flops(exp: Experiment, dataset: str, costs: Mapping[CostKey, Dict[str, Any]]) -> Optional[float]:
+    b = exp.datasets[dataset].budget
+    if b.kind == "flops":
+        return float(b.flops)
+    elif b.kind == "reference":
+        key = (dataset, b.method, b.batch)
+        if key not in costs:
+            raise KeyError(f"budget of {dataset} refers to {b.method} at batch {b.batch}: no cost file "
+                           f"{dataset}/{b.method}_b{b.batch}.json among --costs")
+        return b.steps * float(costs[key]["flops_per_step"])
+    elif b.kind == "steps":
+        return None  # not matched: every run trains b.steps
+    else:
+        raise ValueError(f"unknown budget kind {b.kind!r}")
+
+
+def _write_config(cfg: Any, path: Path) -> Path:
+    from act.config import save_config
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    save_config(cfg, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def plan_budget(experiment: Union[PathLike, Mapping[str, Any], Experiment], costs: Union[Iterable[PathLike], Mapping[CostKey, Dict[str, Any]]],
+                out: Optional[PathLike] = None, configs_dir: Optional[PathLike] = None) -> Dict[str, Any]:
+    """Steps per (dataset, method, batch) under each dataset's budget; writes ``out`` (JSON) and per-seed configs."""
+    exp = parse_experiment(experiment)
+    costs = dict(costs) if isinstance(costs, Mapping) else read_costs(costs)
+    runs, datasets, warnings = [], {}, []
+    for ds, plan in exp.datasets.items():
+        budget = _budget_flops(exp, ds, costs)
+        total_s, total_flops, devices = 0.0, 0.0, set()
+        for method in plan.methods:
+            for batch in plan.batch_sizes:
+                key = (ds, method, batch)
+                if key not in costs:
+                    raise KeyError(f"no cost file for {ds}/{method} at batch {batch}: expected {ds}/{method}_b{batch}.json among --costs")
+                c = costs[key]
+                fps, sps = float(c["flops_per_step"]), float(c["seconds_per_step"])
+                steps = steps_for(budget, fps) if budget is not None else int(plan.budget.steps)
+                base = resolve_run_config(exp, ds, method, batch)
+                ckpt_every, log_every, ckpts = checkpoint_schedule(steps, plan.checkpoints, base.train.log_every)
+                train = {"steps": steps, "ckpt_every": ckpt_every, "log_every": log_every}
+                configs = {}
+                for seed in plan.seeds:
+                    cfg = resolve_run_config(exp, ds, method, batch, seed, train)
+                    if configs_dir is not None:
+                        configs[str(seed)] = str(_write_config(cfg, config_path(configs_dir, ds, method, batch, seed)))
+                images_per_step = int(c.get("images_per_step") or batch)
+                devices.add(c.get("device_name"))
+                runs.append({
+                    "dataset": ds, "method": method, "batch": batch, "seeds": list(plan.seeds),
+                    "steps": steps, "flops_per_step": fps, "seconds_per_step": sps, "images_per_step": images_per_step,
+                    "images_seen": steps * images_per_step, "train_flops": steps * fps, "budget_flops": budget,
+                    "budget_used": steps * fps / budget if budget else None,
+                    "estimated_wall_seconds": steps * sps, "ckpt_every": ckpt_every, "log_every": log_every,
+                    "checkpoint_steps": ckpts, "params": c.get("params"), "cost_file": c.get("_file"),
+                    "cost_device_name": c.get("device_name"), "configs": configs,
+                })
+                total_s += steps * sps * len(plan.seeds)
+                total_flops += steps * fps * len(plan.seeds)
+        if len(devices) > 1:
+            warnings.append(f"{ds}: cost files measured on different devices {sorted(map(str, devices))}; "
+                            "their seconds per step (estimated wall times) are not comparable")
+        b = plan.budget
+        datasets[ds] = {"budget_kind": b.kind, "budget_flops": budget,
+                        "reference": {"method": b.method, "batch": b.batch, "steps": b.steps} if b.kind == "reference" else None,
+                        "fixed_steps": b.steps if b.kind == "steps" else None,
+                        "runs": len(plan.methods) * len(plan.batch_sizes) * len(plan.seeds),
+                        "estimated_wall_seconds_total": total_s, "train_flops_total": total_flops}
+    result = {"experiment": exp.name, "experiment_config": str(exp.path) if exp.path else None,
+              "configs_dir": str(configs_dir) if configs_dir is not None else None,
+              "datasets": datasets, "runs": runs, "warnings": warnings}
+    for w in warnings:
+        print(f"WARNING: {w}", file=sys.stderr)
+    if out is not None:
+        from act.provenance import provenance, write_json_atomic
+
+        write_json_atomic(out, {**result, "provenance": provenance()})
+    return result
+
+
+def write_cost_configs(experiment: Union[PathLike, Mapping[str, Any], Experiment], configs_dir: PathLike) -> List[Path]:
+    """``{configs_dir}/{dataset}/{method}/b{batch}/cost.yaml`` for every ``act cost`` the budget needs."""
+    exp = parse_experiment(experiment)
+    return [_write_config(resolve_run_config(exp, j["dataset"], j["method"], j["batch"]),
+                          cost_config_path(configs_dir, j["dataset"], j["method"], j["batch"])) for j in cost_jobs(exp)]

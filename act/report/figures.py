@@ -1,0 +1,71 @@
+"""All report figures of one experiment, PNG and PDF, with a printed note for each one skipped.
+
+Per dataset: (a) ``samples_*``, (b) ``quality_vs_step_*``, (c) ``quality_vs_batch_*``,
+(d) ``quality_vs_compute_*``, (e) ``theory_bound_*``, (g) ``inpainting_*``; once:
+(f) ``lambda_schedule``. ``figures.json`` lists what was written, what was skipped for want of inputs, and
+what failed (the command then exits non-zero, after writing everything else).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Union
+
+import pandas as pd
+
+from act.report.curves import metric_vs_batch, metric_vs_compute, metric_vs_step
+from act.report.layout import run_dirs
+from act.report.panels import inpainting, lambda_schedule, sample_grids, theory_bounds
+from act.report.plotting import Skip
+
+PathLike = Union[str, Path]
+
+
+def _datasets(summary: pd.DataFrame, exp_dir: Optional[PathLike]) -> List[str]:
+    names = set(summary["dataset"].dropna().astype(str)) if "dataset" in summary else set()
+    if exp_dir is not None:
+        for stage in ("runs", "samples", "theory", "inpaint"):
+            names |= {k.dataset for k, _ in run_dirs(exp_dir, stage)}
+    return sorted(names)
+
+
+def make_figures(summary: pd.DataFrame, exp_dir: Optional[PathLike], out_dir: PathLike) -> Dict[str, Any]:
+    """Render every figure whose inputs exist; ``{"written": [paths], "skipped": [{figure, reason}], "errors": [...]}``."""
+    from act.provenance import write_json_atomic
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: List[str] = []
+    skipped: List[Dict[str, str]] = []
+    errors: List[Dict[str, str]] = []
+
+    def attempt(name: str, make: Callable[[], List[Path]]) -> None:
+        try:
+            written.extend(str(p) for p in make())
+        except Skip as why:
+            skipped.append({"figure": name, "reason": str(why)})
+            print(f"figures: skipping {name}: {why}", file=sys.stderr)
+        except Exception as err:  # one broken input must not cost the other figures; the command still fails
+            errors.append({"figure": name, "error": repr(err)})
+            print(f"figures: {name} failed:\n{traceback.format_exc()}", file=sys.stderr)
+
+    for ds in _datasets(summary, exp_dir):
+        rows = summary[summary["dataset"] == ds]
+        for name, make in (("quality_vs_step", metric_vs_step), ("quality_vs_batch", metric_vs_batch),
+                           ("quality_vs_compute", metric_vs_compute)):
+            attempt(f"{name}_{ds}", lambda make=make: make(rows, ds, out_dir) if len(rows) else _no_rows())
+        if exp_dir is None:
+            continue
+        attempt(f"samples_{ds}", lambda: sample_grids(exp_dir, ds, out_dir))
+        attempt(f"theory_bound_{ds}", lambda: theory_bounds(exp_dir, ds, out_dir))
+        attempt(f"inpainting_{ds}", lambda: inpainting(exp_dir, ds, out_dir))
+    attempt("lambda_schedule", lambda: lambda_schedule(exp_dir, out_dir))
+    index = {"written": written, "skipped": skipped, "errors": errors}
+    write_json_atomic(out_dir / "figures.json", index)
+    return index
+
+
+def _no_rows() -> List[Path]:
+    raise Skip("no rows in the summary")

@@ -1,0 +1,300 @@
+"""Per-dataset result tables: measured rows (final checkpoint, mean ± std over seeds) beside the papers' numbers.
+
+One table per dataset key of the summary, written as Markdown, LaTeX (booktabs) and CSV.
+Rows: per method (ACT, CT, iCT) one measured row per batch size, then the row the
+papers report for that method on the same dataset (``reported_results.csv``, with its
+verified/unverified status, and the training settings of ``reported_settings.csv``).
+The CSV holds numbers (means, with a ``<column> std`` beside each metric); Markdown and
+LaTeX hold the same table formatted for reading.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import pandas as pd
+
+from act.report.style import IMAGES_PER_STEP_FACTOR, REPORTED_DATASETS, method_label, method_rank
+
+PathLike = Union[str, Path]
+REFERENCE_DIR = Path("workflow/resources/reference")  # reported_results.csv, reported_settings.csv (see its README)
+DASH = "–"
+TEXT_COLUMNS = ("method", "source", "status", "reference")
+INT_COLUMNS = ("batch size", "steps", "n seeds")
+INFO = ["method", "source", "status", "batch size", "steps", "n seeds"]
+REPORTED_METRIC = {"inception_score": "is"}  # summary column -> metric name in reported_results.csv
+COST = ["params G (M)", "params D (M)", "compute (PFLOP)", "images seen", "wall time (min)"]
+
+
+def reference_file(name: str) -> Path:
+    """``REFERENCE_DIR/name`` from the working directory, else from this checkout (editable installs)."""
+    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        if (root / REFERENCE_DIR / name).is_file():
+            return root / REFERENCE_DIR / name
+    raise FileNotFoundError(f"{REFERENCE_DIR / name} not found from {Path.cwd()} or the act-bench checkout; pass its path")
+
+
+def read_reference_csv(path: PathLike) -> pd.DataFrame:
+    """A reported_*.csv; unquoted commas in its last (``source``) column stay in that column."""
+    import csv
+
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        raise ValueError(f"{path} is empty")
+    n = len(rows[0])
+    body = [r[: n - 1] + [",".join(r[n - 1:])] if len(r) > n else r for r in rows[1:] if r]
+    df = pd.DataFrame(body, columns=rows[0]).replace("", None)
+    return df.apply(lambda c: pd.to_numeric(c) if c.name not in ("dataset", "method", "metric", "status", "source", "precision") else c)
+
+
+def is_toy(rows: pd.DataFrame) -> bool:
+    """2-D toy data: the run configs say so, or there is W1 and no FID."""
+    if not len(rows):
+        return False
+    flagged = "toy" in rows and bool(rows["toy"].astype("boolean").fillna(False).any())
+    return flagged or ("w1" in rows and rows["w1"].notna().any() and not ("fid" in rows and rows["fid"].notna().any()))
+
+
+def metric_columns(toy: bool) -> List[Tuple[str, str, Optional[int]]]:
+    """(column, summary column, nfe) of the metric columns; toy data: exact W1 instead of FID, no Inception scores."""
+    if toy:
+        return [("1-step W1", "w1", 1), ("2-step W1", "w1", 2), ("W1 data floor", "w1_data_floor", 1)]
+    return [("1-step FID", "fid", 1), ("2-step FID", "fid", 2), ("IS", "inception_score", 1),
+            ("precision", "precision", 1), ("recall", "recall", 1)]
+
+
+def columns(toy: bool) -> List[str]:
+    return INFO + [c for c, _, _ in metric_columns(toy)] + COST + ["reference"]
+
+
+def _final_step(run: pd.DataFrame, metric_cols: Sequence[str]) -> int:
+    """The latest checkpoint with any metric (the final one once evaluated), else the latest checkpoint."""
+    has = run[list(metric_cols)].notna().any(axis=1)
+    return int((run[has] if has.any() else run)["ckpt_step"].max())
+
+
+def measured_rows(rows: pd.DataFrame, toy: bool) -> pd.DataFrame:
+    """One row per (method, batch): means and sample stds over seeds at each run's final evaluated checkpoint."""
+    metrics = metric_columns(toy)
+    per_run = []
+    for (method, batch, seed), run in rows.groupby(["method", "batch", "seed"], sort=False):
+        step = _final_step(run, sorted({s for _, s, _ in metrics}))
+        at = run[run["ckpt_step"] == step]
+        first = at.iloc[0]
+        r: Dict[str, Any] = {"method": method, "batch size": int(batch), "steps": step}
+        for col, src, nfe in metrics:
+            vals = at.loc[at["nfe"] == nfe, src].dropna() if nfe is not None else at[src].dropna()
+            r[col] = float(vals.iloc[0]) if len(vals) else math.nan
+        r.update({"params G (M)": first["params_generator"] / 1e6, "params D (M)": first["params_discriminator"] / 1e6,
+                  "compute (PFLOP)": first["train_flops"] / 1e15, "images seen": first["images_seen"],
+                  "wall time (min)": first["wall_time"] / 60})
+        per_run.append(r)
+    if not per_run:
+        return pd.DataFrame(columns=columns(toy))
+    runs = pd.DataFrame(per_run)
+    out = []
+    for (method, batch), g in runs.groupby(["method", "batch size"], sort=False):
+        r = {"method": method_label(method), "source": "measured", "status": "", "batch size": int(batch),
+             "steps": float(g["steps"].mean()), "n seeds": len(g), "reference": "this experiment"}
+        for col in [c for c, _, _ in metrics] + COST:
+            vals = g[col].astype(float)
+            r[col] = vals.mean() if vals.notna().any() else math.nan
+            if col not in COST:
+                r[f"{col} std"] = vals.std(ddof=1) if vals.notna().sum() > 1 else math.nan
+        out.append(r)
+    return pd.DataFrame(out)
+
+
+def _status(statuses: Mapping[str, str]) -> str:
+    kinds = set(statuses.values())
+    if len(kinds) <= 1:
+        return next(iter(kinds), "")
+    return "; ".join(f"{k}: {', '.join(c for c, s in statuses.items() if s == k)}" for k in sorted(kinds, reverse=True))
+
+
+def reported_rows(reported: pd.DataFrame, settings: pd.DataFrame, name: str, toy: bool) -> pd.DataFrame:
+    """The papers' rows for dataset ``name``: reported metrics, their status, and the training settings."""
+    rep = reported[reported["dataset"] == name]
+    sett = settings[settings["dataset"] == name] if "dataset" in settings else settings.iloc[:0]
+    out = []
+    for method in sorted(set(rep["method"]) | set(sett["method"]), key=lambda m: method_rank(m)):
+        r: Dict[str, Any] = {"method": method_label(method), "source": "paper"}
+        statuses, sources = {}, []
+        for col, src, nfe in metric_columns(toy):
+            metric = REPORTED_METRIC.get(src, src)
+            hit = rep[(rep["method"] == method) & (rep["metric"] == metric) & (rep["steps_sampling"] == (nfe or 1))]
+            r[col] = float(hit["value"].iloc[0]) if len(hit) else math.nan
+            if len(hit):
+                statuses[col] = str(hit["status"].iloc[0])
+                sources.append(str(hit["source"].iloc[0]))
+        s = sett[sett["method"] == method]
+        if len(s):
+            s = s.iloc[0]
+            batch, iters = s.get("batch_size"), s.get("training_iterations")
+            r.update({"batch size": batch, "steps": iters, "params G (M)": s.get("generator_params_M"),
+                      "params D (M)": s.get("discriminator_params_M"),
+                      "images seen": batch * iters * IMAGES_PER_STEP_FACTOR.get(str(method).lower(), 1)})
+            sources.append(f"settings: {s.get('source')}")
+        r["status"] = _status(statuses)
+        r["reference"] = "; ".join(dict.fromkeys(sources))
+        out.append(r)
+    return pd.DataFrame(out)
+
+
+def reported_name(dataset: str, available: Sequence[str], mapping: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """The reported dataset an experiment dataset key stands for: ``mapping``, else the same name; toy/Fashion-MNIST: none."""
+    if mapping and dataset in mapping:
+        return mapping[dataset] or None
+    return dataset if dataset in REPORTED_DATASETS and dataset in set(available) else None
+
+
+def dataset_table(rows: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataFrame, name: Optional[str]) -> pd.DataFrame:
+    """The numeric table of one dataset: measured and paper rows grouped by method, measured first."""
+    toy = is_toy(rows)
+    parts = [measured_rows(rows, toy)]
+    if name is not None:
+        parts.append(reported_rows(reported, settings, name, toy))
+    table = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
+    cols = columns(toy)
+    stds = [f"{c} std" for c, _, _ in metric_columns(toy)]
+    table = table.reindex(columns=cols + stds)
+    if len(table):
+        order = table.apply(lambda r: (method_rank(str(r["method"]).lower()), r["source"] != "measured",
+                                       float(r["batch size"]) if pd.notna(r["batch size"]) else 0.0), axis=1)
+        table = table.loc[order.sort_values().index].reset_index(drop=True)
+    for c in INT_COLUMNS:  # whole numbers, empty where unknown
+        table[c] = pd.to_numeric(table[c]).round().astype("Int64")
+    return table
+
+
+# --- formatting ----------------------------------------------------------------------------------------------------
+
+def _sig(v: Any, digits: int = 3) -> str:
+    """3 significant digits, thousands separators, no exponent: 27.5, 0.0331, 4,320."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)) or pd.isna(v):
+        return DASH
+    v = float(v)
+    if v == 0:
+        return "0"
+    if abs(v) < 1e-3:
+        return f"{v:.{digits - 1}e}"
+    decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(v)))))
+    return f"{v:,.{decimals}f}"
+
+
+def _count(v: Any) -> str:
+    """Image counts: 64.0k, 24.0M, 1.28B."""
+    if v is None or pd.isna(v):
+        return DASH
+    v = float(v)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{_sig(v / div)}{suffix}"
+    return f"{v:.0f}"
+
+
+def _int(v: Any) -> str:
+    return DASH if v is None or pd.isna(v) else f"{float(v):,.0f}"
+
+
+def _metric(mean: Any, std: Any, decimals: int) -> str:
+    if mean is None or pd.isna(mean):
+        return DASH
+    text = f"{float(mean):.{decimals}f}"
+    return text + (f" ± {float(std):.{decimals}f}" if std is not None and pd.notna(std) else "")
+
+
+DECIMALS = {"FID": 2, "IS": 2, "precision": 3, "recall": 3, "W1": 4}
+
+
+def display(table: pd.DataFrame, toy: bool) -> pd.DataFrame:
+    """The numeric table as strings: mean ± std, thousands separators, dashes for missing."""
+    out = pd.DataFrame(index=table.index)
+    for col in columns(toy):
+        v = table[col]
+        if col in TEXT_COLUMNS:
+            out[col] = v.fillna("").astype(str)
+        elif col in INT_COLUMNS:
+            out[col] = v.map(_int)
+        elif col == "images seen":
+            out[col] = v.map(_count)
+        elif col in COST:
+            out[col] = v.map(_sig)
+        else:
+            dec = next(d for k, d in DECIMALS.items() if k in col)
+            out[col] = [_metric(m, s, dec) for m, s in zip(v, table[f"{col} std"])]
+    return out
+
+
+LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_cell(text: str) -> str:
+    s = "".join(LATEX_ESCAPES.get(ch, ch) for ch in str(text))
+    return s.replace("±", r"$\pm$").replace(DASH, "--")
+
+
+def to_latex(shown: pd.DataFrame, caption: str) -> str:
+    """A booktabs tabular (needs \\usepackage{booktabs}); text columns left, numbers right."""
+    align = "".join("l" if c in TEXT_COLUMNS else "r" for c in shown.columns)
+    lines = [f"% {caption}", "% needs \\usepackage{booktabs}; a wide table: wrap in \\resizebox{\\textwidth}{!}{...} if needed",
+             f"\\begin{{tabular}}{{{align}}}", r"\toprule",
+             " & ".join(latex_cell(c) for c in shown.columns) + r" \\", r"\midrule"]
+    prev = None
+    for _, r in shown.iterrows():
+        if prev is not None and r["method"] != prev:
+            lines.append(r"\midrule")
+        prev = r["method"]
+        lines.append(" & ".join(latex_cell(v) for v in r) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines)
+
+
+def notes(dataset: str, name: Optional[str], toy: bool) -> List[str]:
+    metric = "exact W1 of one-step (two-step) samples to held-out toy data (`act toy-metrics`)" if toy else \
+        "FID/IS/precision/recall of `act evaluate` (Inception features)"
+    out = [f"Measured: {metric}, at each run's last evaluated checkpoint (`steps`); mean ± sample std over `n seeds`.",
+           "Compute: `act cost` FLOPs per training step × steps (every phase, forward and backward; ACT's discriminator and R1 "
+           "included). Images seen: steps × images per step (ACT loads 2B per step). Wall time: the training log's clock.",
+           "Measured numbers come from this experiment's settings (model size, batch, steps), not the papers' recipes."]
+    if name:
+        out.append(f"Paper rows: reported numbers for `{name}` (reported_results.csv) with their status, training settings "
+                   "from reported_settings.csv; compute and wall time are not reported.")
+    else:
+        out.append(f"No paper reports `{dataset}`: measured rows only.")
+    return out
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_tables(summary: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataFrame, out_dir: PathLike,
+                 mapping: Optional[Mapping[str, str]] = None) -> Dict[str, pd.DataFrame]:
+    """``{out_dir}/{dataset}.{md,tex,csv}`` for every dataset of ``summary``; returns the numeric tables."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tables = {}
+    for dataset in sorted(summary["dataset"].dropna().unique()):
+        rows = summary[summary["dataset"] == dataset]
+        name = reported_name(dataset, list(reported["dataset"].unique()), mapping)
+        toy = is_toy(rows)
+        table = dataset_table(rows, reported, settings, name)
+        shown = display(table, toy)
+        title = f"{dataset}: one-step generation, measured" + (f" and reported ({name})" if name else "")
+        md = [f"## {title}", "", shown.to_markdown(index=False, disable_numparse=True,
+                                                    colalign=["left" if c in TEXT_COLUMNS else "right" for c in shown.columns]), "", *[f"- {n}" for n in notes(dataset, name, toy)], ""]
+        _atomic_text(out_dir / f"{dataset}.md", "\n".join(md))
+        _atomic_text(out_dir / f"{dataset}.tex", to_latex(shown, title))
+        tmp = out_dir / f"{dataset}.csv.tmp{os.getpid()}"
+        table.to_csv(tmp, index=False, float_format="%.6g")
+        os.replace(tmp, out_dir / f"{dataset}.csv")
+        tables[dataset] = table
+    return tables
