@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import argparse
 
+from act.commands._heldout import add_heldout_args, load_heldout
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("denoise", help="grid of f(x0 + sigma z, sigma) on held-out data",
                        description="Rows: clean test images; then, per sigma, the noisy input and the model's estimate of x0.")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--out", "-o", required=True, help="PNG path")
+    add_heldout_args(p)
+    p.add_argument("--out", "-o", required=True, help="PNG path (a .json of the errors is written beside it)")
     p.add_argument("--sigmas", type=float, nargs="+", default=[0.5, 1.0, 2.0, 5.0])
     p.add_argument("--num", type=int, default=10, help="images per row")
-    p.add_argument("--split", default="test")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--network", default=None)
     p.set_defaults(func=run)
 
 
@@ -30,19 +28,10 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from act.data import build_dataset
-    from act.train import load_sampling_network, resolve_device
     from act.viz import save_grid
 
-    device = resolve_device(args.device)
-    net, cfg, _ = load_sampling_network(args.checkpoint, device, args.network)
-    d = cfg.data
-    ds = build_dataset(d.name, root=d.root, split=args.split, resolution=d.resolution, **d.options)
+    net, _, _, x0, labels, device = load_heldout(args, args.num)
     g = torch.Generator().manual_seed(args.seed)
-    idx = torch.randperm(len(ds), generator=g)[: args.num]
-    x0, y = ds.get_batch(idx)
-    x0 = x0.to(device)
-    labels = y.to(device) if getattr(net.backbone, "num_classes", 0) else None
     rows, mse, labels_txt = [x0.cpu()], {}, ["clean x0"]
     for s in args.sigmas:
         z = torch.randn(x0.shape, generator=g).to(device)

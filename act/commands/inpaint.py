@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from act.commands._heldout import add_heldout_args
+
 DEFAULT_GRID_POINTS = 40  # sigmas are taken along a 40-point Karras grid, from sigma_max down
 
 
@@ -11,16 +13,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("inpaint", help="zero-shot inpainting with a trained checkpoint",
                        description="Writes inpaint.png (rows: masked input, result, ground truth) and "
                        "inpaint.json (PSNR on the filled region) into --out.")
-    p.add_argument("--checkpoint", required=True)
+    add_heldout_args(p)
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument("--mask", default="center", choices=("center", "left", "strokes"))
     p.add_argument("--num", type=int, default=8, help="number of test images")
     p.add_argument("--sigmas", type=float, nargs="+", default=None,
                    help="decreasing noise levels (default: 8 levels along a 40-point Karras grid)")
-    p.add_argument("--split", default="test")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--network", default=None)
     p.set_defaults(func=run)
 
 
@@ -31,29 +29,19 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from act.data import build_dataset
+    from act.commands._heldout import load_heldout
     from act.inpainting import make_mask, psnr_filled, sample_inpaint
     from act.provenance import provenance, write_json_atomic
     from act.sampling import ImageNoise
     from act.schedules import karras_sigmas
-    from act.train import load_sampling_network, resolve_device
     from act.viz import save_grid
 
-    device = resolve_device(args.device)
-    net, cfg, state = load_sampling_network(args.checkpoint, device, args.network)
-    if len(state["data_shape"]) != 3:
-        raise SystemExit("inpainting needs an image model")
+    net, cfg, state, y, labels, device = load_heldout(args, args.num)
     if args.sigmas:
         sigmas = list(args.sigmas)
     else:
         grid = karras_sigmas(DEFAULT_GRID_POINTS, cfg.noise.sigma_min, cfg.noise.sigma_max, cfg.noise.rho).flip(0)
         sigmas = [float(grid[i]) for i in range(0, DEFAULT_GRID_POINTS, 5)]
-    d = cfg.data
-    ds = build_dataset(d.name, root=d.root, split=args.split, resolution=d.resolution, **d.options)
-    idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(args.seed))[: args.num]
-    y, labels = ds.get_batch(idx)
-    y = y.to(device)
-    labels = labels.to(device) if getattr(net.backbone, "num_classes", None) else None
     c, h, w = y.shape[1:]
     mask = make_mask(args.mask, y.shape[0], h, w, seed=args.seed).to(device)
     noise = ImageNoise(range(args.seed, args.seed + y.shape[0]), (c, h, w), device)
