@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -61,6 +61,19 @@ def lambda_weight(index: torch.Tensor, num_scales: int, schedule: str, lambda_ma
         raise ValueError(f"unknown lambda schedule {schedule!r}; choose from {LAMBDA_SCHEDULES}")
 
 
+def build_act_discriminator(cfg: Any) -> nn.Module:
+    """The discriminator of an ACT config: ``model.discriminator`` (default: the generator's preset)
+    with its overrides, the method's time conditioning and the generator's time input."""
+    from act.networks import build_discriminator
+
+    preset = cfg.model.discriminator or cfg.model.preset
+    overrides = dict(cfg.model.discriminator_overrides)
+    overrides.setdefault("time_conditioned", cfg.method.time_conditioned_discriminator)
+    if "time_input" in cfg.model.overrides:
+        overrides.setdefault("time_input", cfg.model.overrides["time_input"])
+    return build_discriminator(preset, **overrides)
+
+
 class ACTMethod(CTMethod):
     """CT plus a sigma-conditioned discriminator on clean images."""
 
@@ -69,8 +82,6 @@ class ACTMethod(CTMethod):
 
     def __init__(self, cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0) -> None:
         super().__init__(cfg, data_shape, num_classes)
-        from act.networks import build_discriminator
-
         m = self.mcfg
         if m.lambda_schedule not in LAMBDA_SCHEDULES:
             raise ValueError(f"unknown lambda schedule {m.lambda_schedule!r}; choose from {LAMBDA_SCHEDULES}")
@@ -78,12 +89,7 @@ class ACTMethod(CTMethod):
             raise ValueError(f"unknown augment mode {m.augment_mode!r}; choose from {AUGMENT_MODES}")
         if m.r1_interval < 1:
             raise ValueError("r1_interval must be >= 1")
-        preset = cfg.model.discriminator or cfg.model.preset
-        d_over = dict(cfg.model.discriminator_overrides)
-        d_over.setdefault("time_conditioned", m.time_conditioned_discriminator)
-        if "time_input" in cfg.model.overrides:
-            d_over.setdefault("time_input", cfg.model.overrides["time_input"])
-        self.networks["discriminator"] = build_discriminator(preset, **d_over)
+        self.networks["discriminator"] = build_act_discriminator(cfg)
         self.is_image = len(data_shape) == 3
         self.augment_on = m.augment and self.is_image
         self.controller = AugmentController(

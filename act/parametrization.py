@@ -7,7 +7,6 @@ The one place where this form lives; training and every sampler call it.
 
 from __future__ import annotations
 
-import math
 from typing import Callable, Optional, Tuple
 
 import torch

@@ -17,7 +17,6 @@ averaged over processes, and only rank 0 writes files.
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union

@@ -7,7 +7,6 @@ official-code curricula are the defaults, the paper's an option (METHOD.md s.2).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 

@@ -7,7 +7,7 @@ import ot
 import pytest
 import torch
 
-from act.adversarial import ACTConfig, ACTMethod, lambda_weight
+from act.adversarial import ACTConfig, lambda_weight
 from act.config import load_config
 from act.inpainting import make_mask, psnr_filled, sample_inpaint
 from act.methods import build_method, set_trainable

@@ -10,7 +10,6 @@ import pytest
 import torch
 from torch import nn
 
-from act.checkpoint import load_checkpoint, save_checkpoint
 from act.config import load_config
 from act.data import sample_toy
 from act.parametrization import ConsistencyFunction, boundary_scalings
@@ -171,16 +170,14 @@ def test_one_step_w1_improves_with_training(toy_runs, toy_probe):
     assert after["lipschitz_max"] > 0 and after["lipschitz_mean"] <= after["lipschitz_max"]
 
 
-def test_discriminator_js_per_sigma(toy_runs, toy_probe, tmp_path):
-    """A checkpoint that holds a discriminator gets a JS column; <= log 2 for any D."""
-    from act.networks import build_discriminator
-
-    state = load_checkpoint(toy_runs[1])
-    state["config"]["model"]["discriminator"] = "toy2d"
-    torch.manual_seed(0)
-    state["networks"]["discriminator"] = build_discriminator("toy2d").state_dict()
-    save_checkpoint(tmp_path / "with_d.pt", {k: v for k, v in state.items() if k != "format"})
-    res = analyse_checkpoint(tmp_path / "with_d.pt", toy_probe, torch.device("cpu"), OPTS)
+def test_discriminator_js_per_sigma(toy_probe, tmp_path):
+    """An ACT checkpoint gets a JS column (its discriminator rebuilt as training built it); <= log 2 for any D."""
+    cfg = load_config(None, ("method.name=act", "method.distance=l2", "method.s1=10", "data.name=toy2d",
+                             "data.options={kind: gaussian_mixture, n: 2048, seed: 0}", "model.preset=toy2d",
+                             "train.steps=3", "train.batch_size=32", "train.ckpt_every=0", "train.device=cpu"))
+    assert cfg.model.discriminator is None  # ACT falls back to the generator's preset
+    path = train(cfg, tmp_path / "act", resume=None, progress=False)
+    res = analyse_checkpoint(path, toy_probe, torch.device("cpu"), OPTS)
     js = res.table["js"]
     assert res.summary["discriminator"] and np.isfinite(js).all() and np.all(js <= math.log(2) + 1e-12)
     assert plot_bound(res, tmp_path / "with_d.png").stat().st_size > 0  # the JS curve on its own axis

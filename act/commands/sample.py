@@ -33,7 +33,6 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import numpy as np
-    import torch
 
     from act.config import to_dict
     from act.provenance import provenance, write_json_atomic

@@ -56,7 +56,7 @@ def load_networks(path: Union[str, Path], device: torch.device) -> Tuple[Dict[st
     from act.checkpoint import load_checkpoint
     from act.config import ExperimentConfig, from_dict
     from act.methods import generator_overrides
-    from act.networks import build_discriminator, build_generator
+    from act.networks import build_generator
 
     state = load_checkpoint(path, map_location="cpu")
     cfg = from_dict(ExperimentConfig, state["config"])
@@ -67,8 +67,10 @@ def load_networks(path: Union[str, Path], device: torch.device) -> Tuple[Dict[st
         net.load_state_dict(sd)
         nets[name] = net.to(device).eval().requires_grad_(False)
     disc = None
-    if cfg.model.discriminator and "discriminator" in state["networks"]:
-        disc = build_discriminator(cfg.model.discriminator, **cfg.model.discriminator_overrides)
+    if "discriminator" in state["networks"]:
+        from act.adversarial import build_act_discriminator
+
+        disc = build_act_discriminator(cfg)
         disc.load_state_dict(state["networks"]["discriminator"])
         disc = disc.to(device).eval().requires_grad_(False)
     return nets, disc, cfg, state
