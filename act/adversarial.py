@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -48,6 +48,7 @@ class ACTConfig(CTConfig):
     time_conditioned_discriminator: bool = True  # ablation: an unconditioned D ignores sigma
     g_betas: Tuple[float, float] = (0.0, 0.99)  # official RAdam betas of G
     d_betas: Tuple[float, float] = (0.0, 0.99 * RADAM_D_BETA2_LAZY)  # and of D
+    d_lr: Optional[float] = None  # discriminator lr; None: train.lr (the official d_lr equals lr)
 
 
 def lambda_weight(index: torch.Tensor, num_scales: int, schedule: str, lambda_max: float, w_mid: float) -> torch.Tensor:
@@ -100,6 +101,9 @@ class ACTMethod(CTMethod):
 
     def betas(self, phase: str, default: Tuple[float, float]) -> Tuple[float, float]:
         return self.mcfg.g_betas if phase == "generator" else self.mcfg.d_betas
+
+    def lr(self, phase: str, default: float) -> float:
+        return self.mcfg.d_lr if phase == "discriminator" and self.mcfg.d_lr is not None else default
 
     # -- helpers --------------------------------------------------------------------------------
     def _augment(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

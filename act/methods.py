@@ -31,6 +31,10 @@ class Method:
         """RAdam betas of a phase's optimiser; the training config's unless the method fixes them."""
         return default
 
+    def lr(self, phase: str, default: float) -> float:
+        """Learning rate of a phase's optimiser; the training config's unless the method sets one."""
+        return default
+
     def loss(
         self, phase: str, x: torch.Tensor, labels: Optional[torch.Tensor], *, step: int, generator: torch.Generator
     ) -> Tuple[torch.Tensor, Dict[str, float]]:

@@ -134,7 +134,8 @@ def compile_networks(method: Method) -> None:
 def build_optimizers(method: Method, tc: Any, device: torch.device) -> Tuple[Dict[str, torch.optim.Optimizer], Dict[str, Any]]:
     """One RAdam (constant lr, no weight decay) and one GradScaler per trained network."""
     optimizers = {
-        name: torch.optim.RAdam(net.parameters(), lr=tc.lr, betas=method.betas(name, tc.betas), weight_decay=0.0)
+        name: torch.optim.RAdam(net.parameters(), lr=method.lr(name, tc.lr), betas=method.betas(name, tc.betas),
+                                weight_decay=0.0)
         for name, net in method.networks.items()
     }
     use_scaler = tc.precision == "fp16" and device.type == "cuda"

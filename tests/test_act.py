@@ -168,3 +168,14 @@ def test_r1_double_backward_through_attention():
     (g,) = torch.autograd.grad(D(x, torch.ones(2)).sum(), x, create_graph=True)
     g.pow(2).sum().backward()
     assert all(p.grad is not None for p in D.parameters() if p.requires_grad and p.grad is not None)
+
+
+def test_optimisers_take_the_official_betas_and_d_lr():
+    from act.train import build_optimizers
+
+    cfg = act_cfg("method.d_lr=3e-4", "train.lr=1e-4")
+    m = build_method(cfg, (2,))
+    opts, _ = build_optimizers(m, cfg.train, torch.device("cpu"))
+    assert opts["generator"].param_groups[0]["betas"] == (0.0, 0.99)
+    assert opts["discriminator"].param_groups[0]["betas"] == pytest.approx((0.0, 0.99 * 16 / 17))
+    assert opts["generator"].param_groups[0]["lr"] == 1e-4 and opts["discriminator"].param_groups[0]["lr"] == 3e-4
