@@ -1,0 +1,197 @@
+"""The Snakemake workflow: every config plans, lints, submits to SLURM as intended and, on the
+CI config, runs end to end into a temporary results folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted(str(p.relative_to(REPO)) for p in [*REPO.glob("config/*.yaml"), *REPO.glob("config/paper/*.yaml")])
+METHODS = {"ACT", "CT", "iCT"}
+
+pytestmark = pytest.mark.skipif(shutil.which("snakemake", path=str(Path(sys.executable).parent)) is None,
+                                reason="snakemake is not installed (pip install -e .[workflow])")
+
+
+def snakemake(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run snakemake of this interpreter's environment in the repository root."""
+    exe = str(Path(sys.executable).parent / "snakemake")
+    return subprocess.run([exe, *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def jobs_of(dry_run_output: str) -> dict:
+    """The 'Job stats' table of a dry run: rule -> count."""
+    stats = dry_run_output.split("Job stats:")[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M) if m[1] != "total"}
+
+
+def config_of(path: str) -> dict:
+    return yaml.safe_load((REPO / path).read_text())
+
+
+def test_configs_found():
+    assert {"config/default.yaml", "config/ci.yaml", "config/paper/cifar10.yaml", "config/paper/imagenet64.yaml",
+            "config/paper/lsun_cat256.yaml"} <= set(CONFIGS)
+
+
+@pytest.mark.parametrize("configfile", CONFIGS)
+def test_dry_run(configfile, tmp_path):
+    """Every config validates against the schema and plans its costs and budget (the rest follows the
+    budget). The default runs without --configfile (it is embedded); any other replaces it, not merged."""
+    chosen = [] if configfile == "config/default.yaml" else ["--configfile", configfile]
+    res = snakemake("-n", *chosen, "--config", f"results_dir={tmp_path}")
+    assert res.returncode == 0, res.stderr + res.stdout
+    jobs = jobs_of(res.stdout)
+    cfg = config_of(configfile)
+    assert jobs["cost_configs"] == 1 and jobs["budget"] == 1
+    defaults = cfg.get("defaults") or {}
+    plans = [{**defaults, **d} for d in cfg["datasets"].values()]
+    assert jobs["cost"] >= sum(len(p["methods"]) * len(p["batch_sizes"]) for p in plans)  # + the budget's reference
+    assert f"{tmp_path}/{cfg['name']}/budget.json" in res.stdout
+    foreign = set(config_of("config/default.yaml")["datasets"]) - set(cfg["datasets"])
+    assert not any(f"/cost/{d}/" in res.stdout for d in foreign)
+
+
+def test_schema_rejects_unknown_keys(tmp_path):
+    cfg = config_of("config/ci.yaml")
+    cfg["datasets"]["toy2d"]["sampel"] = {"num": 3}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    res = snakemake("-n", "--configfile", str(bad), "--config", f"results_dir={tmp_path}")
+    assert res.returncode != 0
+    assert "sampel" in res.stderr + res.stdout
+
+
+def test_experiment_keys_only_from_the_config_file(tmp_path):
+    """act budget reads the file: overriding what it reads with --config must fail loudly."""
+    res = snakemake("-n", "--configfile", "config/ci.yaml", "--config", "name=other", f"results_dir={tmp_path}")
+    assert res.returncode != 0
+    assert "act budget reads the experiment" in res.stderr + res.stdout
+
+
+def test_lint():
+    """Clean but for the conda/container lint: every rule runs the `act` of the environment the
+    workflow runs in (.venv or environment.yml), which a per-rule conda env would have to install
+    from this very checkout."""
+    res = snakemake("--lint", "--configfile", "config/ci.yaml")
+    lints = set(re.findall(r"^\s+\* (.+?):?$", res.stdout + res.stderr, re.M))
+    assert lints <= {"Specify a conda environment or container for each rule."}, lints
+
+
+def test_profile_slurm_is_found_from_the_repository_root():
+    """`snakemake --profile slurm` in the repository root finds ./slurm (Snakemake looks in the working
+    directory, then ~/.config/snakemake, then /etc/xdg/snakemake)."""
+    from snakemake.cli import get_profile_dir
+
+    cwd = os.getcwd()
+    try:
+        os.chdir(REPO)
+        found = get_profile_dir("slurm")
+    finally:
+        os.chdir(cwd)
+    assert found is not None and Path(found[0]).resolve() == REPO / "slurm"
+    assert yaml.safe_load(found[1].read_text())["executor"] == "slurm"
+
+
+STUB_SBATCH = """#!/bin/sh
+# Records every submission (arguments, then the script on stdin if any) and prints a job id.
+id=$$  # unique among running processes: submissions come from several threads
+{ printf '%s\\n' "$@"; } > "$STUB_LOG/$id.args"
+echo "$id"
+"""
+STUB_SINFO = """#!/bin/sh
+# `sinfo -o %P`: the partitions, the default one starred.
+printf 'PARTITION\\ncpu*\\ngpu\\n'
+"""
+STUB_SACCT = """#!/bin/sh
+# Status queries (sacct -X ...): every recorded job has failed, so Snakemake stops; other queries: nothing.
+case " $* " in
+  *" -X "*) for f in "$STUB_LOG"/*.args; do [ -e "$f" ] && echo "$(basename "$f" .args)|FAILED"; done ;;
+esac
+exit 0
+"""
+
+
+def test_slurm_submissions_request_gpus_where_needed(tmp_path):
+    """With a stub sbatch on PATH: training jobs ask SLURM for a GPU, CPU-only jobs do not."""
+    cfg = ["--configfile", "config/ci.yaml", "--config", f"results_dir={tmp_path / 'results'}"]
+    exp = tmp_path / "results" / "ci"
+    # Up to the budget, locally, with made-up costs (measuring them is the end-to-end test's job).
+    res = snakemake("--cores", "1", *cfg, "--until", "cost_configs")
+    assert res.returncode == 0, res.stderr
+    for cost_config in exp.glob("configs/*/*/b*/cost.yaml"):
+        dataset, method, batch = cost_config.parts[-4], cost_config.parts[-3], int(cost_config.parts[-2][1:])
+        out = exp / "cost" / dataset / f"{method}_b{batch}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        factor = 2 if method == "act" else 1
+        out.write_text(json.dumps({"method": method, "batch_size": batch, "images_per_step": factor * batch,
+                                   "flops_per_step": 1e6 * factor * batch, "seconds_per_step": 0.01 * factor,
+                                   "device_name": "stub", "params": {"generator": 1}}))
+    res = snakemake(str(exp / "budget.json"), "--cores", "1", *cfg)
+    assert res.returncode == 0, res.stderr
+    assert "rule cost:" not in res.stdout + res.stderr  # the made-up costs stand
+
+    bin_dir, log_dir = tmp_path / "bin", tmp_path / "sbatch"
+    bin_dir.mkdir()
+    log_dir.mkdir()
+    for name, text in (("sbatch", STUB_SBATCH), ("sacct", STUB_SACCT), ("sinfo", STUB_SINFO)):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "STUB_LOG": str(log_dir)}
+    env.pop("SLURM_JOB_ID", None)
+    res = snakemake("--profile", "slurm", *cfg, "--retries", "0", "--slurm-init-seconds-before-status-checks", "1",
+                    env=env, timeout=240)
+    assert "has been submitted with SLURM jobid" in res.stderr + res.stdout, res.stderr[-3000:]
+    submitted = {}
+    for f in log_dir.glob("*.args"):
+        args = f.read_text().splitlines()
+        rule = re.search(r"rule_(\w+?)(_wildcards_|$)", args[args.index("--comment") + 1])[1]
+        submitted.setdefault(rule, []).append(" ".join(args))
+    assert len(submitted.get("train", [])) == 6, submitted.keys()  # 3 methods x 2 datasets
+    assert all("--gpus=1" in a for a in submitted["train"])
+    assert all(re.search(r"--mem \d+", a) and re.search(r"-t \d+", a) for a in submitted["train"])
+    assert submitted.get("train_classifier"), submitted.keys()  # CPU-only, ready at the start as well
+    assert not any("--gpus" in a or "--gres" in a for a in submitted["train_classifier"])
+    assert "--cpus-per-task" in submitted["train_classifier"][0]
+
+
+@pytest.mark.slow
+def test_ci_config_end_to_end(tmp_path):
+    """config/ci.yaml from costs to report into a temporary folder; a second run has nothing to do."""
+    cfg = ["--configfile", "config/ci.yaml", "--config", f"results_dir={tmp_path}",
+           f"reference_cache={tmp_path / 'reference_cache'}"]
+    res = snakemake("--cores", "2", *cfg, timeout=900)
+    assert res.returncode == 0, res.stderr[-5000:]
+    exp = tmp_path / "ci"
+    budget = json.loads((exp / "budget.json").read_text())
+    assert {(r["dataset"], r["method"]) for r in budget["runs"]} == {
+        (d, m) for d in ("toy2d", "fashion_mnist") for m in ("act", "ct", "ict")}
+    summary = pd.read_csv(exp / "summary.csv")
+    assert {"fid", "w1", "train_steps", "flops_per_step", "theory_final_bound_online"} <= set(summary.columns)
+
+    for dataset, batches, metric in (("toy2d", {64}, "1-step W1"), ("fashion_mnist", {8}, "1-step FID")):
+        table = pd.read_csv(exp / "tables" / f"{dataset}.csv")
+        assert {"method", "batch size", "steps", metric} <= set(table.columns)
+        measured = table[table["source"] == "measured"]
+        assert set(measured["method"]) == METHODS
+        assert set(zip(measured["method"], measured["batch size"])) == {(m, b) for m in METHODS for b in batches}
+        assert measured[metric].notna().all()
+        assert (exp / "tables" / f"{dataset}.md").is_file() and (exp / "tables" / f"{dataset}.tex").is_file()
+    figures = json.loads((exp / "figures" / "figures.json").read_text())
+    assert not figures["errors"] and any(f.endswith("samples_fashion_mnist.png") for f in figures["written"])
+
+    again = snakemake("-n", *cfg)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
+    report = snakemake(*cfg, "--report", str(exp / "report.html"))
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert (exp / "report.html").stat().st_size > 10_000

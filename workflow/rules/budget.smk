@@ -1,0 +1,27 @@
+# Matched compute: steps of every (method, batch) for the dataset's budget, and one resolved
+# config per run. A checkpoint: the checkpoint steps to sample, evaluate and measure are
+# known only once it has run (budget.json), and the DAG is re-evaluated then.
+
+
+checkpoint budget:
+    input:
+        costs=cost_files(),
+    output:
+        budget=f"{R}/budget.json",
+        configs=config_files(),
+    log:
+        logs("budget", "all"),
+    benchmark:
+        bench("budget", "all")
+    params:
+        experiment=EXPERIMENT_FILE,
+        configs_dir=lambda wc, output: configs_dir(output.configs[0]),
+        plan=plan_params(ACT_KEYS),  # seeds, checkpoints, the budget itself
+    threads: 1
+    resources:
+        mem_mb=job("budget", "mem_mb"),
+        runtime=job("budget", "runtime"),
+        gpu=job("budget", "gpu"),
+    shell:
+        "act budget --experiment-config {params.experiment} --costs {input.costs} "
+        "--out {output.budget} --configs-dir {params.configs_dir} > {log} 2>&1"

@@ -1,0 +1,47 @@
+# Per-step cost (FLOPs and seconds) of every (dataset, method, batch) the budget needs.
+
+
+rule cost_configs:
+    input:
+        train_config_files(),
+    output:
+        [f"{R}/configs/{j['dataset']}/{j['method']}/b{j['batch']}/cost.yaml" for j in cost_jobs(PLAN)],
+    log:
+        logs("cost_configs", "all"),
+    benchmark:
+        bench("cost_configs", "all")
+    params:
+        experiment=EXPERIMENT_FILE,
+        configs_dir=lambda wc, output: configs_dir(output[0]),
+        plan=plan_params(COST_KEYS),  # a change of what act cost measures re-plans
+    threads: 1
+    resources:
+        mem_mb=job("budget", "mem_mb"),
+        runtime=job("budget", "runtime"),
+        gpu=0,
+    shell:
+        "act budget --experiment-config {params.experiment} --configs-dir {params.configs_dir} "
+        "--cost-configs > {log} 2>&1"
+
+
+rule cost:
+    input:
+        config=f"{R}/configs/{{dataset}}/{{method}}/b{{batch}}/cost.yaml",
+    output:
+        f"{R}/cost/{{dataset}}/{{method}}_b{{batch}}.json",
+    log:
+        logs("cost", "{dataset}/{method}_b{batch}"),
+    benchmark:
+        bench("cost", "{dataset}/{method}_b{batch}")
+    params:
+        steps=config["cost"]["steps"],
+        warmup=config["cost"]["warmup"],
+        synthetic="--synthetic" if config["cost"]["synthetic"] else "",
+    threads: job("cost", "threads")
+    resources:
+        mem_mb=job("cost", "mem_mb"),
+        runtime=job("cost", "runtime"),
+        gpu=job("cost", "gpu"),
+    shell:
+        "act cost -c {input.config} --steps {params.steps} --warmup {params.warmup} {params.synthetic} "
+        "--out {output} > {log} 2>&1"

@@ -1,0 +1,28 @@
+# Zero-shot inpainting of held-out images with each run's final model (images only).
+
+
+rule inpaint:
+    input:
+        model=f"{R}/runs/{RUN}/model.pt",
+    output:
+        result=f"{R}/inpaint/{RUN}/inpaint.json",
+        grid=f"{R}/inpaint/{RUN}/inpaint.png",
+    log:
+        logs("inpaint", RUN),
+    benchmark:
+        bench("inpaint", RUN)
+    wildcard_constraints:
+        dataset=one_of(IMAGES),
+    params:
+        out=lambda wc, output: os.path.dirname(output.result),
+        num=lambda wc: SETTINGS[wc.dataset]["inpaint"]["num"],
+        mask=lambda wc: SETTINGS[wc.dataset]["inpaint"]["mask"],
+        device=config["device"],
+    threads: job("inpaint", "threads")
+    resources:
+        mem_mb=job("inpaint", "mem_mb"),
+        runtime=job("inpaint", "runtime"),
+        gpu=job("inpaint", "gpu"),
+    shell:
+        "act inpaint --checkpoint {input.model} --out {params.out} --num {params.num} --mask {params.mask} "
+        "--device {params.device} > {log} 2>&1"

@@ -1,0 +1,31 @@
+# Reference statistics of the image datasets: the small classifier behind classifier_is /
+# classifier_fd. (The Inception reference features are cached by act evaluate itself,
+# under `reference_cache`; the first evaluation of a dataset fills the cache and the
+# others wait for it: see evaluate.smk.)
+
+
+rule train_classifier:
+    output:
+        classifier=f"{R}/reference/{{dataset}}/classifier.pt",
+        summary=f"{R}/reference/{{dataset}}/classifier.json",
+    log:
+        logs("train_classifier", "{dataset}"),
+    benchmark:
+        bench("train_classifier", "{dataset}")
+    wildcard_constraints:
+        dataset=one_of(IMAGES),
+    params:
+        data=lambda wc: DATA[wc.dataset].name,
+        root=lambda wc: f"--data-root {DATA[wc.dataset].root}" if DATA[wc.dataset].root else "",
+        steps=lambda wc: SETTINGS[wc.dataset]["classifier"]["steps"],
+        batch_size=lambda wc: SETTINGS[wc.dataset]["classifier"]["batch_size"],
+        width=lambda wc: SETTINGS[wc.dataset]["classifier"]["width"],
+    threads: job("train_classifier", "threads")
+    resources:
+        mem_mb=job("train_classifier", "mem_mb"),
+        runtime=job("train_classifier", "runtime"),
+        gpu=job("train_classifier", "gpu"),
+    shell:
+        "act train-classifier --dataset {params.data} {params.root} --steps {params.steps} "
+        "--batch-size {params.batch_size} --width {params.width} --device cpu "
+        "--out {output.classifier} > {log} 2>&1"

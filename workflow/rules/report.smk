@@ -1,0 +1,75 @@
+# One summary table of everything measured (pandas), then the tables and figures that
+# `snakemake --report` collects into one HTML page.
+
+
+rule aggregate:
+    input:
+        aggregate_inputs,
+    output:
+        report(f"{R}/summary.csv", caption="../report/summary.rst", category="Summary"),
+    log:
+        logs("aggregate", "all"),
+    benchmark:
+        bench("aggregate", "all")
+    params:
+        experiment_dir=lambda wc, output: os.path.dirname(output[0]),
+    threads: job("aggregate", "threads")
+    resources:
+        mem_mb=job("aggregate", "mem_mb"),
+        runtime=job("aggregate", "runtime"),
+        gpu=job("aggregate", "gpu"),
+    shell:
+        "act aggregate --experiment-dir {params.experiment_dir} --out {output} > {log} 2>&1"
+
+
+rule tables:
+    input:
+        summary=f"{R}/summary.csv",
+    output:
+        report(
+            directory(f"{R}/tables"),
+            patterns=["{name}.csv"],
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
+    log:
+        logs("tables", "all"),
+    benchmark:
+        bench("tables", "all")
+    params:
+        reported=" ".join(
+            f"--reported-as {d}={SETTINGS[d]['reported_as']}" for d in PLAN.datasets if SETTINGS[d].get("reported_as")
+        ),
+    threads: job("tables", "threads")
+    resources:
+        mem_mb=job("tables", "mem_mb"),
+        runtime=job("tables", "runtime"),
+        gpu=job("tables", "gpu"),
+    shell:
+        "act tables --summary {input.summary} {params.reported} --out-dir {output} > {log} 2>&1"
+
+
+rule figures:
+    input:
+        summary=f"{R}/summary.csv",
+    output:
+        report(
+            directory(f"{R}/figures"),
+            patterns=["{name}.png"],
+            caption="../report/figures.rst",
+            category="Figures",
+        ),
+    log:
+        logs("figures", "all"),
+    benchmark:
+        bench("figures", "all")
+    params:
+        experiment_dir=lambda wc, input: os.path.dirname(input.summary),
+    threads: job("figures", "threads")
+    resources:
+        mem_mb=job("figures", "mem_mb"),
+        runtime=job("figures", "runtime"),
+        gpu=job("figures", "gpu"),
+    shell:
+        "act figures --summary {input.summary} --experiment-dir {params.experiment_dir} --out-dir {output} "
+        "> {log} 2>&1"

@@ -1,0 +1,27 @@
+# Wasserstein-bound proxies (METHOD.md section 5) over a run's checkpoints, on one fixed
+# probe per dataset: per-timestep CT losses, the cumulative bound, measured distances,
+# the discriminator's JS estimate and a Lipschitz estimate.
+
+
+rule theory:
+    input:
+        model=f"{R}/runs/{RUN}/model.pt",
+        config=run_config,  # after the budget: which checkpoints the run leaves
+    output:
+        directory(f"{R}/theory/{RUN}"),
+    log:
+        logs("theory", RUN),
+    benchmark:
+        bench("theory", RUN)
+    params:
+        checkpoints=theory_checkpoints,
+        options=theory_options,
+        device=config["device"],
+    threads: job("theory", "threads")
+    resources:
+        mem_mb=job("theory", "mem_mb"),
+        runtime=job("theory", "runtime"),
+        gpu=job("theory", "gpu"),
+    shell:
+        "act theory --checkpoint {params.checkpoints} --out {output} {params.options} "
+        "--device {params.device} --no-progress > {log} 2>&1"

@@ -1,0 +1,24 @@
+# One training run per (dataset, method, batch, seed), from its resolved config. act train
+# resumes from the newest checkpoint in the run folder, so a job cut short by a time limit
+# continues where it stopped when the workflow runs again.
+
+
+rule train:
+    input:
+        config=f"{R}/configs/{RUN}.yaml",
+    output:
+        model=f"{R}/runs/{RUN}/model.pt",
+    log:
+        logs("train", RUN),
+    benchmark:
+        bench("train", RUN)
+    params:
+        launcher=launcher,
+        run_dir=lambda wc, output: os.path.dirname(output.model),
+    threads: job("train", "threads")
+    resources:
+        mem_mb=job("train", "mem_mb"),
+        runtime=job("train", "runtime"),
+        gpu=job("train", "gpu"),
+    shell:
+        "{params.launcher} train -c {input.config} -o {params.run_dir} --no-progress > {log} 2>&1"
