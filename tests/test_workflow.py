@@ -25,8 +25,11 @@ pytestmark = pytest.mark.skipif(shutil.which("snakemake", path=str(Path(sys.exec
 
 def snakemake(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run snakemake of this interpreter's environment in the repository root."""
-    exe = str(Path(sys.executable).parent / "snakemake")
-    return subprocess.run([exe, *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=timeout)
+    bin_dir = str(Path(sys.executable).parent)  # the rules call `act`: this environment's, activated or not
+    env = dict(os.environ if env is None else env)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    return subprocess.run([bin_dir + "/snakemake", *args], cwd=REPO, capture_output=True, text=True, env=env,
+                          timeout=timeout)
 
 
 def jobs_of(dry_run_output: str) -> dict:
