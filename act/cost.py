@@ -16,7 +16,7 @@ import torch
 from act.config import ExperimentConfig
 from act.methods import build_method, seeded_global_rng
 from act.networks import count_parameters
-from act.train import build_optimizers, compile_networks, per_step_generator, resolve_device, train_step
+from act.train import apply_determinism, build_optimizers, compile_networks, per_step_generator, resolve_device, train_step
 
 
 class _GlobalOnly:
@@ -54,9 +54,7 @@ def measure_cost(cfg: ExperimentConfig, steps: int = 10, warmup: int = 3, synthe
 
     tc = cfg.train
     dev = resolve_device(device or tc.device)
-    torch.backends.cuda.matmul.allow_tf32 = tc.tf32
-    torch.backends.cudnn.allow_tf32 = tc.tf32
-    torch.backends.cudnn.benchmark = tc.cudnn_benchmark
+    apply_determinism(cfg)  # the same switches as training, so the cost is that of the real step
     if synthetic:
         preset_res = {"tiny": (1, 32), "cifar10": (3, 32), "imagenet64": (3, 64), "lsun256": (3, 256)}
         if cfg.model.preset not in preset_res:
