@@ -31,6 +31,12 @@ from act.config import ExperimentConfig, from_dict, save_config, to_dict
 from act.methods import Method, build_method, per_step_generator, seeded_global_rng, set_trainable
 from act.provenance import provenance, write_json_atomic
 
+# Config keys that do not change a run's trajectory: resuming across a change of these is safe.
+RESUME_FREE_KEYS = ("train.log_every", "train.ckpt_every", "train.device", "train.compile", "train.tf32",
+                    "train.cudnn_benchmark", "train.deterministic", "data.root", "data.download",
+                    "data.num_workers", "sample")
+RESUME_MODES = ("auto", "same-config", None)  # or a checkpoint path
+
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 DATA_STREAM = 1  # generator stream of the data order; stream 0 is the method's
 # Rank r adds r * 2**25 to its seeds. The CPU generator keeps only 32 bits of a seed, and a run of
@@ -186,8 +192,9 @@ def training_state(method: Method, optimizers, scalers, step: int, cfg: Experime
 def train(cfg: ExperimentConfig, run_dir: Union[str, Path], resume: Optional[str] = "auto", progress: bool = True) -> Path:
     """Train ``cfg`` into ``run_dir``; returns the final checkpoint ``run_dir/model.pt``.
 
-    ``resume``: "auto" continues from the newest checkpoint in ``run_dir`` if any,
-    a path continues from that file, None starts afresh. Under torchrun every process
+    ``resume``: "auto" continues from the newest checkpoint in ``run_dir`` if any (an error if it
+    was written under another config), "same-config" likewise but starts afresh on another config,
+    a path continues from that file, None starts afresh (removing earlier checkpoints and log). Under torchrun every process
     calls this; it joins (and afterwards leaves) the process group the launcher describes.
     """
     apply_determinism(cfg)
@@ -197,6 +204,64 @@ def train(cfg: ExperimentConfig, run_dir: Union[str, Path], resume: Optional[str
     finally:
         if created:
             distributed.destroy()
+
+
+def _flatten(d: Any, prefix: str = "") -> Dict[str, Any]:
+    if isinstance(d, dict):
+        out: Dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: list(d) if isinstance(d, tuple) else d}
+
+
+def config_changes(old: Dict[str, Any], new: Dict[str, Any]) -> list:
+    """``key: old -> new`` for every config value that differs and changes the training trajectory."""
+    a, b = _flatten(old), _flatten(new)
+    free = lambda k: any(k == f or k.startswith(f + ".") for f in RESUME_FREE_KEYS)  # noqa: E731
+    return [f"{k}: {a.get(k, '<unset>')!r} -> {b.get(k, '<unset>')!r}"
+            for k in sorted(set(a) | set(b)) if not free(k) and a.get(k) != b.get(k)]
+
+
+def _choose_checkpoint(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str]) -> Optional[Path]:
+    """The checkpoint to continue from (rank 0 decides), or None to start afresh.
+
+    ``auto``: the newest in ``run_dir``, which must come from the same config (else an error);
+    ``same-config``: the same, but a run folder of another config is started afresh; a path:
+    that file, whatever its config (a deliberate choice: the changes are printed).
+    """
+    if resume is None:
+        return None
+    if resume not in ("auto", "same-config"):
+        path = Path(resume)
+        changes = config_changes(load_checkpoint(path)["config"], to_dict(cfg))
+        if changes:
+            print(f"resuming from {path}, whose config differs: " + "; ".join(changes), flush=True)
+        return path
+    path = latest_checkpoint(run_dir)
+    if path is None:
+        return None
+    changes = config_changes(load_checkpoint(path)["config"], to_dict(cfg))
+    if not changes:
+        return path
+    if resume == "same-config":
+        print(f"{run_dir} holds checkpoints of another config ({'; '.join(changes)}): starting afresh", flush=True)
+        return None
+    raise ValueError(f"{run_dir} holds checkpoints of another config ({'; '.join(changes)}); resuming would mix two "
+                     f"runs. Start afresh there with --resume none (its checkpoints are removed), or use another --out.")
+
+
+def _clear_run(run_dir: Path) -> None:
+    """Remove what an earlier run left in ``run_dir`` (a fresh start must not inherit its checkpoints or log)."""
+    for p in [*(run_dir / "checkpoints").glob("step-*.pt"), run_dir / "model.pt", run_dir / "train_log.jsonl"]:
+        p.unlink(missing_ok=True)
+
+
+def _truncate_log(log_path: Path, start: int) -> None:
+    """Drop log records past the resumed step (written by the run that died after its last checkpoint)."""
+    if log_path.is_file():
+        keep = [line for line in log_path.read_text().splitlines() if line and json.loads(line)["step"] <= start]
+        log_path.write_text("".join(line + "\n" for line in keep))
 
 
 def _build_data_rank0_first(cfg: ExperimentConfig) -> Any:
@@ -228,7 +293,9 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
     optimizers, scalers = build_optimizers(method, tc, device)
 
     start = 0
-    ckpt_file = latest_checkpoint(run_dir) if resume == "auto" else (Path(resume) if resume else None)
+    ckpt_file = _choose_checkpoint(cfg, run_dir, resume) if main else None
+    if main and ckpt_file is None:
+        _clear_run(run_dir)
     ckpt_file = distributed.broadcast_object(ckpt_file)  # rank 0's choice, loaded by every process
     if ckpt_file is not None:
         state = load_checkpoint(ckpt_file, map_location=device)
@@ -246,6 +313,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
         distributed.broadcast_module(net)  # identical starts even if initialisation RNG differed
 
     if main:
+        _truncate_log(run_dir / "train_log.jsonl", start)
         save_config(cfg, run_dir / "config.yaml")
         write_json_atomic(run_dir / "run.json", provenance({
             "run_dir": str(run_dir), "resumed_from": str(ckpt_file) if ckpt_file else None, "start_step": start,

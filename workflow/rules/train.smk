@@ -1,6 +1,7 @@
 # One training run per (dataset, method, batch, seed), from its resolved config. act train
 # resumes from the newest checkpoint in the run folder, so a job cut short by a time limit
-# continues where it stopped when the workflow runs again.
+# continues where it stopped when the workflow runs again; a run folder whose checkpoints come
+# from another config (the experiment was edited) is started afresh.
 
 
 rule train:
@@ -21,4 +22,4 @@ rule train:
         runtime=job("train", "runtime"),
         gpu=job("train", "gpu"),
     shell:
-        "{params.launcher} train -c {input.config} -o {params.run_dir} --no-progress > {log} 2>&1"
+        "{params.launcher} train -c {input.config} -o {params.run_dir} --resume same-config --no-progress > {log} 2>&1"
