@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import gzip
 import io
 import pickle
@@ -284,19 +285,20 @@ def test_lsun_lmdb_with_fake_lmdb_module(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 # --------------------------------------------------------------------------- toys
-@pytest.mark.parametrize("kind", ["gaussian_mixture", "two_moons", "swiss_roll"])
+@pytest.mark.parametrize("kind", ["gaussian", "gaussian_mixture", "two_moons", "swiss_roll"])
 def test_toy_deterministic_and_scaled(kind: str) -> None:
     a = build_dataset(f"toy2d:{kind}", n=2000, seed=3)
     b = build_dataset("toy2d", kind=kind, n=2000, seed=3)
     c = build_dataset(f"toy2d:{kind}", n=2000, seed=4)
-    check_items(a, 2000, (2,), 0, bound=1.5)  # toys lie only roughly in [-1, 1]
+    bound = 3.0 if kind == "gaussian" else 1.5  # toys lie only roughly in [-1, 1]; a Gaussian's 6 sigma
+    check_items(a, 2000, (2,), 0, bound=bound)
     assert (a.channels, a.resolution, a.name) == (2, None, f"toy2d:{kind}")
     assert torch.equal(a.get_batch(torch.arange(2000))[0], b.get_batch(torch.arange(2000))[0])
     assert not torch.equal(a.get_batch(torch.arange(2000))[0], c.get_batch(torch.arange(2000))[0])
     x = sample_toy(kind, 20_000, seed=11)
     assert x.shape == (20_000, 2) and x.dtype == torch.float32
     assert torch.equal(x, sample_toy(kind, 20_000, seed=11))
-    assert x.abs().max() <= 1.5
+    assert x.abs().max() <= bound
     assert x.mean(0).abs().max() < 0.05
     assert x.var(0).mean().sqrt().item() == pytest.approx(0.5, abs=0.03)
 
@@ -350,3 +352,20 @@ def test_every_loader_takes_the_trainer_keywords(tmp_path: Path, name: str) -> N
         build_dataset(name, root=str(tmp_path / "absent"), split="train", resolution=None, download=False)
     assert len(build_dataset("toy2d", root=None, split="train", resolution=None, download=False,
                              kind="two_moons", n=7)) == 7
+
+
+def test_gaussian_consistency_function_solves_the_pf_ode() -> None:
+    """Heun-integrating dx/dsigma = (x - D(x, sigma)) / sigma with the Gaussian's exact denoiser
+    D = x s^2 / (s^2 + sigma^2) from sigma down to eps lands on gaussian_consistency_function(x, sigma)."""
+    from act.data.toy import gaussian_consistency_function
+
+    x = torch.tensor([[0.3, -1.2], [2.0, 0.5]], dtype=torch.float64) * 40
+    sigmas = torch.logspace(math.log10(80.0), math.log10(0.002), 4001, dtype=torch.float64)
+    slope = lambda y, s: y * s / (0.25 + s * s)  # noqa: E731  (x - D(x)) / sigma
+    y = x.clone()
+    for s0, s1 in zip(sigmas[:-1], sigmas[1:]):
+        d0 = slope(y, s0)
+        y_euler = y + (s1 - s0) * d0
+        y = y + (s1 - s0) * 0.5 * (d0 + slope(y_euler, s1))
+    assert torch.allclose(y, gaussian_consistency_function(x, 80.0), rtol=1e-6)
+    assert torch.equal(gaussian_consistency_function(x, 0.002), x)

@@ -155,6 +155,7 @@ def test_consistency_objective_learns_the_gaussian_consistency_function():
     """For data N(0, s^2 I) the PF-ODE solution is linear: f*(x, sigma) = x sqrt(s^2 + eps^2) / sqrt(s^2 + sigma^2).
     Minimising the CT loss (online target under stop-gradient, as iCT) must approach it at every noise level;
     a pair-indexing, scaling or target bug leaves the untrained error (~0.95 at large sigma)."""
+    from act.data.toy import gaussian_consistency_function, sample_toy
     from act.networks import build_generator
 
     torch.manual_seed(0)
@@ -171,8 +172,8 @@ def test_consistency_objective_learns_the_gaussian_consistency_function():
     z = torch.randn(2000, 2, generator=g)
     with torch.no_grad():
         for sigma in (0.1, 0.5, 2.0, 10.0, 80.0):  # measured: 0.05, 0.09, 0.14, 0.13, 0.12
-            xt = 0.5 * torch.randn(2000, 2, generator=g) + sigma * z
-            exact = xt * (0.25 + 0.002**2) ** 0.5 / (0.25 + sigma**2) ** 0.5
+            xt = sample_toy("gaussian", 2000, seed=1) + sigma * z
+            exact = gaussian_consistency_function(xt, sigma)
             err = (net(xt, torch.full((2000,), sigma)) - exact).norm(dim=1).mean() / exact.norm(dim=1).mean()
             assert err < 0.25, (sigma, float(err))
 

@@ -52,8 +52,9 @@ def test_dry_run(configfile, tmp_path):
     """Every config validates against the schema and plans its costs and budget (the rest follows the
     budget). The default runs without --configfile (it is embedded); any other replaces it, not merged."""
     chosen = [] if configfile == "config/default.yaml" else ["--configfile", configfile]
-    res = snakemake("-n", *chosen, "--config", f"results_dir={tmp_path}")
+    res = snakemake("-n", "-p", *chosen, "--config", f"results_dir={tmp_path}")
     assert res.returncode == 0, res.stderr + res.stdout
+    assert f"--experiment-config {configfile} " in res.stdout  # act budget reads the chosen file
     jobs = jobs_of(res.stdout)
     cfg = config_of(configfile)
     assert jobs["cost_configs"] == 1 and jobs["budget"] == 1

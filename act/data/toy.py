@@ -1,6 +1,8 @@
 """2-D toy distributions for exact Wasserstein measurements.
 
-``gaussian_mixture`` (8 Gaussians evenly spaced on a circle), ``two_moons`` and
+``gaussian`` (isotropic N(0, sigma_data^2 I): its consistency function is known in closed
+form, see ``gaussian_consistency_function``), ``gaussian_mixture`` (8 Gaussians evenly
+spaced on a circle), ``two_moons`` and
 ``swiss_roll`` (the 2-D spiral of scikit-learn's ``make_swiss_roll``, x-z plane).
 Each is centred and scaled by one isotropic factor (shapes are not distorted) so
 that the RMS per-coordinate standard deviation is ``sigma_data = 0.5``, which puts
@@ -52,7 +54,14 @@ CURVES: Dict[str, Tuple[Callable[[torch.Tensor], torch.Tensor], float, float]] =
     "two_moons": (_moons_curve, 2.0, MOONS_NOISE),
     "swiss_roll": (_roll_curve, 1.0, ROLL_NOISE),
 }
-TOY_KINDS = ("gaussian_mixture", *CURVES)
+TOY_KINDS = ("gaussian", "gaussian_mixture", *CURVES)
+
+
+def gaussian_consistency_function(x: torch.Tensor, sigma: float, sigma_min: float = 0.002) -> torch.Tensor:
+    """The exact consistency function of the ``gaussian`` kind: for data N(0, s^2 I) the PF-ODE
+    dx/dsigma = (x - E[x0|x]) / sigma is linear, x(sigma) = x(sigma') sqrt(s^2 + sigma^2) / sqrt(s^2 + sigma'^2),
+    so f*(x, sigma) = x sqrt(s^2 + sigma_min^2) / sqrt(s^2 + sigma^2) with s = sigma_data."""
+    return x * math.sqrt(SIGMA_DATA**2 + sigma_min**2) / math.sqrt(SIGMA_DATA**2 + sigma**2)
 
 
 @lru_cache(maxsize=None)
@@ -89,7 +98,9 @@ def sample_toy(kind: str, n: int, seed: int) -> torch.Tensor:
     if n < 0:
         raise ValueError(f"{NAME}: n must be non-negative, got {n}")
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    if kind == "gaussian_mixture":
+    if kind == "gaussian":
+        points = SIGMA_DATA * torch.randn((n, 2), generator=gen, dtype=torch.float64)
+    elif kind == "gaussian_mixture":
         points = _gaussian_mixture(n, gen)
     elif kind in CURVES:
         points = _curve_sample(kind, n, gen)

@@ -39,7 +39,7 @@ def metric_vs_step(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> List[
         raise Skip(f"no {metric.short} at any checkpoint")
     batches = sorted(stats["batch"].unique())
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(batches), figsize=(4.6 * len(batches) + 0.6, 3.9), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(batches), figsize=(4.6 * len(batches) + 0.6, 4.5), sharey=True, squeeze=False)
     for ax, batch in zip(axes[0], batches):
         for method in _methods(stats):
             for nfe, (style, mk, face) in NFE_STYLE.items():
@@ -56,12 +56,18 @@ def metric_vs_step(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> List[
         ax.set_title(f"batch size {batch}")
         ax.set_xlabel("training step")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(framealpha=0.9)
     nice_log(axes[0][0], stats["mean"])
     axes[0][0].set_ylabel(metric.label)
     band = "; band: ± std" if stats["n"].max() > 1 else ""
     fig.suptitle(f"{dataset}: {metric.short} over training ({_seed_note(stats)}{band}; solid: 1-step, dashed: 2-step)", fontsize=11)
-    fig.tight_layout()
+    # One legend for all panels, below them: inside a panel it hid the curves. A column per method
+    # (1-step above 2-step), the floor in its own column.
+    entries = {}
+    for ax in axes[0]:
+        entries.update(zip(*reversed(ax.get_legend_handles_labels())))
+    fig.legend(list(entries.values()), list(entries.keys()), loc="lower center", ncol=len(_methods(stats)) + 1,
+               frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.11, 1, 1))
     return save(fig, out_dir, f"quality_vs_step_{dataset}")
 
 

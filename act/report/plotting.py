@@ -80,7 +80,10 @@ def nice_log(ax: Any, values: Iterable[float], axis: str = "y") -> None:
     v = np.asarray([x for x in values if x is not None and np.isfinite(x) and x > 0], dtype=float)
     if v.size and v.max() / v.min() > 10:
         getattr(ax, f"set_{axis}scale")("log")
-        getattr(ax, f"{axis}axis").set_major_formatter(FuncFormatter(lambda t, _: f"{t:g}"))
+        plain = FuncFormatter(lambda t, _: f"{t:g}")
+        getattr(ax, f"{axis}axis").set_major_formatter(plain)
+        if v.max() / v.min() < 100:  # few decades: matplotlib labels minor ticks too, in 6x10^-1 style
+            getattr(ax, f"{axis}axis").set_minor_formatter(plain)
 
 
 def final_steps(rows: pd.DataFrame, column: str) -> pd.DataFrame:
