@@ -8,6 +8,7 @@ compute between methods is then a matter of dividing one budget by these numbers
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Dict, Optional
 
@@ -47,8 +48,27 @@ def _batch(dataset: Any, n: int, seed: int):
 
 
 def measure_cost(cfg: ExperimentConfig, steps: int = 10, warmup: int = 3, synthetic: bool = False,
-                 device: Optional[str] = None) -> Dict[str, Any]:
-    """FLOPs of one step and seconds per step of ``cfg``'s method (``synthetic``: random images of the data's shape)."""
+                 device: Optional[str] = None, max_batch: Optional[int] = None) -> Dict[str, Any]:
+    """FLOPs of one step and seconds per step of ``cfg``'s method (``synthetic``: random images of the data's shape).
+
+    ``max_batch``: measure at most this batch on this one device and scale FLOPs and seconds linearly to
+    ``train.batch_size`` (FLOPs are exactly linear in the batch; seconds are once the device is saturated).
+    A multi-GPU recipe's global batch need not fit one GPU to be costed; the result says it was scaled.
+    """
+    batch = cfg.train.batch_size
+    if max_batch is not None and batch > max_batch:
+        if max_batch < 2:
+            raise ValueError(f"max_batch must be at least 2 (ACT splits its discriminator batch), got {max_batch}")
+        small = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, batch_size=max_batch - max_batch % 2))
+        result = measure_cost(small, steps, warmup, synthetic, device)
+        scale = batch / small.train.batch_size
+        result.update({
+            "batch_size": batch, "images_per_step": batch * (result["images_per_step"] // small.train.batch_size),
+            "flops_per_step": result["flops_per_step"] * scale, "seconds_per_step": result["seconds_per_step"] * scale,
+            "flops_detail": {k: v * scale for k, v in result["flops_detail"].items()},
+            "measured_batch_size": small.train.batch_size, "scaled_by": scale,
+        })
+        return result
     from act.data import build_dataset
     from act.train import build_data
 
@@ -123,4 +143,6 @@ def measure_cost(cfg: ExperimentConfig, steps: int = 10, warmup: int = 3, synthe
         "compile": tc.compile,
         "peak_memory_gib": torch.cuda.max_memory_allocated(dev) / 2**30 if dev.type == "cuda" else None,
         "synthetic_data": synthetic,
+        "measured_batch_size": tc.batch_size,  # below batch_size when scaled (max_batch)
+        "scaled_by": 1.0,
     }

@@ -24,6 +24,18 @@ def test_flops_scale_with_batch_and_method():
     assert act["images_per_step"] == 64 and set(act["params"]) == {"generator", "discriminator"}
 
 
+def test_max_batch_measures_small_and_scales_exactly():
+    """A global batch too big for one device is costed at max_batch and scaled: FLOPs are linear in the batch."""
+    act = ("method.name=act", "method.distance=l2", "method.r1_interval=4", "model.discriminator=toy2d")
+    full = measure_cost(_cfg("train.batch_size=64", *act), steps=1, warmup=0)
+    scaled = measure_cost(_cfg("train.batch_size=64", *act), steps=1, warmup=0, max_batch=16)
+    assert scaled["measured_batch_size"] == 16 and scaled["scaled_by"] == 4
+    assert (scaled["batch_size"], scaled["images_per_step"]) == (64, 128) == (full["batch_size"], full["images_per_step"])
+    assert scaled["flops_per_step"] == pytest.approx(full["flops_per_step"], rel=0.02)
+    unscaled = measure_cost(_cfg(), steps=1, warmup=0, max_batch=64)  # batch 32 fits: measured as is
+    assert unscaled["measured_batch_size"] == 32 and unscaled["scaled_by"] == 1.0
+
+
 def test_cli_cost_synthetic(tmp_path):
     from act.cli import main
 

@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--synthetic", action="store_true", help="random images of the preset's shape instead of the dataset")
     p.add_argument("--device", default=None, help="override train.device")
+    p.add_argument("--max-batch", type=int, default=None,
+                   help="measure at most this batch and scale FLOPs and seconds linearly to train.batch_size "
+                   "(a multi-GPU recipe's global batch on one device)")
     p.set_defaults(func=run)
 
 
@@ -28,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from act.provenance import provenance, write_json_atomic
 
     cfg = load_config(args.config, tuple(args.overrides))
-    result = measure_cost(cfg, steps=args.steps, warmup=args.warmup, synthetic=args.synthetic, device=args.device)
+    result = measure_cost(cfg, steps=args.steps, warmup=args.warmup, synthetic=args.synthetic, device=args.device,
+                          max_batch=args.max_batch)
     print(json.dumps(result, indent=2))
     if args.out:
         write_json_atomic(args.out, {**result, "provenance": provenance({"config": to_dict(cfg)})})

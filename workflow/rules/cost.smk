@@ -37,11 +37,12 @@ rule cost:
         steps=config["cost"]["steps"],
         warmup=config["cost"]["warmup"],
         synthetic="--synthetic" if config["cost"]["synthetic"] else "",
+        max_batch=f"--max-batch {config['cost']['max_batch']}" if config["cost"].get("max_batch") else "",
     threads: job("cost", "threads")
     resources:
         mem_mb=job("cost", "mem_mb"),
         runtime=job("cost", "runtime"),
         gpu=job("cost", "gpu"),
     shell:
-        "act cost -c {input.config} --steps {params.steps} --warmup {params.warmup} {params.synthetic} "
+        "act cost -c {input.config} --steps {params.steps} --warmup {params.warmup} {params.synthetic} {params.max_batch} "
         "--out {output} > {log} 2>&1"
