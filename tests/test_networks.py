@@ -185,3 +185,37 @@ def test_overrides_reach_the_network():
     assert net.backbone.unet.config.dropout == 0.1
     with pytest.raises(ValueError, match="attention_resolutions"):
         resolve_generator_config("tiny", attention_resolutions=(5,))
+
+
+@pytest.mark.parametrize("dim,flip,shift", [(64, True, 0), (32, False, 1), (7, True, 0)])
+def test_sinusoidal_embedding_equals_diffusers(dim, flip, shift):
+    """The toy nets' own sinusoidal features are diffusers' Timesteps (the UNets' embedding), bit for bit."""
+    from diffusers.models.embeddings import Timesteps
+
+    from act.networks.backbones import sinusoidal_embedding
+
+    c = torch.tensor([0.002, 0.1, 1.0, 17.3, 80.0])
+    assert torch.equal(sinusoidal_embedding(c, dim, flip, shift), Timesteps(dim, flip, shift)(c))
+
+
+def test_time_embedding_mlp_is_diffusers_timestep_embedding():
+    from diffusers.models.embeddings import TimestepEmbedding
+
+    from act.networks import TimeEmbedding
+
+    ours = TimeEmbedding(16, 32, "positional", True, 0, 1.0)
+    ref = TimestepEmbedding(16, 32)
+    ref.load_state_dict(ours.mlp.state_dict())  # same keys: checkpoints read either way
+    x = torch.randn(4, 16)
+    assert torch.allclose(ours.mlp(x), ref(x))
+
+
+def test_toy_networks_do_not_import_diffusers():
+    """Most jobs of the embedded default are toy jobs: they must not pay diffusers' import time."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from act.networks import build_generator, build_discriminator; "
+            "build_generator('toy2d'); build_discriminator('toy2d'); import act.train, act.sampling, act.adversarial; "
+            "print('diffusers' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

@@ -9,32 +9,69 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import math
+
 import torch
-from diffusers import UNet2DModel
-from diffusers.models.embeddings import GaussianFourierProjection, TimestepEmbedding, Timesteps
 from torch import nn
+
+# diffusers is imported where a UNet (or a Fourier embedding) is built: importing it costs ~2-3 s
+# of CPU per process, and the toy nets, whose jobs are most of the embedded default, never need it.
+
+
+def sinusoidal_embedding(c_noise: torch.Tensor, dim: int, flip_sin_to_cos: bool, freq_shift: float,
+                         max_period: float = 10000.0) -> torch.Tensor:
+    """The sinusoidal features of diffusers' ``Timesteps`` (``get_timestep_embedding``), (B,) -> (B, dim), float32.
+
+    Frequencies max_period^(-i / (dim/2 - freq_shift)), i < dim/2; [sin, cos] or, flipped, [cos, sin].
+    Written out so the toy nets need no diffusers import; tests check it equals diffusers' output.
+    """
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=c_noise.device)
+                      / (half - freq_shift))
+    args = c_noise.float()[:, None] * freqs[None, :]  # (B, half)
+    emb = torch.cat([torch.cos(args), torch.sin(args)] if flip_sin_to_cos else [torch.sin(args), torch.cos(args)], -1)
+    return nn.functional.pad(emb, (0, dim % 2))
+
+
+class _EmbeddingMLP(nn.Module):
+    """Linear -> SiLU -> Linear, named as diffusers' ``TimestepEmbedding`` (same state-dict keys and init order)."""
+
+    def __init__(self, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.linear_1 = nn.Linear(in_dim, out_dim)
+        self.act = nn.SiLU()
+        self.linear_2 = nn.Linear(out_dim, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear_2(self.act(self.linear_1(x)))
 
 
 class TimeEmbedding(nn.Module):
-    """Sinusoidal (diffusers ``Timesteps``) or random-Fourier features of c_noise, then an MLP."""
+    """Sinusoidal (diffusers ``Timesteps``) or random-Fourier (diffusers ``GaussianFourierProjection``)
+    features of c_noise, then an MLP."""
 
     def __init__(
         self, base_dim: int, out_dim: int, kind: str, flip_sin_to_cos: bool, freq_shift: float, fourier_scale: float
     ) -> None:
         super().__init__()
+        self.kind, self.base_dim, self.flip_sin_to_cos, self.freq_shift = kind, base_dim, flip_sin_to_cos, freq_shift
         if kind == "positional":
-            self.proj: nn.Module = Timesteps(base_dim, flip_sin_to_cos, freq_shift)
             proj_dim = base_dim
         elif kind == "fourier":
+            from diffusers.models.embeddings import GaussianFourierProjection
+
             # log=False: c_noise arrives already scaled by the time_input convention.
             self.proj = GaussianFourierProjection(base_dim // 2, scale=fourier_scale, log=False)
             proj_dim = 2 * (base_dim // 2)
         else:
             raise ValueError(f"unknown embedding_type {kind!r}; choose from ('positional', 'fourier')")
-        self.mlp = TimestepEmbedding(proj_dim, out_dim)
+        self.mlp = _EmbeddingMLP(proj_dim, out_dim)
 
     def forward(self, c_noise: torch.Tensor) -> torch.Tensor:
-        emb = self.proj(c_noise.float())  # (B, proj_dim), float32 like diffusers
+        if self.kind == "positional":
+            emb = sinusoidal_embedding(c_noise, self.base_dim, self.flip_sin_to_cos, self.freq_shift)
+        else:
+            emb = self.proj(c_noise.float())  # (B, proj_dim), float32 like diffusers
         return self.mlp(emb.to(self.mlp.linear_1.weight.dtype))  # (B, out_dim)
 
 
@@ -47,7 +84,7 @@ def batch_sigma(sigma: Any, x: torch.Tensor) -> torch.Tensor:
 class UNetBackbone(nn.Module):
     """Adapter making ``UNet2DModel`` a backbone ``F(x_in, c_noise, labels) -> tensor shaped like x_in``."""
 
-    def __init__(self, unet: UNet2DModel, in_channels: int) -> None:
+    def __init__(self, unet: nn.Module, in_channels: int) -> None:  # a diffusers UNet2DModel
         super().__init__()
         self.unet = unet
         self.in_channels = in_channels

@@ -9,10 +9,10 @@ built module as ``network_config`` so checkpoints and run records can store it.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
-from typing import Any, Dict, Tuple
+from typing import Any, Callable, Dict, Tuple
 
-from diffusers import UNet2DModel
 from torch import nn
 
 from act.networks.backbones import ToyMLP, UNetBackbone
@@ -32,26 +32,41 @@ def _kwarg_names(fn: Any) -> Tuple[str, ...]:
 
 # Valid override names per preset kind (after resolving ALIASES).
 _WRAPPER_KEYS = ("time_input", "sigma_min", "sigma_data")  # consumed by ConsistencyFunction
-_UNET_KWARGS = _kwarg_names(UNet2DModel.__init__)
 _MLP_KEYS = ("in_channels", "hidden_dim", "num_layers", "embedding_dim", "embedding_type", "fourier_scale", "dropout")
-_GENERATOR_KEYS = {
-    "mlp": _MLP_KEYS + _WRAPPER_KEYS,
-    "unet": _UNET_KWARGS + _WRAPPER_KEYS + ("attention_resolutions", "spare_out_channels"),
+
+
+@functools.lru_cache(maxsize=None)
+def _unet_class() -> Any:
+    from diffusers import UNet2DModel  # imported only when a UNet is built (~2-3 CPU-s per process)
+
+    return UNet2DModel
+
+
+@functools.lru_cache(maxsize=None)
+def _unet_kwargs() -> Tuple[str, ...]:
+    return _kwarg_names(_unet_class().__init__)
+
+
+# Per preset kind, a function giving its valid override names (the UNet's need diffusers).
+_GENERATOR_KEYS: Dict[str, Callable[[], Tuple[str, ...]]] = {
+    "mlp": lambda: _MLP_KEYS + _WRAPPER_KEYS,
+    "unet": lambda: _unet_kwargs() + _WRAPPER_KEYS + ("attention_resolutions", "spare_out_channels"),
 }
-_DISCRIMINATOR_KEYS = {
-    "mlp": _MLP_KEYS + ("time_conditioned", "time_input"),
-    "unet": _kwarg_names(UNetDiscriminator.__init__),
+_DISCRIMINATOR_KEYS: Dict[str, Callable[[], Tuple[str, ...]]] = {
+    "mlp": lambda: _MLP_KEYS + ("time_conditioned", "time_input"),
+    "unet": lambda: _kwarg_names(UNetDiscriminator.__init__),
 }
 
 
 def _resolve(
-    presets: Dict[str, Dict[str, Any]], preset: str, overrides: Dict[str, Any], valid: Dict[str, Tuple[str, ...]]
+    presets: Dict[str, Dict[str, Any]], preset: str, overrides: Dict[str, Any],
+    valid: Dict[str, Callable[[], Tuple[str, ...]]]
 ) -> Dict[str, Any]:
     """Preset dict updated with overrides; unknown presets and keys raise with the valid choices."""
     if preset not in presets:
         raise ValueError(f"unknown preset {preset!r}; choose from {sorted(presets)}")
     cfg = copy.deepcopy(presets[preset])
-    allowed = set(valid[cfg["kind"]])
+    allowed = set(valid[cfg["kind"]]())
     for key, value in overrides.items():
         name = ALIASES.get(key, key)
         if name not in allowed:
@@ -105,7 +120,7 @@ def build_generator(preset: str, **overrides: Any) -> ConsistencyFunction:
     if cfg["kind"] == "mlp":
         backbone: nn.Module = ToyMLP(**{k: cfg[k] for k in _MLP_KEYS})
     elif cfg["kind"] == "unet":
-        unet = UNet2DModel(**{k: v for k, v in cfg.items() if k in _UNET_KWARGS})
+        unet = _unet_class()(**{k: v for k, v in cfg.items() if k in _unet_kwargs()})
         backbone = UNetBackbone(unet, cfg["in_channels"])
     else:
         raise ValueError(f"unknown generator kind {cfg['kind']!r}; choose from ('mlp', 'unet')")

@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 import torch
-from diffusers.models.attention_processor import Attention, AttnProcessor
-from diffusers.models.unets.unet_2d_blocks import UNetMidBlock2D, get_down_block
 from torch import nn
 
 from act.networks.backbones import TimeEmbedding, ToyMLP, batch_sigma
@@ -70,6 +68,9 @@ class UNetDiscriminator(nn.Module):
         unused_logit_head: bool = False,
     ) -> None:
         super().__init__()
+        from diffusers.models.attention_processor import Attention, AttnProcessor
+        from diffusers.models.unets.unet_2d_blocks import UNetMidBlock2D, get_down_block
+
         if down_block_types is None:
             down_block_types, _ = block_types(sample_size, len(block_out_channels), attention_resolutions or ())
         if len(down_block_types) != len(block_out_channels):
