@@ -259,9 +259,16 @@ def _clear_run(run_dir: Path) -> None:
 
 def _truncate_log(log_path: Path, start: int) -> None:
     """Drop log records past the resumed step (written by the run that died after its last checkpoint)."""
-    if log_path.is_file():
-        keep = [line for line in log_path.read_text().splitlines() if line and json.loads(line)["step"] <= start]
-        log_path.write_text("".join(line + "\n" for line in keep))
+    if not log_path.is_file():
+        return
+    keep = []
+    for line in log_path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= start:
+                keep.append(line)
+        except (ValueError, KeyError, TypeError):  # a line cut short by the kill
+            continue
+    log_path.write_text("".join(line + "\n" for line in keep))
 
 
 def _build_data_rank0_first(cfg: ExperimentConfig) -> Any:

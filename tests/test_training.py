@@ -90,6 +90,8 @@ def test_resume_drops_log_records_past_the_checkpoint(tmp_path):
     run = tmp_path / "run"
     train(toy_cfg(), run, progress=False)
     (run / "checkpoints" / "step-0000006.pt").unlink()  # the job died after logging step 6, before saving it
+    with open(run / "train_log.jsonl", "a") as f:
+        f.write('{"step": 7, "loss')  # ... in the middle of a line
     train(toy_cfg(), run, progress=False)
     assert [json.loads(line)["step"] for line in (run / "train_log.jsonl").read_text().splitlines()] == [2, 4, 6]
 
