@@ -39,12 +39,15 @@ def checkpoint_path(run_dir: Union[str, Path], step: int) -> Path:
     return Path(run_dir) / "checkpoints" / f"step-{step:07d}.pt"
 
 
+def checkpoint_step(path: Union[str, Path]) -> Optional[int]:
+    """The step in a ``step-XXXXXXX.pt`` file name, or None for any other name."""
+    m = _STEP_RE.search(Path(path).name)
+    return int(m.group(1)) if m else None
+
+
 def latest_checkpoint(run_dir: Union[str, Path]) -> Optional[Path]:
     """The checkpoint with the highest step under ``run_dir/checkpoints``, or None."""
     folder = Path(run_dir) / "checkpoints"
-    best, best_step = None, -1
-    for p in folder.glob("step-*.pt") if folder.is_dir() else []:
-        m = _STEP_RE.search(p.name)
-        if m and int(m.group(1)) > best_step:
-            best, best_step = p, int(m.group(1))
-    return best
+    steps = {p: checkpoint_step(p) for p in (folder.glob("step-*.pt") if folder.is_dir() else [])}
+    steps = {p: k for p, k in steps.items() if k is not None}
+    return max(steps, key=steps.get) if steps else None

@@ -28,7 +28,7 @@ SIGMAS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0, 20.0, 80.0)
 
 def errors(path: Path, n: int = 1000) -> dict:
     net, cfg, state = load_sampling_network(path)
-    if cfg.data.name != "toy2d" or cfg.data.options.get("kind") != "gaussian":
+    if (cfg.data.name, cfg.data.options.get("kind")) not in (("toy2d", "gaussian"), ("toy2d:gaussian", None)):
         raise SystemExit(f"{path} was trained on {cfg.data.name} {cfg.data.options}: need toy2d kind=gaussian")
     x0 = sample_toy("gaussian", n, seed=12345)  # held out: the training set uses the config's seed
     z = torch.randn(n, 2, generator=torch.Generator().manual_seed(1))

@@ -86,6 +86,39 @@ def test_resume_refuses_checkpoints_of_another_config(tmp_path):
     assert load_checkpoint(run / "model.pt")["config"]["method"]["mu0"] == 0.9
 
 
+def test_resume_compares_what_decides_the_trajectory(tmp_path):
+    from act.checkpoint import save_checkpoint
+
+    run = tmp_path / "run"
+    train(toy_cfg(), run, progress=False)
+    ckpt = run / "checkpoints" / "step-0000003.pt"
+    (run / "checkpoints" / "step-0000006.pt").unlink()
+    state = load_checkpoint(ckpt)
+    assert (state["world_size"], state["device_type"]) == (1, "cpu")
+    del state["config"]["method"]["clip_target"]  # a checkpoint older than a field: read with its default
+    save_checkpoint(ckpt, state)
+    train(toy_cfg(), run, progress=False)
+    assert json.loads((run / "run.json").read_text())["start_step"] == 3
+    state["world_size"] = 2  # written by two processes: another noise stream
+    save_checkpoint(ckpt, state)
+    (run / "checkpoints" / "step-0000006.pt").unlink()
+    with pytest.raises(ValueError, match=r"run.world_size: 2 -> 1"):
+        train(toy_cfg(), run, progress=False)
+    with pytest.raises(ValueError, match="neither a mode"):
+        train(toy_cfg(), run, resume="same_config", progress=False)
+
+
+def test_resume_from_a_file_drops_later_checkpoints_of_the_folder(tmp_path):
+    train(toy_cfg(), tmp_path / "a", progress=False)
+    train(toy_cfg(**{"method.mu0": 0.95}), tmp_path / "b", progress=False)  # checkpoints 3 and 6 of another run
+    train(toy_cfg(), tmp_path / "b", resume=str(tmp_path / "a" / "checkpoints" / "step-0000003.pt"), progress=False)
+    # b's own history (mu0 0.95) is gone, its step 3 included: this run came through a's step 3
+    assert [p.name for p in (tmp_path / "b" / "checkpoints").iterdir()] == ["step-0000006.pt"]
+    assert load_checkpoint(tmp_path / "b" / "checkpoints" / "step-0000006.pt")["config"]["method"]["mu0"] == 0.9
+    wa, wb = _weights(tmp_path / "a" / "model.pt"), _weights(tmp_path / "b" / "model.pt")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
 def test_resume_drops_log_records_past_the_checkpoint(tmp_path):
     run = tmp_path / "run"
     train(toy_cfg(), run, progress=False)

@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="override train.device")
     p.add_argument("--max-batch", type=int, default=None,
                    help="measure at most this batch and scale FLOPs and seconds linearly to train.batch_size "
-                   "(a multi-GPU recipe's global batch on one device)")
+                   "(a multi-GPU recipe's global batch on one device; ACT holds 2x this many images; peak memory "
+                   "and warm-up time are those of the measured batch)")
     p.set_defaults(func=run)
 
 

@@ -33,6 +33,8 @@ def _band(ax, x, mean, std, color) -> None:
 
 def metric_vs_step(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> List[Path]:
     """(b) One panel per batch size: the metric of 1-step (solid) and 2-step (dashed) samples over training steps."""
+    from matplotlib.ticker import MaxNLocator
+
     metric = choose_metric(rows)
     stats = seed_stats(rows[rows["nfe"].notna()], ["method", "batch", "nfe", "ckpt_step"], metric.column)
     if stats.empty:
@@ -55,18 +57,25 @@ def metric_vs_step(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> List[
                        label="floor: W1 between two held-out sets of the same size")
         ax.set_title(f"batch size {batch}")
         ax.set_xlabel("training step")
+        ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))  # steps are whole numbers
         ax.grid(True, which="both", alpha=0.3)
     nice_log(axes[0][0], stats["mean"])
     axes[0][0].set_ylabel(metric.label)
     band = "; band: ± std" if stats["n"].max() > 1 else ""
     fig.suptitle(f"{dataset}: {metric.short} over training ({_seed_note(stats)}{band}; solid: 1-step, dashed: 2-step)", fontsize=11)
     # One legend for all panels, below them: inside a panel it hid the curves. A column per method
-    # (1-step above 2-step), the floor in its own column.
-    entries = {}
+    # (1-step above 2-step; a blank where one is missing), the floor in a column of its own.
+    from matplotlib.lines import Line2D
+
+    found = {}
     for ax in axes[0]:
-        entries.update(zip(*reversed(ax.get_legend_handles_labels())))
-    fig.legend(list(entries.values()), list(entries.keys()), loc="lower center", ncol=len(_methods(stats)) + 1,
-               frameon=False, fontsize=8)
+        found.update(zip(*reversed(ax.get_legend_handles_labels())))
+    blank = Line2D([], [], alpha=0)
+    labels = [f"{method_label(m)}, {nfe}-step" for m in _methods(stats) for nfe in NFE_STYLE]
+    floor = [k for k in found if k.startswith("floor")]
+    labels += floor
+    fig.legend([found.get(k, blank) for k in labels], [k if k in found else "" for k in labels], loc="lower center",
+               ncol=len(_methods(stats)) + len(floor), frameon=False, fontsize=8)
     fig.tight_layout(rect=(0, 0.11, 1, 1))
     return save(fig, out_dir, f"quality_vs_step_{dataset}")
 
