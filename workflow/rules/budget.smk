@@ -22,6 +22,8 @@ checkpoint budget:
         mem_mb=job("budget", "mem_mb"),
         runtime=job("budget", "runtime"),
         gpu=job("budget", "gpu"),
+    conda:
+        ENV
     shell:
         "act budget --experiment-config {params.experiment} --costs {input.costs} "
         "--out {output.budget} --configs-dir {params.configs_dir} > {log} 2>&1"

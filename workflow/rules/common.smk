@@ -19,6 +19,12 @@ validate(config, schema="../schemas/config.schema.yaml")
 # One experiment, one folder: every output of the workflow lives under R.
 EXP = config["name"]
 R = f"{config['results_dir']}/{EXP}"
+# Every rule's software: the project's environment, whose pip section installs this checkout.
+# Only with --software-deployment-method conda (built once, shared by all rules); otherwise the
+# rules call the `act` of the environment Snakemake runs in (the README's .venv). Relative to
+# the rule files, which all live in workflow/rules/.
+ENV = "../../environment.yml"
+
 PLAN = parse_experiment(config)  # what act budget will read: datasets, methods, batches, seeds, budget
 
 # act budget reads the experiment from its file: the keys it reads must not be changed

@@ -19,6 +19,8 @@ rule cost_configs:
         mem_mb=job("budget", "mem_mb"),
         runtime=job("budget", "runtime"),
         gpu=0,
+    conda:
+        ENV
     shell:
         "act budget --experiment-config {params.experiment} --configs-dir {params.configs_dir} "
         "--cost-configs > {log} 2>&1"
@@ -43,6 +45,8 @@ rule cost:
         mem_mb=job("cost", "mem_mb"),
         runtime=job("cost", "runtime"),
         gpu=job("cost", "gpu"),
+    conda:
+        ENV
     shell:
         "act cost -c {input.config} --steps {params.steps} --warmup {params.warmup} {params.synthetic} {params.max_batch} "
         "--out {output} > {log} 2>&1"

@@ -24,6 +24,8 @@ rule evaluate:
         mem_mb=job("evaluate", "mem_mb"),
         runtime=job("evaluate", "runtime"),
         gpu=job("evaluate", "gpu"),
+    conda:
+        ENV
     shell:
         "act evaluate --samples {input.samples} --dataset {params.data} {params.options} "
         "--cache-dir {params.cache} --device {params.device} --no-progress --out {output} > {log} 2>&1"
@@ -45,5 +47,7 @@ rule toy_metrics:
         mem_mb=job("toy_metrics", "mem_mb"),
         runtime=job("toy_metrics", "runtime"),
         gpu=job("toy_metrics", "gpu"),
+    conda:
+        ENV
     shell:
         "act toy-metrics --samples {input.samples} --out {output} > {log} 2>&1"

@@ -23,6 +23,8 @@ rule inpaint:
         mem_mb=job("inpaint", "mem_mb"),
         runtime=job("inpaint", "runtime"),
         gpu=job("inpaint", "gpu"),
+    conda:
+        ENV
     shell:
         "act inpaint --checkpoint {input.model} --out {params.out} --num {params.num} --mask {params.mask} "
         "--device {params.device} > {log} 2>&1"

@@ -25,6 +25,8 @@ rule train_classifier:
         mem_mb=job("train_classifier", "mem_mb"),
         runtime=job("train_classifier", "runtime"),
         gpu=job("train_classifier", "gpu"),
+    conda:
+        ENV
     shell:
         "act train-classifier --dataset {params.data} {params.root} --steps {params.steps} "
         "--batch-size {params.batch_size} --width {params.width} --device cpu "

@@ -18,6 +18,8 @@ rule aggregate:
         mem_mb=job("aggregate", "mem_mb"),
         runtime=job("aggregate", "runtime"),
         gpu=job("aggregate", "gpu"),
+    conda:
+        ENV
     shell:
         "act aggregate --experiment-dir {params.experiment_dir} --out {output} > {log} 2>&1"
 
@@ -45,6 +47,8 @@ rule tables:
         mem_mb=job("tables", "mem_mb"),
         runtime=job("tables", "runtime"),
         gpu=job("tables", "gpu"),
+    conda:
+        ENV
     shell:
         "act tables --summary {input.summary} {params.reported} --out-dir {output} > {log} 2>&1"
 
@@ -70,6 +74,8 @@ rule figures:
         mem_mb=job("figures", "mem_mb"),
         runtime=job("figures", "runtime"),
         gpu=job("figures", "gpu"),
+    conda:
+        ENV
     shell:
         "act figures --summary {input.summary} --experiment-dir {params.experiment_dir} --out-dir {output} "
         "> {log} 2>&1"

@@ -23,6 +23,8 @@ rule sample:
         mem_mb=job("sample", "mem_mb"),
         runtime=job("sample", "runtime"),
         gpu=job("sample", "gpu"),
+    conda:
+        ENV
     shell:
         "act sample --checkpoint {params.checkpoint} --out {params.out} --steps {wildcards.nfe} "
         "--num {params.num} --batch-size {params.batch_size} --device {params.device} --no-progress "

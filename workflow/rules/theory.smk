@@ -22,6 +22,8 @@ rule theory:
         mem_mb=job("theory", "mem_mb"),
         runtime=job("theory", "runtime"),
         gpu=job("theory", "gpu"),
+    conda:
+        ENV
     shell:
         "act theory --checkpoint {params.checkpoints} --out {output} {params.options} "
         "--device {params.device} --no-progress > {log} 2>&1"

@@ -21,5 +21,7 @@ rule train:
         mem_mb=job("train", "mem_mb"),
         runtime=job("train", "runtime"),
         gpu=job("train", "gpu"),
+    conda:
+        ENV
     shell:
         "{params.launcher} train -c {input.config} -o {params.run_dir} --resume same-config --no-progress > {log} 2>&1"
