@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "act-bench/1"
 _STEP_RE = re.compile(r"step-(\d+)\.pt$")
@@ -15,6 +16,8 @@ _STEP_RE = re.compile(r"step-(\d+)\.pt$")
 
 def save_checkpoint(path: Union[str, Path], state: Dict[str, Any]) -> None:
     """torch.save to ``path.tmp``, fsync, rename: a crash never leaves half a checkpoint."""
+    import torch  # here, not at import: the report code reads checkpoint names without torch
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
@@ -26,6 +29,8 @@ def save_checkpoint(path: Union[str, Path], state: Dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device] = "cpu") -> Dict[str, Any]:
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")

@@ -19,7 +19,8 @@ from typing import Any, Dict, List, Optional, Set, Tuple, Union
 import pandas as pd
 import yaml
 
-from act.report.layout import RunKey, checkpoint_step, cost_path, parse_point, run_dirs
+from act.checkpoint import checkpoint_step
+from act.report.layout import RunKey, cost_path, parse_point, run_dirs
 
 PathLike = Union[str, Path]
 KEY = ["dataset", "method", "batch", "seed", "ckpt_step", "nfe"]

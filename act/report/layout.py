@@ -24,7 +24,6 @@ COST_RE = re.compile(r"^(?P<method>[A-Za-z0-9]+)_b(?P<batch>\d+)\.json$")
 BATCH_RE = re.compile(r"^b(\d+)$")
 SEED_RE = re.compile(r"^s(\d+)$")
 POINT_RE = re.compile(r"^step(?P<step>\d+)_nfe(?P<nfe>\d+)(\.json)?$")
-CKPT_STEP_RE = re.compile(r"step-(\d+)\.pt$")
 
 
 class RunKey(NamedTuple):
@@ -73,9 +72,3 @@ def parse_point(name: str) -> Optional[Tuple[int, int]]:
     """``step{ckpt_step}_nfe{n}`` (or ``.json``) -> (ckpt_step, nfe); None for other names."""
     m = POINT_RE.match(name)
     return (int(m["step"]), int(m["nfe"])) if m else None
-
-
-def checkpoint_step(path: str) -> Optional[int]:
-    """The step in a ``checkpoints/step-XXXXXXX.pt`` name; None for ``model.pt`` and others."""
-    m = CKPT_STEP_RE.search(str(path))
-    return int(m.group(1)) if m else None

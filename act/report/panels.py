@@ -13,7 +13,8 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 import pandas as pd
 
-from act.report.layout import checkpoint_step, parse_point, run_dirs
+from act.checkpoint import checkpoint_step
+from act.report.layout import parse_point, run_dirs
 from act.report.plotting import Skip, pyplot, save
 from act.report.style import method_color, method_label, method_rank
 
