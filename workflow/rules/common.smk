@@ -10,8 +10,10 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from act.checkpoint import checkpoint_path
 from act.config import deep_update
 from act.report.experiment import cost_jobs, parse_experiment, resolve_run_config
+from act.report.layout import config_path, cost_config_path, cost_path
 from act.report.style import method_rank
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -182,11 +184,15 @@ def runs():
 
 
 def cost_files():
-    return [f"{R}/cost/{j['dataset']}/{j['method']}_b{j['batch']}.json" for j in cost_jobs(PLAN)]
+    return [str(cost_path(R, j["dataset"], j["method"], j["batch"])) for j in cost_jobs(PLAN)]
+
+
+def cost_config_files():
+    return [str(cost_config_path(f"{R}/configs", j["dataset"], j["method"], j["batch"])) for j in cost_jobs(PLAN)]
 
 
 def config_files():
-    return [f"{R}/configs/{d}/{m}/b{b}/s{s}.yaml" for d, m, b, s in runs()]
+    return [str(config_path(f"{R}/configs", d, m, b, s)) for d, m, b, s in runs()]
 
 
 # --- After the budget (a checkpoint): checkpoint steps of each run --------------------
@@ -208,11 +214,11 @@ def run_steps(wc, which):
 def run_config(wc):
     """The run's resolved config, written by the budget: a checkpoint, waited for here."""
     checkpoints.budget.get()
-    return f"{R}/configs/{wc.dataset}/{wc.method}/b{wc.batch}/s{wc.seed}.yaml"
+    return str(config_path(f"{R}/configs", wc.dataset, wc.method, wc.batch, wc.seed))
 
 
 def checkpoint_file(wc, step):
-    return f"{R}/runs/{wc.dataset}/{wc.method}/b{wc.batch}/s{wc.seed}/checkpoints/step-{int(step):07d}.pt"
+    return str(checkpoint_path(f"{R}/runs/{wc.dataset}/{wc.method}/b{wc.batch}/s{wc.seed}", int(step)))
 
 
 def points(wc):

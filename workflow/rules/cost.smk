@@ -5,7 +5,7 @@ rule cost_configs:
     input:
         train_config_files(),
     output:
-        [f"{R}/configs/{j['dataset']}/{j['method']}/b{j['batch']}/cost.yaml" for j in cost_jobs(PLAN)],
+        cost_config_files(),
     log:
         logs("cost_configs", "all"),
     benchmark:
@@ -28,9 +28,9 @@ rule cost_configs:
 
 rule cost:
     input:
-        config=f"{R}/configs/{{dataset}}/{{method}}/b{{batch}}/cost.yaml",
+        config=str(cost_config_path(f"{R}/configs", "{dataset}", "{method}", "{batch}")),
     output:
-        f"{R}/cost/{{dataset}}/{{method}}_b{{batch}}.json",
+        str(cost_path(R, "{dataset}", "{method}", "{batch}")),
     log:
         logs("cost", "{dataset}/{method}_b{batch}"),
     benchmark:
@@ -39,7 +39,7 @@ rule cost:
         steps=config["cost"]["steps"],
         warmup=config["cost"]["warmup"],
         synthetic="--synthetic" if config["cost"]["synthetic"] else "",
-        max_batch=f"--max-batch {config['cost']['max_batch']}" if config["cost"].get("max_batch") else "",
+        max_batch=f"--max-batch {config['cost']['max_batch']}" if config["cost"]["max_batch"] else "",
     threads: job("cost", "threads")
     resources:
         mem_mb=job("cost", "mem_mb"),
