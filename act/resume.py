@@ -78,21 +78,21 @@ def choose_checkpoint(signature: Dict[str, Any], run_dir: Path,
     """
     if resume is None or resume == "none":
         return None, None
-    if resume not in RESUME_MODES:
-        path = Path(resume)
+    explicit = resume not in RESUME_MODES
+    if explicit:
+        path: Optional[Path] = Path(resume)
         if not path.is_file():
             raise ValueError(f"resume={resume!r} is neither a mode {RESUME_MODES} nor a checkpoint file")
-        state = load_checkpoint(path)
-        changes = config_changes(checkpoint_signature(state), signature)
-        if changes:
-            print(f"resuming from {path}, whose config differs: " + "; ".join(changes), flush=True)
-        return path, state
-    path = latest_checkpoint(run_dir)
-    if path is None:
-        return None, None
+    else:
+        path = latest_checkpoint(run_dir)
+        if path is None:
+            return None, None
     state = load_checkpoint(path)
     changes = config_changes(checkpoint_signature(state), signature)
     if not changes:
+        return path, state
+    if explicit:
+        print(f"resuming from {path}, whose config differs: " + "; ".join(changes), flush=True)
         return path, state
     if resume == "same-config":
         print(f"{run_dir} holds checkpoints of another config ({'; '.join(changes)}): starting afresh", flush=True)

@@ -33,6 +33,7 @@ def _band(ax, x, mean, std, color) -> None:
 
 def metric_vs_step(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> List[Path]:
     """(b) One panel per batch size: the metric of 1-step (solid) and 2-step (dashed) samples over training steps."""
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
     metric = choose_metric(rows)
@@ -65,8 +66,6 @@ def metric_vs_step(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> List[
     fig.suptitle(f"{dataset}: {metric.short} over training ({_seed_note(stats)}{band}; solid: 1-step, dashed: 2-step)", fontsize=11)
     # One legend for all panels, below them: inside a panel it hid the curves. A column per method
     # (1-step above 2-step; a blank where one is missing), the floor in a column of its own.
-    from matplotlib.lines import Line2D
-
     found = {}
     for ax in axes[0]:
         found.update(zip(*reversed(ax.get_legend_handles_labels())))
