@@ -3,7 +3,7 @@
 #   snakemake --cores 2 --configfile config/ci.yaml      another experiment
 #   snakemake --profile slurm --configfile config/paper/cifar10.yaml
 #   snakemake --report results/<name>/report.html        after a run
-# Stages, in order: reference, cost, budget, train, sample, evaluate, theory, inpaint, report.
+# Stages, in order: reference, cost, budget, train, score (sample + metrics), theory, inpaint, report, claims.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -25,7 +25,6 @@ include: "workflow/rules/cost.smk"
 include: "workflow/rules/budget.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/sample.smk"
-include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/theory.smk"
 include: "workflow/rules/inpaint.smk"
 include: "workflow/rules/report.smk"
@@ -39,6 +38,7 @@ localrules:
     aggregate,
     tables,
     figures,
+    claims,
 
 
 rule all:
@@ -47,4 +47,5 @@ rule all:
         f"{R}/summary.csv",
         f"{R}/tables",
         f"{R}/figures",
+        f"{R}/claims.md",
         [classifier_path(d) for d in IMAGES if SETTINGS[d]["classifier"]["enabled"]],  # early, beside the costs

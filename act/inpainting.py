@@ -64,3 +64,11 @@ def psnr_filled(result: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor) -
     se = (((result - truth) / 2) ** 2 * hole).flatten(1).sum(1)
     mse = se / hole.flatten(1).sum(1).clamp_min(1)
     return 10 * torch.log10(1.0 / mse.clamp_min(1e-12))
+
+
+def trivial_fill(truth: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The baseline an inpainter must beat: every hole pixel set to its image's per-channel mean of the known
+    pixels (``mask`` = 1 on known pixels), known pixels kept."""
+    known = mask.expand_as(truth)
+    mean = (truth * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True).clamp_min(1)  # (B, C, 1, 1)
+    return known * truth + (1 - known) * mean

@@ -136,7 +136,7 @@ def build_optimizers(method: Method, tc: Any, device: torch.device) -> Tuple[Dic
     """One RAdam (constant lr, no weight decay) and one GradScaler per trained network."""
     optimizers = {
         name: torch.optim.RAdam(net.parameters(), lr=method.lr(name, tc.lr), betas=method.betas(name, tc.betas),
-                                weight_decay=0.0)
+                                weight_decay=0.0, foreach=True)  # CPU too: its default is a per-tensor loop
         for name, net in method.networks.items()
     }
     use_scaler = tc.precision == "fp16" and device.type == "cuda"

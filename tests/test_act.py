@@ -9,7 +9,7 @@ import torch
 
 from act.adversarial import ACTConfig, lambda_weight
 from act.config import load_config
-from act.inpainting import make_mask, psnr_filled, sample_inpaint
+from act.inpainting import make_mask, psnr_filled, sample_inpaint, trivial_fill
 from act.methods import build_method, set_trainable
 from act.parametrization import ConsistencyFunction
 from act.sampling import ImageNoise, generate
@@ -142,6 +142,13 @@ def test_inpainting_keeps_known_pixels_exactly():
         assert out.abs().max() <= 1.0
     assert torch.isinf(psnr_filled(y, y, mask)).logical_not().all()
     assert psnr_filled(y, y, mask).min() > 100  # identical -> huge PSNR
+    # the trivial fill keeps the known pixels and puts each image's known mean in the hole: exact
+    # on a constant image, and a real inpainter beats it on a structured one
+    flat_img = torch.full_like(y, 0.3)
+    assert torch.allclose(trivial_fill(flat_img, mask), flat_img, atol=1e-6)
+    fill = trivial_fill(y, mask)
+    assert torch.equal(fill * mask, y * mask)
+    assert psnr_filled(fill, y, mask).mean() < psnr_filled(y + 0.01 * torch.randn_like(y), y, mask).mean()
 
 
 def test_cli_inpaint_and_act_on_images(tmp_path, fmnist_root):

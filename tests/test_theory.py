@@ -181,6 +181,27 @@ def test_discriminator_js_per_sigma(toy_probe, tmp_path):
     js = res.table["js"]
     assert res.summary["discriminator"] and np.isfinite(js).all() and np.all(js <= math.log(2) + 1e-12)
     assert plot_bound(res, tmp_path / "with_d.png").stat().st_size > 0  # the JS curve on its own axis
+    assert np.isfinite(res.table["logit_gap"]).all() and res.summary["logit_gap_mean"] is not None
+
+
+def test_discriminator_js_and_logit_gap_of_known_discriminators(toy_probe):
+    """D = +c on reals and -c on fakes: gap 2c and JS log 2 - softplus(-c); a constant D: gap 0 and JS 0."""
+    from act.theory.bound import discriminator_js
+
+    class Known(torch.nn.Module):  # tells the probe's reals (x_indep) from anything else by identity
+        def __init__(self, reals, c):
+            super().__init__()
+            self.reals, self.c = reals, c
+
+        def forward(self, x, sigma, labels=None):
+            is_real = (x[:, None, :] == self.reals[None]).all(-1).any(1)
+            return torch.where(is_real, self.c, -self.c).float()
+
+    fakes = toy_probe.x0 + 0.5
+    js, gap = discriminator_js(Known(toy_probe.x_indep, 3.0), toy_probe, fakes, 1.0, 64, torch.device("cpu"))
+    assert gap == pytest.approx(6.0) and js == pytest.approx(math.log(2) - math.log1p(math.exp(-3.0)))
+    js0, gap0 = discriminator_js(Known(toy_probe.x_indep, 0.0), toy_probe, fakes, 1.0, 64, torch.device("cpu"))
+    assert gap0 == 0.0 and js0 == pytest.approx(0.0, abs=1e-12)
 
 
 # --- probes -------------------------------------------------------------------------------------------------

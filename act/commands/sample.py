@@ -30,6 +30,33 @@ TWO_STEP_SIGMA = 0.661  # default second sigma when --steps 2 and the config nam
 
 
 def run(args: argparse.Namespace) -> int:
+    from act.train import resolve_device
+
+    out = sample_to_dir(args.checkpoint, args.out, resolve_device(args.device), num=args.num, steps=args.steps,
+                        sigmas=args.sigmas, seed=args.seed, batch_size=args.batch_size, network=args.network,
+                        progress=not args.no_progress)
+    print(f"wrote {out / 'samples.npz'}")
+    return 0
+
+
+def sampling_sigmas(config_sigmas, steps=None, sigmas=None) -> list:
+    """The noise levels of a run: explicit ``sigmas``, else the config's cut or padded to ``steps``."""
+    sigmas = list(sigmas or config_sigmas)
+    if steps == 1:
+        sigmas = sigmas[:1]
+    elif steps == 2 and len(sigmas) < 2:
+        sigmas = [sigmas[0], TWO_STEP_SIGMA]
+    if any(a <= b for a, b in zip(sigmas, sigmas[1:])):
+        raise SystemExit(f"--sigmas must decrease, got {sigmas}")
+    return sigmas
+
+
+def sample_to_dir(checkpoint, out, device, *, num=None, steps=None, sigmas=None, seed=None, batch_size=None,
+                  network=None, progress=True, plot=True, loaded=None):
+    """Samples of ``checkpoint`` into ``out``: samples.npz, sample.json and (``plot``) grid.png or scatter.png.
+
+    ``loaded``: the (net, cfg, state) of :func:`act.train.load_sampling_network`, when the caller has them.
+    """
     from pathlib import Path
 
     import numpy as np
@@ -37,36 +64,33 @@ def run(args: argparse.Namespace) -> int:
     from act.config import to_dict
     from act.provenance import provenance, write_json_atomic
     from act.sampling import generate, to_uint8
-    from act.train import load_sampling_network, resolve_device
-    from act.viz import save_grid, save_scatter
+    from act.train import load_sampling_network
 
-    device = resolve_device(args.device)
-    net, cfg, state = load_sampling_network(args.checkpoint, device, args.network)
+    net, cfg, state = loaded or load_sampling_network(checkpoint, device, network)
     sc = cfg.sample
-    sigmas = list(args.sigmas or sc.sigmas)
-    if args.steps == 1:
-        sigmas = sigmas[:1]
-    elif args.steps == 2 and len(sigmas) < 2:
-        sigmas = [sigmas[0], TWO_STEP_SIGMA]
-    if any(a <= b for a, b in zip(sigmas, sigmas[1:])):
-        raise SystemExit(f"--sigmas must decrease, got {sigmas}")
-    num = args.num or sc.num_samples
-    seed = sc.seed if args.seed is None else args.seed
+    sigmas = sampling_sigmas(sc.sigmas, steps, sigmas)
+    num = num or sc.num_samples
+    seed = sc.seed if seed is None else seed
     shape = tuple(state["data_shape"])
     num_classes = int(getattr(net.backbone, "num_classes", 0) or 0)
-    x, labels = generate(net, num, shape, sigmas, seed=seed, batch_size=args.batch_size or sc.batch_size,
-                         device=device, num_classes=num_classes, progress=not args.no_progress)
-    out = Path(args.out)
+    x, labels = generate(net, num, shape, sigmas, seed=seed, batch_size=batch_size or sc.batch_size,
+                         device=device, num_classes=num_classes, progress=progress)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     arrays = {"labels": labels.numpy()} if labels is not None else {}
     if x.ndim == 2:  # 2-D toy points
         np.savez(out / "samples.npz", points=x.numpy(), **arrays)
-        save_scatter(x[:5000], out / "scatter.png", title=f"{cfg.method.name}, {len(sigmas)}-step")
+        if plot:
+            from act.viz import save_scatter
+
+            save_scatter(x[:5000], out / "scatter.png", title=f"{cfg.method.name}, {len(sigmas)}-step")
     else:
         np.savez(out / "samples.npz", images=to_uint8(x), **arrays)
-        save_grid(x[: sc.grid_size], out / "grid.png")
+        if plot:
+            from act.viz import save_grid
+
+            save_grid(x[: sc.grid_size], out / "grid.png")
     write_json_atomic(out / "sample.json", provenance({
-        "checkpoint": str(args.checkpoint), "step": state["step"], "network": args.network or state["sampling_network"],
+        "checkpoint": str(checkpoint), "step": state["step"], "network": network or state["sampling_network"],
         "num": num, "seed": seed, "sigmas": sigmas, "config": to_dict(cfg)}))
-    print(f"wrote {out / 'samples.npz'}")
-    return 0
+    return out

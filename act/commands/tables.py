@@ -30,14 +30,20 @@ def run(args: argparse.Namespace) -> int:
     from act.report.aggregate import read_summary
     from act.report.tables import read_reference_csv, reference_file, write_tables
 
-    mapping = {}
-    for text in args.reported_as:
-        if "=" not in text:
-            raise SystemExit(f"--reported-as {text!r}: expected DATASET=REPORTED")
-        k, v = text.split("=", 1)
-        mapping[k] = v
+    mapping = parse_reported_as(args.reported_as)
     tables = write_tables(read_summary(args.summary), read_reference_csv(args.reported or reference_file("reported_results.csv")),
                           read_reference_csv(args.reported_settings or reference_file("reported_settings.csv")),
                           args.out_dir, mapping)
     print(f"wrote tables of {sorted(tables)} to {args.out_dir}", file=sys.stderr)
     return 0
+
+
+def parse_reported_as(texts) -> dict:
+    """``--reported-as DATASET=REPORTED`` options -> {DATASET: REPORTED}."""
+    mapping = {}
+    for text in texts:
+        if "=" not in text:
+            raise SystemExit(f"--reported-as {text!r}: expected DATASET=REPORTED")
+        k, v = text.split("=", 1)
+        mapping[k] = v
+    return mapping

@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lipschitz-iters", type=int, default=30)
     p.add_argument("--sliced-p", type=int, default=2, choices=(1, 2), help="images: sliced W_p (p = 1 is bounded by B_k too)")
     p.add_argument("--projections", type=int, default=256, help="images: sliced-W projections (fixed seed 0)")
+    p.add_argument("--plots", choices=("all", "final", "none"), default="all",
+                   help="which checkpoints get their bound-vs-distance PNG (the last given is the final one)")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
@@ -80,12 +82,14 @@ def run(args: argparse.Namespace) -> int:
                          lipschitz_points=args.lipschitz_points, lipschitz_iters=args.lipschitz_iters,
                          sliced_p=args.sliced_p, projections=args.projections, progress=not args.no_progress)
     results = []
-    for ckpt, stem in zip(tqdm(args.checkpoint, desc="checkpoints", disable=args.no_progress or len(args.checkpoint) < 2), stems):
+    last = len(args.checkpoint) - 1
+    for i, (ckpt, stem) in enumerate(zip(tqdm(args.checkpoint, desc="checkpoints", disable=args.no_progress or len(args.checkpoint) < 2), stems)):
         res = analyse_checkpoint(ckpt, probe, device, opts)
         res.summary["probe_file"] = str(probe_path)
         write_table(res, out / f"{stem}.csv")
         write_json_atomic(out / f"{stem}.json", provenance(res.summary))
-        plot_bound(res, out / f"{stem}.png")
+        if args.plots == "all" or (args.plots == "final" and i == last):
+            plot_bound(res, out / f"{stem}.png")
         results.append(res)
         s = res.summary
         print(json.dumps({k: s[k] for k in ("step", "final_bound_online", "w_coupled_T", "one_step_w_independent",

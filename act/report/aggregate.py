@@ -32,7 +32,7 @@ THEORY = ["final_bound_online", "final_bound_target", "eps_term", "w_coupled_T",
 COLUMNS = KEY + ["final", "train_steps", "data_name", "toy", "toy_kind", *METRICS, "sigmas", "num_samples",
                  "params_generator", "params_discriminator", "images_per_step", "images_seen", "flops_per_step",
                  "train_flops", "seconds_per_step", "wall_time", "budget_flops",
-                 *[f"theory_{k}" for k in THEORY], "inpaint_psnr", "samples_dir", "metrics_file"]
+                 *[f"theory_{k}" for k in THEORY], "inpaint_psnr", "inpaint_psnr_trivial", "samples_dir", "metrics_file"]
 
 
 def _num(v: Any) -> float:
@@ -126,13 +126,14 @@ class _Run:
                 out[int(s["step"])] = s
         return out
 
-    def _inpaint(self, folder: Path) -> Dict[int, float]:
+    def _inpaint(self, folder: Path) -> Dict[int, Tuple[float, float]]:
+        """step -> (PSNR of the filled region, PSNR of the trivial fill)."""
         out = {}
         for p in sorted(folder.rglob("inpaint.json")) if folder.is_dir() else []:
             s = _json(p) or {}
             step = checkpoint_step(s.get("checkpoint", "")) or self.train_steps
             if step is not None:
-                out[int(step)] = _num(s.get("psnr_filled_mean"))
+                out[int(step)] = (_num(s.get("psnr_filled_mean")), _num(s.get("psnr_trivial_mean")))
         return out
 
     def row(self, step: int) -> Dict[str, Any]:
@@ -154,7 +155,8 @@ class _Run:
             "seconds_per_step": _num(self.cost.get("seconds_per_step")),
             "wall_time": _num(logged.get("wall_time")) if exact else math.nan,
             "budget_flops": _num(self.budget.get("budget_flops")),
-            "inpaint_psnr": self.inpaint.get(step, math.nan),
+            "inpaint_psnr": self.inpaint.get(step, (math.nan, math.nan))[0],
+            "inpaint_psnr_trivial": self.inpaint.get(step, (math.nan, math.nan))[1],
             **{f"theory_{k}": theory.get(k, math.nan) if k in ("distance", "bound_holds") else _num(theory.get(k)) for k in THEORY},
         }
         if exact:

@@ -1,7 +1,8 @@
 """All report figures of one experiment, PNG and PDF, with a printed note for each one skipped.
 
 Per dataset: (a) ``samples_*``, (b) ``quality_vs_step_*``, (c) ``quality_vs_batch_*``,
-(d) ``quality_vs_compute_*``, (e) ``theory_bound_*``, (g) ``inpainting_*``; once:
+(d) ``quality_vs_compute_*``, (e) ``theory_bound_*``, (g) ``inpainting_*``, (h) ``distance_vs_sigma_*``,
+(i) ``discriminator_*`` (act.report.diagnostics); once:
 (f) ``lambda_schedule``. ``figures.json`` lists what was written, what was skipped for want of inputs, and
 what failed (the command then exits non-zero, after writing everything else).
 """
@@ -16,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Union
 import pandas as pd
 
 from act.report.curves import metric_vs_batch, metric_vs_compute, metric_vs_step
+from act.report.diagnostics import discriminator_diagnostics, distance_vs_sigma
 from act.report.layout import run_dirs
 from act.report.panels import inpainting, lambda_schedule, sample_grids, theory_bounds
 from act.report.plotting import Skip
@@ -61,6 +63,8 @@ def make_figures(summary: pd.DataFrame, exp_dir: Optional[PathLike], out_dir: Pa
         attempt(f"samples_{ds}", lambda: sample_grids(exp_dir, ds, out_dir))
         attempt(f"theory_bound_{ds}", lambda: theory_bounds(exp_dir, ds, out_dir))
         attempt(f"inpainting_{ds}", lambda: inpainting(exp_dir, ds, out_dir))
+        attempt(f"distance_vs_sigma_{ds}", lambda: distance_vs_sigma(exp_dir, ds, out_dir))
+        attempt(f"discriminator_{ds}", lambda: discriminator_diagnostics(exp_dir, ds, out_dir))
     attempt("lambda_schedule", lambda: lambda_schedule(exp_dir, out_dir))
     index = {"written": written, "skipped": skipped, "errors": errors}
     write_json_atomic(out_dir / "figures.json", index)

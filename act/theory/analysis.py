@@ -29,7 +29,7 @@ from act.theory.wasserstein import distance_name, distance_to_data
 DEFAULT_NUM_SCALES = 150  # when the method has no s1 (the CT/ACT CIFAR-10 value)
 BOUND_TOLERANCE = 1e-6  # float32 rounding of the input x0 + eps z; see act.theory.bound
 COLUMNS = ("k", "sigma", "l_online", "l_target", "bound_online", "bound_target", "e_coupled", "w_coupled",
-           "w_independent", "js")
+           "w_independent", "js", "logit_gap")
 
 
 @dataclass
@@ -110,6 +110,7 @@ def analyse_checkpoint(path: Union[str, Path], probe: Probe, device: torch.devic
         "bound_holds": bound_holds(table, exact=exact),
         **one_step_summary(nets[measured], probe, float(sigmas[-1]), float(bound[-1]), exact, device, opts),
         "js_mean": float(np.nanmean(table["js"])) if disc is not None else None,
+        "logit_gap_mean": float(np.nanmean(table["logit_gap"])) if disc is not None else None,
         "probe": probe.meta, "columns": column_notes(measured),
     }
     return TheoryResult({c: table[c] for c in COLUMNS}, summary)
@@ -161,6 +162,8 @@ def column_notes(measured: str) -> Dict[str, str]:
         "e_coupled": "mean_i ||f(x0_i + sigma_k z_i, sigma_k) - x0_i||_2 (<= bound_online by the triangle inequality)",
         "w_coupled": "distance between {f(x0_i + sigma_k z_i, sigma_k)} and the probe's own {x0_i} (exact W1 <= e_coupled)",
         "w_independent": "distance between {f(x0_i + sigma_k z_i, sigma_k)} and independent data (not bounded)",
+        "logit_gap": "E D(real, sigma_k) - E D(fake, sigma_k) on the same reals and fakes as js (near 0: D gives "
+                     "no signal); empty without a discriminator",
         "js": "log 2 - (E softplus(-D(real, sigma_k)) + E softplus(D(fake, sigma_k))) / 2, fakes from the measured "
               "network; empty without a discriminator",
     }

@@ -25,7 +25,7 @@ Up to float32 rounding of the network input x0 + eps z (relative 1e-7), so tests
 from __future__ import annotations
 
 import math
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -83,7 +83,8 @@ def measure_timesteps(
     progress: bool = True,
 ) -> Dict[str, np.ndarray]:
     """Arrays over the grid (length N): sigma, l_online, l_target, bound_online, bound_target, e_coupled,
-    w_coupled, w_independent, js (NaN where undefined: l_* at k = N-1, l_target without a target, js without D).
+    w_coupled, w_independent, js, logit_gap (NaN where undefined: l_* at k = N-1, l_target without a target,
+    js and logit_gap without D).
 
     Network outputs are streamed: only timesteps k-1 and k are held, so images fit in memory.
     """
@@ -91,7 +92,8 @@ def measure_timesteps(
     pair = "generator" in nets and "target" in nets  # online-vs-target needs both
     needed = list(dict.fromkeys([measured] + (["generator", "target"] if pair else [])))
     use_labels = {k: probe.labels if num_classes(nets[k]) else None for k in needed}
-    res = {key: np.full(n, np.nan) for key in ("l_online", "l_target", "e_coupled", "w_coupled", "w_independent", "js")}
+    res = {key: np.full(n, np.nan) for key in ("l_online", "l_target", "e_coupled", "w_coupled", "w_independent", "js",
+                                          "logit_gap")}
     dist = dict(sliced_p=sliced_p, n_projections=projections, seed=projection_seed)
     prev: Dict[str, torch.Tensor] = {}
     for k in tqdm(range(n), disable=not progress, desc="timesteps", leave=False):
@@ -107,7 +109,7 @@ def measure_timesteps(
         res["w_coupled"][k] = distance_to_data(g, probe.x0, **dist)
         res["w_independent"][k] = distance_to_data(g, probe.x_indep, **dist)
         if discriminator is not None:
-            res["js"][k] = discriminator_js(discriminator, probe, g, sigma, batch_size, device)
+            res["js"][k], res["logit_gap"][k] = discriminator_js(discriminator, probe, g, sigma, batch_size, device)
         prev = outs
     eps_term = float(sigmas[0]) * probe.z.double().flatten(1).norm(dim=1).mean().item()
     res["bound_online"] = cumulative_bound(res["l_online"][:-1], eps_term)
@@ -118,8 +120,9 @@ def measure_timesteps(
 
 @torch.no_grad()
 def discriminator_js(disc: nn.Module, probe: Probe, fakes: torch.Tensor, sigma: float, batch_size: int,
-                     device: torch.device) -> float:
-    """JS estimate at one sigma: reals = the probe's independent data, fakes = the measured network's outputs."""
+                     device: torch.device) -> Tuple[float, float]:
+    """(JS estimate, E D(real) - E D(fake)) at one sigma: reals = the probe's independent data, fakes = the
+    measured network's outputs. A gap near 0 means D does not tell them apart (no adversarial signal)."""
     labelled = num_classes(disc) > 0
 
     def logits(x: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
@@ -131,7 +134,8 @@ def discriminator_js(disc: nn.Module, probe: Probe, fakes: torch.Tensor, sigma: 
             out.append(disc(xb, sig, lab).float().cpu().reshape(-1))
         return torch.cat(out)
 
-    return js_estimate(logits(probe.x_indep, probe.labels_indep), logits(fakes, probe.labels))
+    real, fake = logits(probe.x_indep, probe.labels_indep), logits(fakes, probe.labels)
+    return js_estimate(real, fake), float(real.double().mean() - fake.double().mean())
 
 
 def num_classes(net: nn.Module) -> int:

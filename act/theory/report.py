@@ -13,7 +13,7 @@ from act.theory.analysis import COLUMNS, TheoryResult
 
 OVER_TRAINING_COLUMNS = ("step", "checkpoint", "one_step_w_probe", "one_step_w_independent", "final_bound_online",
                          "final_bound_target", "one_step_bound_measured", "w_coupled_T", "w_independent_T",
-                         "w_data_floor", "lipschitz_max", "lipschitz_mean", "js_mean")
+                         "w_data_floor", "lipschitz_max", "lipschitz_mean", "js_mean", "logit_gap_mean")
 
 
 def _cell(v: Any) -> str:

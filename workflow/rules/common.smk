@@ -72,8 +72,6 @@ wildcard_constraints:
     method="[A-Za-z0-9]+",
     batch=r"\d+",
     seed=r"\d+",
-    step=r"\d+",
-    nfe="[12]",
 
 # Workflow settings of a dataset: these defaults, then the config's `defaults:`, then the
 # dataset's own section (the order act budget merges its keys in). Sizes for a CPU.
@@ -99,14 +97,13 @@ JOB_DEFAULTS = {
     "cost": {"threads": 1, "mem_mb": 8000, "runtime": 30, "gpu": 1},
     "budget": {"threads": 1, "mem_mb": 2000, "runtime": 10, "gpu": 0},
     "train": {"threads": 1, "mem_mb": 8000, "runtime": 60, "gpu": 1},
-    "sample": {"threads": 1, "mem_mb": 8000, "runtime": 30, "gpu": 1},
-    "evaluate": {"threads": 2, "mem_mb": 8000, "runtime": 60, "gpu": 1},
-    "toy_metrics": {"threads": 1, "mem_mb": 2000, "runtime": 10, "gpu": 0},
+    "score": {"threads": 1, "mem_mb": 8000, "runtime": 60, "gpu": 1},
     "theory": {"threads": 1, "mem_mb": 8000, "runtime": 60, "gpu": 1},
     "inpaint": {"threads": 1, "mem_mb": 4000, "runtime": 30, "gpu": 1},
     "aggregate": {"threads": 1, "mem_mb": 2000, "runtime": 10, "gpu": 0},
     "tables": {"threads": 1, "mem_mb": 2000, "runtime": 10, "gpu": 0},
     "figures": {"threads": 1, "mem_mb": 2000, "runtime": 10, "gpu": 0},
+    "claims": {"threads": 1, "mem_mb": 2000, "runtime": 10, "gpu": 0},
 }
 JOBS = {rule: {**spec, **(config.get("resources") or {}).get(rule, {})} for rule, spec in JOB_DEFAULTS.items()}
 
@@ -149,7 +146,6 @@ def one_of(names):
 # --- Paths --------------------------------------------------------------------------
 
 RUN = "{dataset}/{method}/b{batch}/s{seed}"
-POINT = "{dataset}/{method}/b{batch}/s{seed}/step{step}_nfe{nfe}"
 
 
 def logs(stage, pattern):
@@ -221,28 +217,16 @@ def checkpoint_file(wc, step):
     return str(checkpoint_path(f"{R}/runs/{wc.dataset}/{wc.method}/b{wc.batch}/s{wc.seed}", int(step)))
 
 
-def points(wc):
-    """(step, nfe) sample sets of run ``wc``."""
-    s = SETTINGS[wc.dataset]["sample"]
-    return [(k, n) for k in run_steps(wc, s["at"]) for n in s["nfe"]]
-
-
-def first_image_evaluation(dataset):
-    """The evaluation that fills the reference-feature cache; the others of the dataset wait for it."""
+def first_run(dataset):
+    """The run whose scoring fills the dataset's reference-feature cache; the others wait for it."""
     d, m, b, s = next(r for r in runs() if r[0] == dataset)
-    wc = SimpleNamespace(dataset=d, method=m, batch=b, seed=s)
-    step, nfe = points(wc)[-1]
-    return f"{R}/metrics/{d}/{m}/b{b}/s{s}/step{step}_nfe{nfe}.json"
+    return f"{d}/{m}/b{b}/s{s}"
 
 
 def run_outputs(d, m, b, s):
     """Everything measured on one run, as aggregate's input."""
-    wc = SimpleNamespace(dataset=d, method=m, batch=b, seed=s)
     run = f"{d}/{m}/b{b}/s{s}"
-    out = [f"{R}/runs/{run}/model.pt"]
-    for step, nfe in points(wc):
-        out.append(f"{R}/samples/{run}/step{step}_nfe{nfe}/samples.npz")
-        out.append(f"{R}/metrics/{run}/step{step}_nfe{nfe}.json")
+    out = [f"{R}/runs/{run}/model.pt", f"{R}/samples/{run}", f"{R}/metrics/{run}"]
     st = SETTINGS[d]
     if st["theory"]["enabled"]:
         out.append(f"{R}/theory/{run}")
@@ -265,25 +249,30 @@ def launcher(wildcards):
     return f"torchrun --standalone --nproc_per_node={n} -m act.cli" if n > 1 else "act"
 
 
-def evaluate_inputs(wc):
-    point = f"{wc.dataset}/{wc.method}/b{wc.batch}/s{wc.seed}/step{wc.step}_nfe{wc.nfe}"
-    inputs = {"samples": f"{R}/samples/{point}/samples.npz"}
-    if SETTINGS[wc.dataset]["classifier"]["enabled"]:
-        inputs["classifier"] = classifier_path(wc.dataset)
-    # Reference Inception features are computed once per dataset: the first evaluation
-    # fills the cache, the others wait for it instead of extracting them again. Only the
-    # order: ancient(), so redoing that evaluation redoes no other.
-    first = first_image_evaluation(wc.dataset)
-    if f"{R}/metrics/{point}.json" != first:
-        inputs["reference_cache"] = ancient(first)
+def score_inputs(wc):
+    run = f"{wc.dataset}/{wc.method}/b{wc.batch}/s{wc.seed}"
+    inputs = {"model": f"{R}/runs/{run}/model.pt", "config": run_config(wc)}  # after the budget: its checkpoints
+    if wc.dataset in IMAGES:
+        if SETTINGS[wc.dataset]["classifier"]["enabled"]:
+            inputs["classifier"] = classifier_path(wc.dataset)
+        # Reference Inception features are computed once per dataset: the first run's scoring
+        # fills the cache, the others wait for it instead of extracting them again. Only the
+        # order: ancient(), so redoing that job redoes no other.
+        first = first_run(wc.dataset)
+        if run != first:
+            inputs["reference_cache"] = ancient(f"{R}/metrics/{first}")
     return inputs
 
 
-def evaluate_options(wc, input):
+def score_options(wc, input):
+    """act score-run's evaluation options (images only: 2-D toy sets get exact W1 and need none)."""
+    if wc.dataset in TOY:
+        return ""
     st = SETTINGS[wc.dataset]["evaluate"]
     root = st["data_root"] or DATA[wc.dataset].root
-    opts = [f"--split {st['split']}", f"--resize-mode {st['resize_mode']}", f"--batch-size {st['batch_size']}",
-            f"--kid-subsets {st['kid_subsets']}", f"--kid-subset-size {st['kid_subset_size']}"]
+    opts = [f"--dataset {DATA[wc.dataset].name}", f"--split {st['split']}", f"--resize-mode {st['resize_mode']}",
+            f"--eval-batch-size {st['batch_size']}", f"--kid-subsets {st['kid_subsets']}",
+            f"--kid-subset-size {st['kid_subset_size']}", f"--cache-dir {config['reference_cache']}"]
     opts += [f"--num-ref {st['num_ref']}"] if st["num_ref"] else []
     opts += [f"--data-root {root}"] if root else []
     opts += [f"--classifier {input.classifier}"] if "classifier" in input.keys() else []

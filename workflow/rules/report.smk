@@ -79,3 +79,37 @@ rule figures:
     shell:
         "act figures --summary {input.summary} --experiment-dir {params.experiment_dir} --out-dir {output} "
         "> {log} 2>&1"
+
+
+# For each claim of the ACT paper: the test at this experiment's scale, the evidence (mean, std,
+# seeds, the difference with a 95% Welch interval) and a verdict (act/report/claims.py).
+rule claims:
+    input:
+        summary=f"{R}/summary.csv",
+        theory=[f"{R}/theory/{d}/{m}/b{b}/s{s}" for d, m, b, s in runs() if SETTINGS[d]["theory"]["enabled"]],
+    output:
+        md=report(f"{R}/claims.md", caption="../report/claims.rst", category="Claims"),
+        csv=f"{R}/claims.csv",
+        json=f"{R}/claims.json",
+        png=report(f"{R}/claims.png", caption="../report/claims.rst", category="Claims"),
+    log:
+        logs("claims", "all"),
+    benchmark:
+        bench("claims", "all")
+    params:
+        out=lambda wc, output: os.path.dirname(output.md),
+        theory_dir=f"{R}/theory",
+        title=EXP,
+        reported=" ".join(
+            f"--reported-as {d}={SETTINGS[d]['reported_as']}" for d in PLAN.datasets if SETTINGS[d].get("reported_as")
+        ),
+    threads: job("claims", "threads")
+    resources:
+        mem_mb=job("claims", "mem_mb"),
+        runtime=job("claims", "runtime"),
+        gpu=job("claims", "gpu"),
+    conda:
+        ENV
+    shell:
+        "act claims --summary {input.summary} --theory-dir {params.theory_dir} {params.reported} --title {params.title} "
+        "--out-dir {params.out} > {log} 2>&1"

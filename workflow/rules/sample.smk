@@ -1,31 +1,35 @@
-# One- and two-step samples of each run, at its final model or at every checkpoint
-# (`sample.at`). Image i comes from seed i whatever the batch size or device.
+# One job per training run: sample every checkpoint it is scored at (`sample.at`: the final model
+# or all) at every NFE, and score each set in the same process (act score-run): exact W1 to
+# held-out points on 2-D toy data; FID, KID, precision/recall, IS and the classifier scores on
+# images, against the training split as in the papers. Image i comes from seed i whatever the
+# batch size or device.
 
 
-rule sample:
+rule score:
     input:
-        model=f"{R}/runs/{RUN}/model.pt",  # written last: every checkpoint exists when it does
+        unpack(score_inputs),
     output:
-        samples=f"{R}/samples/{POINT}/samples.npz",
-        meta=f"{R}/samples/{POINT}/sample.json",
+        samples=directory(f"{R}/samples/{RUN}"),
+        metrics=directory(f"{R}/metrics/{RUN}"),
     log:
-        logs("sample", POINT),
+        logs("score", RUN),
     benchmark:
-        bench("sample", POINT)
+        bench("score", RUN)
     params:
-        checkpoint=lambda wc: checkpoint_file(wc, wc.step),
-        out=lambda wc, output: os.path.dirname(output.samples),
+        checkpoints=lambda wc: [checkpoint_file(wc, k) for k in run_steps(wc, SETTINGS[wc.dataset]["sample"]["at"])],
+        nfe=lambda wc: " ".join(str(n) for n in SETTINGS[wc.dataset]["sample"]["nfe"]),
         num=lambda wc: SETTINGS[wc.dataset]["sample"]["num"],
         batch_size=lambda wc: SETTINGS[wc.dataset]["sample"]["batch_size"],
+        options=score_options,
         device=config["device"],
-    threads: job("sample", "threads")
+    threads: job("score", "threads")
     resources:
-        mem_mb=job("sample", "mem_mb"),
-        runtime=job("sample", "runtime"),
-        gpu=job("sample", "gpu"),
+        mem_mb=job("score", "mem_mb"),
+        runtime=job("score", "runtime"),
+        gpu=job("score", "gpu"),
     conda:
         ENV
     shell:
-        "act sample --checkpoint {params.checkpoint} --out {params.out} --steps {wildcards.nfe} "
-        "--num {params.num} --batch-size {params.batch_size} --device {params.device} --no-progress "
-        "> {log} 2>&1"
+        "act score-run --checkpoint {params.checkpoints} --nfe {params.nfe} --num {params.num} "
+        "--batch-size {params.batch_size} {params.options} --samples-dir {output.samples} "
+        "--metrics-dir {output.metrics} --device {params.device} --no-progress > {log} 2>&1"

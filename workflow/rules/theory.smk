@@ -25,5 +25,5 @@ rule theory:
     conda:
         ENV
     shell:
-        "act theory --checkpoint {params.checkpoints} --out {output} {params.options} "
+        "act theory --checkpoint {params.checkpoints} --out {output} {params.options} --plots final "
         "--device {params.device} --no-progress > {log} 2>&1"

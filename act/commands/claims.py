@@ -1,0 +1,39 @@
+"""``act claims``: one row per claim of the ACT paper with its test, evidence and verdict at this scale."""
+
+from __future__ import annotations
+
+import argparse
+
+from act.commands.tables import REFERENCE_DIR, parse_reported_as
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "claims", help="does each claim of the ACT paper hold at this experiment's scale?",
+        description="Reads act aggregate's summary (and act theory's tables) and writes OUT_DIR/claims.md, claims.csv, "
+        "claims.json and claims.png: per claim the test, per group mean/std/seeds, the difference in the claimed "
+        "direction with a 95%% Welch interval, and a verdict (holds / does not hold / inconclusive / not run at this "
+        "scale). The rules are in act/report/claims.py.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--summary", required=True, help="act aggregate CSV")
+    p.add_argument("--theory-dir", default=None, help="results/{exp}/theory (C3 needs it; without it C3 is not run)")
+    p.add_argument("--reported", default=None, help=f"reported numbers (default: {REFERENCE_DIR}/reported_results.csv)")
+    p.add_argument("--reported-as", action="append", default=[], metavar="DATASET=REPORTED",
+                   help="compare an experiment dataset key with a reported dataset (e.g. cifar10_ct=cifar10)")
+    p.add_argument("--title", default="", help="experiment name for the Markdown heading")
+    p.add_argument("--out-dir", "-o", required=True, help="folder of claims.{md,csv,json,png}")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from act.report.aggregate import read_summary
+    from act.report.claims import write_claims
+    from act.report.tables import read_reference_csv, reference_file
+
+    mapping = parse_reported_as(args.reported_as)
+    reported = read_reference_csv(args.reported or reference_file("reported_results.csv"))
+    paths = write_claims(read_summary(args.summary), args.out_dir, args.theory_dir, reported, mapping, args.title)
+    print(open(paths["md"]).read(), file=sys.stderr)
+    return 0

@@ -1,0 +1,94 @@
+"""``act score-run``: sample every given checkpoint of one run at every NFE and score each set, in one process.
+
+What ``act sample`` followed by ``act evaluate`` (images) or ``act toy-metrics`` (2-D toy data)
+write, for each (checkpoint, NFE): ``SAMPLES_DIR/step{k}_nfe{n}/`` (samples.npz, sample.json and,
+at the final checkpoint, the grid or scatter plot) and ``METRICS_DIR/step{k}_nfe{n}.json``. One
+job per training run instead of two per point: the start-up (torch, the networks, the Inception
+network) is paid once.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from act.commands.evaluate import DEFAULT_CACHE_DIR, RESIZE_MODES
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "score-run", help="sample and score every checkpoint of a run (sample + evaluate / toy-metrics)",
+        description="For each --checkpoint and each --nfe: samples into SAMPLES_DIR/step{k}_nfe{n}/ and metrics into "
+        "METRICS_DIR/step{k}_nfe{n}.json (exact W1 for 2-D toy data; FID, KID, precision/recall, IS for images).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--checkpoint", nargs="+", required=True, help="checkpoints of one run (checkpoints/step-*.pt)")
+    p.add_argument("--nfe", type=int, nargs="+", choices=(1, 2), default=[1, 2], help="sampling steps")
+    p.add_argument("--num", type=int, default=None, help="samples per set (default: the config's sample.num_samples)")
+    p.add_argument("--batch-size", type=int, default=None, help="sampling batch (default: the config's)")
+    p.add_argument("--seed", type=int, default=None, help="first image seed (default: the config's sample.seed)")
+    p.add_argument("--plots", choices=("final", "all", "none"), default="final",
+                   help="which checkpoints get a grid/scatter PNG")
+    p.add_argument("--samples-dir", required=True, help="folder of the sample sets")
+    p.add_argument("--metrics-dir", required=True, help="folder of the metrics JSON files")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    g = p.add_argument_group("image evaluation (as act evaluate; ignored for 2-D toy data)")
+    g.add_argument("--dataset", default=None, help="act.data name of the reference images (default: the run's data)")
+    g.add_argument("--data-root", default=None, help="dataset root (default: the loader's search path)")
+    g.add_argument("--split", default="train", help="reference split (paper protocol: train)")
+    g.add_argument("--num-ref", type=int, default=None, help="reference images (default: the whole split)")
+    g.add_argument("--resize-mode", default="tf_bilinear", choices=RESIZE_MODES, help="resize to 299 px")
+    g.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="reference feature cache")
+    g.add_argument("--eval-batch-size", type=int, default=64, help="Inception batch")
+    g.add_argument("--inception-weights", default=None, help="torch-fidelity IS weights file")
+    g.add_argument("--classifier", default=None, help="act train-classifier checkpoint (classifier_is/fd)")
+    g.add_argument("--kid-subsets", type=int, default=100, help="KID subsets")
+    g.add_argument("--kid-subset-size", type=int, default=1000, help="KID subset size")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+    from pathlib import Path
+
+    from act.commands.sample import sample_to_dir
+    from act.provenance import provenance, write_json_atomic
+    from act.train import load_sampling_network, resolve_device
+
+    device = resolve_device(args.device)
+    samples_dir, metrics_dir = Path(args.samples_dir), Path(args.metrics_dir)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    loaded = [(ckpt, load_sampling_network(ckpt, device)) for ckpt in args.checkpoint]  # bad files fail up front
+    final = max(state["step"] for _, (_, _, state) in loaded)
+    for ckpt, (net, cfg, state) in loaded:
+        step = int(state["step"])
+        for nfe in args.nfe:
+            point = f"step{step}_nfe{nfe}"
+            plot = args.plots == "all" or (args.plots == "final" and step == final)
+            out = sample_to_dir(ckpt, samples_dir / point, device, num=args.num, steps=nfe, seed=args.seed,
+                                batch_size=args.batch_size, progress=not args.no_progress, plot=plot,
+                                loaded=(net, cfg, state))
+            if cfg.data.name == "toy2d":
+                from act.report.toy_metrics import toy_w1
+
+                result = toy_w1(out / "samples.npz")
+                write_json_atomic(metrics_dir / f"{point}.json", {**result, "provenance": provenance()})
+                shown = {k: result[k] for k in ("w1", "w1_data_floor")}
+            else:
+                result = _evaluate(args, cfg, out / "samples.npz")
+                write_json_atomic(metrics_dir / f"{point}.json", result)
+                shown = {k: result.get(k) for k in ("fid", "kid_mean", "precision", "recall")}
+            print(json.dumps({"point": point, **shown}), file=sys.stderr)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, cfg, samples) -> dict:
+    from act.metrics.evaluation import EvalOptions, evaluate
+
+    opts = EvalOptions(
+        samples=str(samples), dataset=args.dataset or cfg.data.name, data_root=args.data_root or cfg.data.root,
+        split=args.split, num_ref=args.num_ref, resize_mode=args.resize_mode, cache_dir=args.cache_dir,
+        device=args.device, batch_size=args.eval_batch_size, inception_weights=args.inception_weights,
+        classifier=args.classifier, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
+        progress=not args.no_progress)
+    return evaluate(opts)

@@ -1,0 +1,509 @@
+"""Claims and verdicts: for each claim of the ACT paper, does it hold at this experiment's scale?
+
+The paper (Kong et al., CVPR 2024, abstract and sections 3-5) claims, for one-step generation:
+
+- C1: ACT gives better one-step quality than CT at lower cost. Tested twice per batch size:
+  C1a at matched compute (each ACT run's latest checkpoint whose training FLOPs do not exceed
+  the CT run's final FLOPs), C1b at the same number of training steps.
+- C2: ACT does so with less than 1/6 of CT's batch size and fewer steps: ACT at a batch at
+  most 1/6 of the largest, at its latest checkpoint with no more steps than CT's, against CT
+  at the largest batch, final model.
+- C3: CT's Wasserstein bound accumulates over timesteps, ACT's per-timestep JS term does not:
+  C3a the distance of f(x0 + sigma z, sigma) to independent data (``act theory``) grows from
+  the smallest to the largest sigma for CT; C3b it grows less for ACT.
+- C4: CT needs large batches: at a fixed number of steps, CT's quality loss from the smaller
+  batch exceeds ACT's (the batch effect of CT minus that of ACT).
+- C5: ACT keeps zero-shot inpainting: C5a its filled-region PSNR beats a trivial fill (the
+  mean of the known pixels), C5b it is not below CT's.
+- C6: ACT uses fewer than 1/2 of CT's model parameters: only an experiment that varies the
+  generator size can test it.
+
+Evidence for each row: per group mean, standard deviation and number of seeds, and the
+difference in the claimed direction (positive = as claimed) with a 95% Welch interval
+(a linear contrast of independent groups; paired per-seed differences where the two
+values come from the same run). Verdict rule: **holds** when the interval lies above 0,
+**does not hold** when it lies below 0, **inconclusive** when it contains 0 or any group
+has fewer than 2 seeds (one seed is never decisive), **not run at this scale** when the
+runs the test needs are not in the experiment.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import pandas as pd
+
+PathLike = Union[str, Path]
+LEVEL = 0.95
+HOLDS, FAILS, INCONCLUSIVE, NOT_RUN = "holds", "does not hold", "inconclusive", "not run at this scale"
+VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, NOT_RUN)
+MIN_SEEDS = 2  # a group with fewer seeds has no spread: never decisive
+SMALL_BATCH_RATIO = 1 / 6  # C2: "less than 1/6 of the original batch size"
+FLOP_TOLERANCE = 1e-3  # matched compute: an ACT checkpoint may exceed CT's FLOPs by this share (rounding)
+
+CLAIMS: Dict[str, str] = {
+    "C1a": "ACT gives better one-step quality than CT at matched compute",
+    "C1b": "ACT gives better one-step quality than CT at the same number of training steps",
+    "C2": "ACT beats CT with less than 1/6 of CT's batch size and no more steps",
+    "C3a": "CT's distance of f(x0 + sigma z, sigma) to the data grows with sigma (the bound accumulates)",
+    "C3b": "ACT's distance grows less with sigma than CT's",
+    "C4": "CT's quality depends on the batch size (at fixed steps) more than ACT's",
+    "C5a": "ACT keeps zero-shot inpainting: its filled-region PSNR beats a trivial fill",
+    "C5b": "ACT inpaints at least as well as CT",
+    "C6": "ACT needs fewer than 1/2 of CT's generator parameters",
+}
+
+
+@dataclass
+class Interval:
+    """A contrast sum_g c_g mean_g with its Welch standard error, degrees of freedom and interval."""
+
+    estimate: float
+    se: float
+    df: float
+    low: float
+    high: float
+
+
+def welch_contrast(groups: Sequence[Sequence[float]], coefs: Sequence[float], level: float = LEVEL) -> Optional[Interval]:
+    """Interval of ``sum c_g mean(groups[g])`` from independent groups (Welch-Satterthwaite df).
+
+    One group with coefficient 1 is the one-sample t interval. None when a group has fewer
+    than ``MIN_SEEDS`` finite values (no spread to judge from).
+    """
+    from scipy import stats
+
+    vals = [np.asarray([v for v in g if v is not None and np.isfinite(v)], dtype=np.float64) for g in groups]
+    if len(vals) != len(coefs) or any(len(v) < MIN_SEEDS for v in vals):
+        return None
+    est = float(sum(c * v.mean() for c, v in zip(coefs, vals)))
+    var = [c * c * v.var(ddof=1) / len(v) for c, v in zip(coefs, vals)]
+    se = math.sqrt(sum(var))
+    if se == 0.0:  # identical values in every group: the interval is the point
+        return Interval(est, 0.0, math.inf, est, est)
+    df = sum(var) ** 2 / sum(w * w / (len(v) - 1) for w, v in zip(var, vals) if w > 0)
+    half = float(stats.t.ppf(0.5 + level / 2, df)) * se
+    return Interval(est, se, df, est - half, est + half)
+
+
+def verdict(interval: Optional[Interval]) -> Tuple[str, str]:
+    """(verdict, why) of a difference oriented so that positive is the claimed direction."""
+    if interval is None:
+        return INCONCLUSIVE, f"fewer than {MIN_SEEDS} seeds in a group: no interval"
+    if interval.low > 0:
+        return HOLDS, f"the {LEVEL:.0%} interval lies above 0"
+    if interval.high < 0:
+        return FAILS, f"the {LEVEL:.0%} interval lies below 0: the opposite of the claim"
+    return INCONCLUSIVE, f"the {LEVEL:.0%} interval contains 0"
+
+
+@dataclass
+class Group:
+    """The per-seed values of one side of a comparison."""
+
+    label: str
+    values: List[float]
+    steps: List[float] = field(default_factory=list)
+    flops: List[float] = field(default_factory=list)
+    flattening: Optional[float] = None  # mean relative change of the metric over the last checkpoint interval
+
+    def describe(self) -> Dict[str, Any]:
+        v = np.asarray(self.values, dtype=np.float64)
+        return {"label": self.label, "n": int(np.isfinite(v).sum()),
+                "mean": float(np.nanmean(v)) if len(v) else math.nan,
+                "std": float(np.nanstd(v, ddof=1)) if np.isfinite(v).sum() > 1 else math.nan,
+                "steps": float(np.mean(self.steps)) if self.steps else math.nan,
+                "flops": float(np.mean(self.flops)) if self.flops else math.nan,
+                "flattening": self.flattening if self.flattening is not None else math.nan}
+
+
+@dataclass
+class ClaimRow:
+    claim: str
+    dataset: str
+    scale: str  # which runs: batch sizes, steps
+    test: str  # how the difference is formed
+    metric: str
+    groups: List[Group]
+    interval: Optional[Interval]
+    verdict: str
+    why: str
+    reported: str = ""  # what the papers report for the same comparison, when known
+
+    def record(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"claim": self.claim, "statement": CLAIMS[self.claim], "dataset": self.dataset,
+                               "scale": self.scale, "test": self.test, "metric": self.metric}
+        for i, g in enumerate(self.groups[:4]):
+            for k, v in g.describe().items():
+                out[f"g{i + 1}_{k}"] = v
+        iv = self.interval
+        out.update({"difference": iv.estimate if iv else math.nan, "ci_low": iv.low if iv else math.nan,
+                    "ci_high": iv.high if iv else math.nan, "df": iv.df if iv else math.nan,
+                    "verdict": self.verdict, "why": self.why, "reported": self.reported})
+        return out
+
+
+def not_run(claim: str, dataset: str, why: str, metric: str = "") -> ClaimRow:
+    return ClaimRow(claim, dataset, "-", "-", metric, [], None, NOT_RUN, why)
+
+
+# ----------------------------------------------------------------------------- selecting runs
+def quality_metric(rows: pd.DataFrame) -> Tuple[str, bool]:
+    """(column, lower is better) of one-step quality: exact W1 on 2-D toy data, else FID."""
+    if "w1" in rows and rows["w1"].notna().any() and not ("fid" in rows and rows["fid"].notna().any()):
+        return "w1", True
+    return "fid", True
+
+
+def one_step(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Rows of one-step sample sets with a value of ``metric``."""
+    nfe = pd.to_numeric(rows["nfe"], errors="coerce").astype("float64")  # nullable Int64 -> NaN
+    return rows[(nfe == 1) & rows[metric].notna()]
+
+
+def _run_rows(rows: pd.DataFrame, method: str, batch: int) -> Dict[int, pd.DataFrame]:
+    """seed -> that run's rows sorted by checkpoint step."""
+    sel = rows[(rows["method"] == method) & (rows["batch"] == batch)]
+    return {int(s): g.sort_values("ckpt_step") for s, g in sel.groupby("seed")}
+
+
+def _final_step(run: pd.DataFrame) -> int:
+    steps = run.get("train_steps")
+    if steps is not None and steps.notna().any():
+        return int(steps.dropna().iloc[0])
+    return int(run["ckpt_step"].max())
+
+
+def _flattening(runs: Dict[int, pd.DataFrame], metric: str, at: Dict[int, int]) -> Optional[float]:
+    """Mean over seeds of |m(k) - m(k_prev)| / |m(k)| at the chosen checkpoint k (NaN without an earlier one)."""
+    out = []
+    for seed, run in runs.items():
+        before = run[run["ckpt_step"] < at[seed]]
+        now = run[run["ckpt_step"] == at[seed]]
+        if len(before) and len(now):
+            m1, m0 = float(now[metric].iloc[0]), float(before[metric].iloc[-1])
+            out.append(abs(m1 - m0) / abs(m1) if m1 else math.nan)
+    return float(np.nanmean(out)) if out else None
+
+
+def pick(rows: pd.DataFrame, method: str, batch: int, metric: str, *, max_step: Optional[Dict[int, float]] = None,
+         max_flops: Optional[Dict[int, float]] = None, label: Optional[str] = None) -> Group:
+    """Per seed, the run's latest checkpoint within ``max_step`` / ``max_flops`` (per seed, or key -1 for all
+    seeds), else its final model."""
+    runs = _run_rows(rows, method, batch)
+    values, steps, flops, at = [], [], [], {}
+    for seed, run in runs.items():
+        ok = run["ckpt_step"] <= _final_step(run)
+        if max_step is not None:
+            ok &= run["ckpt_step"] <= max_step.get(seed, max_step.get(-1, math.inf))
+        if max_flops is not None:
+            limit = max_flops.get(seed, max_flops.get(-1, math.inf))
+            ok &= run["train_flops"].fillna(math.inf) <= limit * (1 + FLOP_TOLERANCE)
+        chosen = run[ok]
+        if not len(chosen):
+            continue
+        row = chosen.iloc[-1]
+        values.append(float(row[metric]))
+        steps.append(float(row["ckpt_step"]))
+        flops.append(float(row.get("train_flops", math.nan)))
+        at[seed] = int(row["ckpt_step"])
+    g = Group(label or f"{method.upper() if method != 'ict' else 'iCT'} b{batch}", values, steps, flops)
+    g.flattening = _flattening({s: runs[s] for s in at}, metric, at)
+    return g
+
+
+def _limits(group: Group, which: str) -> Dict[int, float]:
+    """The largest steps or FLOPs over a group's seeds, for every seed of the other side (key -1)."""
+    vals = group.steps if which == "steps" else group.flops
+    return {-1: max(vals)} if vals else {-1: -math.inf}
+
+
+def _compare(claim: str, dataset: str, scale: str, test: str, metric: str, better: Group, worse: Group,
+             lower_is_better: bool) -> ClaimRow:
+    """Claim: ``better`` beats ``worse``. Difference oriented so that positive is the claim."""
+    sign = 1.0 if lower_is_better else -1.0
+    iv = welch_contrast([worse.values, better.values], [sign, -sign])
+    if not better.values or not worse.values:
+        return not_run(claim, dataset, f"no runs for {better.label if not better.values else worse.label}", metric)
+    v, why = verdict(iv)
+    return ClaimRow(claim, dataset, scale, test, metric, [better, worse], iv, v, why)
+
+
+# ----------------------------------------------------------------------------- the claims
+def quality_claims(rows: pd.DataFrame, dataset: str) -> List[ClaimRow]:
+    """C1a, C1b, C2, C4 on one dataset's summary rows."""
+    metric, lower = quality_metric(rows)
+    rows = one_step(rows, metric)
+    methods = set(rows["method"])
+    batches = sorted(int(b) for b in rows["batch"].dropna().unique())
+    out: List[ClaimRow] = []
+    if not {"act", "ct"} <= methods:
+        why = f"needs ACT and CT runs; this experiment has {sorted(methods)}"
+        return [not_run(c, dataset, why, metric) for c in ("C1a", "C1b", "C2", "C4")]
+    for b in batches:
+        ct = pick(rows, "ct", b, metric)
+        if not ct.values:
+            continue
+        act_c = pick(rows, "act", b, metric, max_flops=_limits(ct, "flops"))
+        out.append(_compare("C1a", dataset, f"batch {b}", "CT(final) - ACT(checkpoint with FLOPs <= CT's)",
+                            metric, act_c, ct, lower))
+        act_final = pick(rows, "act", b, metric)
+        k = min(_limits(ct, "steps")[-1], _limits(act_final, "steps")[-1])
+        act_s = pick(rows, "act", b, metric, max_step={-1: k})
+        ct_s = pick(rows, "ct", b, metric, max_step={-1: k})
+        out.append(_compare("C1b", dataset, f"batch {b}, step <= {int(k)}", "CT - ACT at the same step", metric,
+                            act_s, ct_s, lower))
+    big, small = (max(batches), min(batches)) if batches else (None, None)
+    if big is None or small > big * SMALL_BATCH_RATIO:
+        out.append(not_run("C2", dataset, f"needs an ACT batch <= 1/6 of the largest; batches {batches}", metric))
+    else:
+        ct = pick(rows, "ct", big, metric)
+        act_small = pick(rows, "act", small, metric, max_step=_limits(ct, "steps"))
+        out.append(_compare("C2", dataset, f"ACT b{small} vs CT b{big}", "CT(b_large, final) - ACT(b_small, steps <= CT's)",
+                            metric, act_small, ct, lower))
+    if len(batches) < 2:
+        out.append(not_run("C4", dataset, f"needs two batch sizes; batches {batches}", metric))
+    else:
+        # at the largest step every run of both batch sizes has reached
+        finals = [pick(rows, m, b, metric) for m in ("ct", "act") for b in (small, big)]
+        k = min(_limits(g, "steps")[-1] for g in finals)
+        g = [pick(rows, m, b, metric, max_step={-1: k}) for m in ("ct", "act") for b in (small, big)]
+        sign = 1.0 if lower else -1.0  # batch effect: quality lost going to the small batch
+        iv = welch_contrast([x.values for x in g], [sign, -sign, -sign, sign])
+        if any(not x.values for x in g):
+            out.append(not_run("C4", dataset, "a batch size lacks CT or ACT runs", metric))
+        else:
+            v, why = verdict(iv)
+            out.append(ClaimRow("C4", dataset, f"b{small} vs b{big}, step <= {int(k)}",
+                                "[CT(b_small) - CT(b_large)] - [ACT(b_small) - ACT(b_large)]", metric, g, iv, v, why))
+    return out
+
+
+def theory_growth(table: pd.DataFrame, column: str = "w_independent") -> float:
+    """Distance at the largest sigma minus that at the smallest, of one ``act theory`` timestep table."""
+    t = table.dropna(subset=[column]).sort_values("sigma")
+    return float(t[column].iloc[-1] - t[column].iloc[0]) if len(t) >= 2 else math.nan
+
+
+def growth_group(theory: Dict[Tuple[str, int, int], pd.DataFrame], method: str, batch: int) -> Group:
+    vals = [theory_growth(t) for (m, b, s), t in sorted(theory.items()) if m == method and b == batch]
+    return Group(f"{method.upper()} b{batch}", [v for v in vals if np.isfinite(v)])
+
+
+def theory_claims(theory: Dict[Tuple[str, int, int], pd.DataFrame], dataset: str) -> List[ClaimRow]:
+    """C3a, C3b from the final checkpoint's timestep table of each run: {(method, batch, seed): table}."""
+    if not theory:
+        return [not_run(c, dataset, "no act theory tables (theory disabled)") for c in ("C3a", "C3b")]
+    out = []
+    metric = "growth of w_independent, sigma_min -> sigma_max"
+    for b in sorted({b for _, b, _ in theory}):
+        ct, act_ = growth_group(theory, "ct", b), growth_group(theory, "act", b)
+        if ct.values:
+            iv = welch_contrast([ct.values], [1.0])
+            v, why = verdict(iv)
+            out.append(ClaimRow("C3a", dataset, f"batch {b}, final", "CT's growth", metric, [ct], iv, v, why))
+        if ct.values and act_.values:
+            out.append(_compare("C3b", dataset, f"batch {b}, final", "CT's growth - ACT's growth", metric, act_, ct, True))
+    return out or [not_run(c, dataset, "no CT or ACT theory tables") for c in ("C3a", "C3b")]
+
+
+def inpaint_claims(rows: pd.DataFrame, dataset: str, toy: bool) -> List[ClaimRow]:
+    """C5a (ACT vs a trivial fill, paired per run) and C5b (ACT vs CT), final models."""
+    if toy:
+        return [not_run(c, dataset, "2-D toy data: no images to inpaint") for c in ("C5a", "C5b")]
+    if "inpaint_psnr" not in rows or rows["inpaint_psnr"].notna().sum() == 0:
+        return [not_run(c, dataset, "no act inpaint results (inpaint disabled)") for c in ("C5a", "C5b")]
+    have = rows[rows["inpaint_psnr"].notna()]
+    out = []
+    metric = "PSNR of the filled region (dB)"
+    for b in sorted(int(x) for x in have["batch"].unique()):
+        per = {m: have[(have["method"] == m) & (have["batch"] == b)].sort_values("ckpt_step").groupby("seed").last()
+               for m in ("act", "ct")}
+        act_r, ct_r = per["act"], per["ct"]
+        if len(act_r) and "inpaint_psnr_trivial" in act_r:
+            diff = Group(f"ACT b{b} - trivial fill", list(act_r["inpaint_psnr"] - act_r["inpaint_psnr_trivial"]))
+            iv = welch_contrast([diff.values], [1.0])
+            v, why = verdict(iv)
+            out.append(ClaimRow("C5a", dataset, f"batch {b}, final", "ACT - trivial fill (paired per run)", metric,
+                                [Group(f"ACT b{b}", list(act_r["inpaint_psnr"])),
+                                 Group("trivial fill", list(act_r["inpaint_psnr_trivial"]))], iv, v, why))
+        if len(act_r) and len(ct_r):
+            out.append(_compare("C5b", dataset, f"batch {b}, final", "ACT - CT", metric,
+                                Group(f"ACT b{b}", list(act_r["inpaint_psnr"])), Group(f"CT b{b}", list(ct_r["inpaint_psnr"])),
+                                False))
+    return out or [not_run(c, dataset, "no ACT inpainting results") for c in ("C5a", "C5b")]
+
+
+def parameter_claim(rows: pd.DataFrame, dataset: str) -> ClaimRow:
+    """C6 needs generators of different sizes for ACT and CT; this suite trains both with the same network."""
+    g = rows.get("params_generator")
+    sizes = {m: set(rows.loc[rows["method"] == m, "params_generator"].dropna()) for m in ("act", "ct")} if g is not None else {}
+    if sizes.get("act") and sizes.get("ct") and sizes["act"] != sizes["ct"]:
+        why = "generator sizes differ, but no experiment varies them against quality; compare the table's params columns"
+    else:
+        why = "ACT and CT train the same generator here (a fair comparison); testing C6 needs a generator-size sweep"
+    return not_run("C6", dataset, why, "parameters")
+
+
+def reported_difference(reported: Optional[pd.DataFrame], name: Optional[str]) -> str:
+    """The papers' one-step FID of CT and ACT on ``name`` (reported_results.csv), as text."""
+    if reported is None or not name:
+        return ""
+    r = reported[(reported["dataset"] == name) & (reported["metric"] == "fid") & (reported["steps_sampling"] == 1)]
+    vals = {m: float(v) for m, v in zip(r["method"], r["value"])}
+    if "ACT" in vals and "CT" in vals:
+        return f"papers: CT {vals['CT']:g} vs ACT {vals['ACT']:g} (FID, one step)"
+    return ""
+
+
+def dataset_claims(rows: pd.DataFrame, theory: Dict[Tuple[str, int, int], pd.DataFrame], dataset: str,
+                   reported: Optional[pd.DataFrame] = None, reported_as: Optional[str] = None) -> List[ClaimRow]:
+    metric, _ = quality_metric(rows)
+    toy = metric == "w1"
+    out = quality_claims(rows, dataset) + theory_claims(theory, dataset) + inpaint_claims(rows, dataset, toy)
+    out.append(parameter_claim(rows, dataset))
+    text = reported_difference(reported, reported_as)
+    for r in out:
+        if r.claim in ("C1a", "C1b", "C2") and text:
+            r.reported = text
+    order = list(CLAIMS)
+    return sorted(out, key=lambda r: order.index(r.claim))
+
+
+# ----------------------------------------------------------------------------- files
+def read_theory_tables(theory_dir: PathLike, dataset: str, final_steps: Dict[Tuple[str, int, int], int]
+                       ) -> Dict[Tuple[str, int, int], pd.DataFrame]:
+    """{(method, batch, seed): timestep table of the run's final checkpoint} under ``theory_dir/dataset``."""
+    from act.checkpoint import checkpoint_path
+
+    out = {}
+    for (m, b, s), step in final_steps.items():
+        run = Path(theory_dir) / dataset / m / f"b{b}" / f"s{s}"
+        csv = run / f"{checkpoint_path(run, step).stem}.csv"
+        if csv.is_file():
+            out[(m, b, s)] = pd.read_csv(csv)
+    return out
+
+
+def claims_table(summary: pd.DataFrame, theory_dir: Optional[PathLike] = None, reported: Optional[pd.DataFrame] = None,
+                 reported_as: Optional[Dict[str, str]] = None) -> pd.DataFrame:
+    """Every dataset's claim rows as one table (a row per claim, dataset and scale)."""
+    records = []
+    for ds, rows in summary.groupby("dataset", sort=False):
+        finals = {}
+        for (m, b, s), run in rows.groupby(["method", "batch", "seed"]):
+            finals[(str(m), int(b), int(s))] = _final_step(run)
+        theory = read_theory_tables(theory_dir, str(ds), finals) if theory_dir else {}
+        name = (reported_as or {}).get(str(ds), str(ds))
+        records += [r.record() for r in dataset_claims(rows, theory, str(ds), reported, name)]
+    return pd.DataFrame.from_records(records)
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}" if abs(v) < 1e4 else f"{v:.3e}"
+    return str(v)
+
+
+def _group_text(rec: Dict[str, Any], i: int) -> str:
+    label = rec.get(f"g{i}_label")
+    if not isinstance(label, str):
+        return ""
+    text = f"{label}: {_fmt(rec[f'g{i}_mean'])} ± {_fmt(rec[f'g{i}_std'])} (n={int(rec[f'g{i}_n'])}"
+    if math.isfinite(rec.get(f"g{i}_steps", math.nan)):
+        text += f", step {int(rec[f'g{i}_steps'])}"
+    flat = rec.get(f"g{i}_flattening", math.nan)
+    if isinstance(flat, float) and math.isfinite(flat):
+        text += f", last change {flat:.1%}"
+    return text + ")"
+
+
+def to_markdown(table: pd.DataFrame, title: str) -> str:
+    lines = [f"# Claims of the ACT paper at this scale: {title}", "",
+             "Verdict rule: the difference is oriented so that positive means the claim; **holds** when its "
+             f"{LEVEL:.0%} Welch interval lies above 0, **does not hold** when below 0, **inconclusive** when it "
+             f"contains 0 or a group has fewer than {MIN_SEEDS} seeds, **not run at this scale** when the experiment "
+             "lacks the runs. Groups: mean ± std over seeds (n), the checkpoint step used, and the relative change "
+             "of the metric over the last checkpoint interval before it (small = the curve has flattened).", "",
+             "| claim | dataset | scale | metric | evidence | difference [95% CI] | verdict |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for _, r in table.iterrows():
+        rec = r.to_dict()
+        ev = "<br>".join(t for t in (_group_text(rec, i) for i in range(1, 5)) if t)
+        if rec.get("reported"):
+            ev += f"<br>{rec['reported']}"
+        ci = "–" if not math.isfinite(rec["difference"]) else (
+            f"{_fmt(rec['difference'])} [{_fmt(rec['ci_low'])}, {_fmt(rec['ci_high'])}]")
+        why = f" ({rec['why']})" if rec["verdict"] in (INCONCLUSIVE, NOT_RUN) else ""
+        lines.append(f"| {rec['claim']}: {rec['statement']} | {rec['dataset']} | {rec['scale']} | {rec['metric']} | "
+                     f"{ev or '–'} | {ci} | **{rec['verdict']}**{why} |")
+    return "\n".join(lines) + "\n"
+
+
+VERDICT_COLORS = {HOLDS: "#2ca02c", FAILS: "#d62728", INCONCLUSIVE: "#7f7f7f", NOT_RUN: "#c7c7c7"}
+
+
+def plot_claims(table: pd.DataFrame, path: PathLike) -> Path:
+    """Forest plot: each tested row's difference (relative to the compared group's mean) with its interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = table[np.isfinite(table["difference"].astype(float))].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(rows), 2) + 1.4))
+    for i, r in rows.iterrows():
+        ref = abs(float(r.get("g2_mean", math.nan))) if isinstance(r.get("g2_label"), str) else math.nan
+        ref = ref if math.isfinite(ref) and ref > 0 else abs(float(r.get("g1_mean", 1.0))) or 1.0
+        scale = 100.0 / ref
+        y = len(rows) - 1 - i
+        lo, hi = float(r["ci_low"]) * scale, float(r["ci_high"]) * scale
+        c = VERDICT_COLORS[r["verdict"]]
+        ax.plot([lo, hi], [y, y], color=c, lw=2.5)
+        ax.plot([float(r["difference"]) * scale], [y], "o", color=c, ms=6)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([f"{r['claim']} {r['dataset']} {r['scale']}" for _, r in rows.iloc[::-1].iterrows()], fontsize=8)
+    ax.set_xlabel("difference in the claimed direction, % of the compared group's mean (95% interval)")
+    ax.set_title("ACT paper claims: > 0 as claimed", fontsize=10)
+    handles = [plt.Line2D([], [], color=c, lw=2.5, label=v) for v, c in VERDICT_COLORS.items() if v != NOT_RUN]
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    fig.savefig(tmp, dpi=130)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def write_claims(summary: pd.DataFrame, out_dir: PathLike, theory_dir: Optional[PathLike] = None,
+                 reported: Optional[pd.DataFrame] = None, reported_as: Optional[Dict[str, str]] = None,
+                 title: str = "") -> Dict[str, Path]:
+    """claims.csv, claims.json, claims.md and claims.png into ``out_dir``."""
+    import json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = claims_table(summary, theory_dir, reported, reported_as)
+    paths = {"csv": out / "claims.csv", "json": out / "claims.json", "md": out / "claims.md", "png": out / "claims.png"}
+    texts = {"csv": table.to_csv(index=False),
+             "json": json.dumps({"level": LEVEL, "min_seeds": MIN_SEEDS, "verdicts": list(VERDICTS), "claims": CLAIMS,
+                                 "rows": json.loads(table.to_json(orient="records"))}, indent=1),
+             "md": to_markdown(table, title)}
+    for k, text in texts.items():
+        tmp = paths[k].with_name(paths[k].name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(paths[k])
+    plot_claims(table, paths["png"])
+    return paths
+
+
+__all__ = ["CLAIMS", "VERDICTS", "Interval", "welch_contrast", "verdict", "claims_table", "write_claims"]
