@@ -73,8 +73,12 @@ def set_trainable(method: Method, phase: str) -> None:
     """
     if getattr(method, "_trainable_phase", None) == phase:
         return
-    for name, net in method.networks.items():
-        net.requires_grad_(name == phase)
+    params = getattr(method, "_phase_params", None)
+    if params is None or params.keys() != method.networks.keys():  # gathered once: walking modules costs per step
+        params = method._phase_params = {name: list(net.parameters()) for name, net in method.networks.items()}
+    for name, ps in params.items():
+        for p in ps:
+            p.requires_grad_(name == phase)
     method._trainable_phase = phase
 
 

@@ -163,3 +163,24 @@ def test_write_claims_files(tmp_path):
     assert "**holds**" in md and "C4" in md and md.count("\n| C") == len(data["rows"])
     csv = pd.read_csv(paths["csv"])
     assert list(csv["claim"]) == [r["claim"] for r in data["rows"]] and not math.isnan(csv["ci_low"].dropna().iloc[0])
+
+
+def test_recipes_under_one_reported_dataset_are_compared_together():
+    """The paper configs: one dataset key per recipe (CT b512 800k steps, ACT b80 300k), reported as cifar10."""
+    rows = []
+    for key, m, b, steps in (("cifar10_ct", "ct", 512, 800_000), ("cifar10_act", "act", 80, 300_000)):
+        for s in (0, 1):
+            for k in range(100_000, steps + 1, 100_000):
+                rows.append({"dataset": key, "method": m, "batch": b, "seed": s, "ckpt_step": k, "nfe": 1.0,
+                             "train_steps": steps, "fid": (6.0 if m == "act" else 8.7) + 0.1 * s,
+                             "train_flops": k * b * (2 if m == "act" else 1)})
+    t = C.claims_table(pd.DataFrame(rows), reported=pd.DataFrame(
+        [{"dataset": "cifar10", "method": "ACT", "steps_sampling": 1, "metric": "fid", "value": 6.0},
+         {"dataset": "cifar10", "method": "CT", "steps_sampling": 1, "metric": "fid", "value": 8.7}]),
+        reported_as={"cifar10_ct": "cifar10", "cifar10_act": "cifar10"})
+    assert set(t["dataset"]) == {"cifar10 (cifar10_act, cifar10_ct)"}
+    c1b = by_claim(t, "C1b").iloc[0]
+    assert c1b["scale"].startswith("ACT b80 vs CT b512") and c1b["g2_steps"] == 300_000 and c1b["verdict"] == C.HOLDS
+    c2 = by_claim(t, "C2").iloc[0]
+    assert c2["verdict"] == C.HOLDS and c2["g1_steps"] == 300_000 and "CT 8.7 vs ACT 6" in c2["reported"]
+    assert by_claim(t, "C4")["verdict"].item() == C.NOT_RUN

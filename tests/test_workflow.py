@@ -191,6 +191,14 @@ def test_ci_config_end_to_end(tmp_path):
         assert (exp / "tables" / f"{dataset}.md").is_file() and (exp / "tables" / f"{dataset}.tex").is_file()
     figures = json.loads((exp / "figures" / "figures.json").read_text())
     assert not figures["errors"] and any(f.endswith("samples_fashion_mnist.png") for f in figures["written"])
+    assert any(f.endswith("discriminator_toy2d.png") for f in figures["written"])
+    assert any(f.endswith("distance_vs_sigma_toy2d.png") for f in figures["written"])
+    claims = json.loads((exp / "claims.json").read_text())
+    rows = {(r["claim"], r["dataset"]) for r in claims["rows"]}
+    assert {("C1a", "toy2d"), ("C1b", "fashion_mnist"), ("C3a", "toy2d"), ("C5a", "fashion_mnist")} <= rows
+    # one seed: nothing is decided
+    assert {r["verdict"] for r in claims["rows"]} <= {"inconclusive", "not run at this scale"}
+    assert (exp / "claims.md").is_file() and (exp / "claims.png").stat().st_size > 0
 
     again = snakemake("-n", *cfg)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]

@@ -18,6 +18,9 @@ from torch import nn
 # of CPU per process, and the toy nets, whose jobs are most of the embedded default, never need it.
 
 
+_FREQS: dict = {}  # (half, freq_shift, max_period, device) -> frequencies of sinusoidal_embedding
+
+
 def sinusoidal_embedding(c_noise: torch.Tensor, dim: int, flip_sin_to_cos: bool, freq_shift: float,
                          max_period: float = 10000.0) -> torch.Tensor:
     """The sinusoidal features of diffusers' ``Timesteps`` (``get_timestep_embedding``), (B,) -> (B, dim), float32.
@@ -26,8 +29,11 @@ def sinusoidal_embedding(c_noise: torch.Tensor, dim: int, flip_sin_to_cos: bool,
     Written out so the toy nets need no diffusers import; tests check it equals diffusers' output.
     """
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=c_noise.device)
-                      / (half - freq_shift))
+    key = (half, float(freq_shift), float(max_period), c_noise.device)
+    freqs = _FREQS.get(key)
+    if freqs is None:  # the same few tables every step: computed once per device
+        freqs = _FREQS[key] = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32,
+                                                                               device=c_noise.device) / (half - freq_shift))
     args = c_noise.float()[:, None] * freqs[None, :]  # (B, half)
     emb = torch.cat([torch.cos(args), torch.sin(args)] if flip_sin_to_cos else [torch.sin(args), torch.cos(args)], -1)
     return nn.functional.pad(emb, (0, dim % 2))

@@ -234,52 +234,67 @@ def _compare(claim: str, dataset: str, scale: str, test: str, metric: str, bette
 
 
 # ----------------------------------------------------------------------------- the claims
+def batches_of(rows: pd.DataFrame, method: str) -> List[int]:
+    return sorted(int(b) for b in rows.loc[rows["method"] == method, "batch"].dropna().unique())
+
+
+def batch_pairs(rows: pd.DataFrame) -> List[Tuple[int, int]]:
+    """(ACT batch, CT batch) pairs to compare: every batch size both methods ran, else (recipes with
+    their own batch sizes, as the paper configs) ACT's largest against CT's largest."""
+    act_b, ct_b = batches_of(rows, "act"), batches_of(rows, "ct")
+    common = sorted(set(act_b) & set(ct_b))
+    if common:
+        return [(b, b) for b in common]
+    return [(max(act_b), max(ct_b))] if act_b and ct_b else []
+
+
+def pair_label(a: int, c: int) -> str:
+    return f"batch {a}" if a == c else f"ACT b{a} vs CT b{c}"
+
+
 def quality_claims(rows: pd.DataFrame, dataset: str) -> List[ClaimRow]:
     """C1a, C1b, C2, C4 on one dataset's summary rows."""
     metric, lower = quality_metric(rows)
     rows = one_step(rows, metric)
     methods = set(rows["method"])
-    batches = sorted(int(b) for b in rows["batch"].dropna().unique())
     out: List[ClaimRow] = []
     if not {"act", "ct"} <= methods:
         why = f"needs ACT and CT runs; this experiment has {sorted(methods)}"
         return [not_run(c, dataset, why, metric) for c in ("C1a", "C1b", "C2", "C4")]
-    for b in batches:
-        ct = pick(rows, "ct", b, metric)
-        if not ct.values:
-            continue
-        act_c = pick(rows, "act", b, metric, max_flops=_limits(ct, "flops"))
-        out.append(_compare("C1a", dataset, f"batch {b}", "CT(final) - ACT(checkpoint with FLOPs <= CT's)",
+    for a, c in batch_pairs(rows):
+        ct = pick(rows, "ct", c, metric)
+        act_c = pick(rows, "act", a, metric, max_flops=_limits(ct, "flops"))
+        out.append(_compare("C1a", dataset, pair_label(a, c), "CT(final) - ACT(checkpoint with FLOPs <= CT's)",
                             metric, act_c, ct, lower))
-        act_final = pick(rows, "act", b, metric)
+        act_final = pick(rows, "act", a, metric)
         k = min(_limits(ct, "steps")[-1], _limits(act_final, "steps")[-1])
-        act_s = pick(rows, "act", b, metric, max_step={-1: k})
-        ct_s = pick(rows, "ct", b, metric, max_step={-1: k})
-        out.append(_compare("C1b", dataset, f"batch {b}, step <= {int(k)}", "CT - ACT at the same step", metric,
-                            act_s, ct_s, lower))
-    big, small = (max(batches), min(batches)) if batches else (None, None)
-    if big is None or small > big * SMALL_BATCH_RATIO:
-        out.append(not_run("C2", dataset, f"needs an ACT batch <= 1/6 of the largest; batches {batches}", metric))
+        act_s = pick(rows, "act", a, metric, max_step={-1: k})
+        ct_s = pick(rows, "ct", c, metric, max_step={-1: k})
+        out.append(_compare("C1b", dataset, f"{pair_label(a, c)}, step <= {int(k)}", "CT - ACT at the same step",
+                            metric, act_s, ct_s, lower))
+    act_b, ct_b = batches_of(rows, "act"), batches_of(rows, "ct")
+    small, big = min(act_b), max(ct_b)
+    if small > big * SMALL_BATCH_RATIO:
+        out.append(not_run("C2", dataset, f"needs an ACT batch <= 1/6 of CT's largest; ACT {act_b}, CT {ct_b}", metric))
     else:
         ct = pick(rows, "ct", big, metric)
         act_small = pick(rows, "act", small, metric, max_step=_limits(ct, "steps"))
         out.append(_compare("C2", dataset, f"ACT b{small} vs CT b{big}", "CT(b_large, final) - ACT(b_small, steps <= CT's)",
                             metric, act_small, ct, lower))
-    if len(batches) < 2:
-        out.append(not_run("C4", dataset, f"needs two batch sizes; batches {batches}", metric))
+    both = sorted(set(act_b) & set(ct_b))
+    if len(both) < 2:
+        out.append(not_run("C4", dataset, f"needs two batch sizes run by both; ACT {act_b}, CT {ct_b}", metric))
     else:
+        small, big = both[0], both[-1]
         # at the largest step every run of both batch sizes has reached
         finals = [pick(rows, m, b, metric) for m in ("ct", "act") for b in (small, big)]
         k = min(_limits(g, "steps")[-1] for g in finals)
         g = [pick(rows, m, b, metric, max_step={-1: k}) for m in ("ct", "act") for b in (small, big)]
         sign = 1.0 if lower else -1.0  # batch effect: quality lost going to the small batch
         iv = welch_contrast([x.values for x in g], [sign, -sign, -sign, sign])
-        if any(not x.values for x in g):
-            out.append(not_run("C4", dataset, "a batch size lacks CT or ACT runs", metric))
-        else:
-            v, why = verdict(iv)
-            out.append(ClaimRow("C4", dataset, f"b{small} vs b{big}, step <= {int(k)}",
-                                "[CT(b_small) - CT(b_large)] - [ACT(b_small) - ACT(b_large)]", metric, g, iv, v, why))
+        v, why = verdict(iv)
+        out.append(ClaimRow("C4", dataset, f"b{small} vs b{big}, step <= {int(k)}",
+                            "[CT(b_small) - CT(b_large)] - [ACT(b_small) - ACT(b_large)]", metric, g, iv, v, why))
     return out
 
 
@@ -300,14 +315,18 @@ def theory_claims(theory: Dict[Tuple[str, int, int], pd.DataFrame], dataset: str
         return [not_run(c, dataset, "no act theory tables (theory disabled)") for c in ("C3a", "C3b")]
     out = []
     metric = "growth of w_independent, sigma_min -> sigma_max"
-    for b in sorted({b for _, b, _ in theory}):
-        ct, act_ = growth_group(theory, "ct", b), growth_group(theory, "act", b)
+    for b in sorted({b for m, b, _ in theory if m == "ct"}):
+        ct = growth_group(theory, "ct", b)
         if ct.values:
             iv = welch_contrast([ct.values], [1.0])
             v, why = verdict(iv)
             out.append(ClaimRow("C3a", dataset, f"batch {b}, final", "CT's growth", metric, [ct], iv, v, why))
+    keys = pd.DataFrame([{"method": m, "batch": b} for m, b, _ in theory])
+    for a, c in batch_pairs(keys):
+        ct, act_ = growth_group(theory, "ct", c), growth_group(theory, "act", a)
         if ct.values and act_.values:
-            out.append(_compare("C3b", dataset, f"batch {b}, final", "CT's growth - ACT's growth", metric, act_, ct, True))
+            out.append(_compare("C3b", dataset, f"{pair_label(a, c)}, final", "CT's growth - ACT's growth", metric,
+                                act_, ct, True))
     return out or [not_run(c, dataset, "no CT or ACT theory tables") for c in ("C3a", "C3b")]
 
 
@@ -320,10 +339,12 @@ def inpaint_claims(rows: pd.DataFrame, dataset: str, toy: bool) -> List[ClaimRow
     have = rows[rows["inpaint_psnr"].notna()]
     out = []
     metric = "PSNR of the filled region (dB)"
-    for b in sorted(int(x) for x in have["batch"].unique()):
-        per = {m: have[(have["method"] == m) & (have["batch"] == b)].sort_values("ckpt_step").groupby("seed").last()
-               for m in ("act", "ct")}
-        act_r, ct_r = per["act"], per["ct"]
+    def final(method: str, batch: int) -> pd.DataFrame:
+        sel = have[(have["method"] == method) & (have["batch"] == batch)]
+        return sel.sort_values("ckpt_step").groupby("seed").last()
+
+    for b in batches_of(have, "act"):
+        act_r = final("act", b)
         if len(act_r) and "inpaint_psnr_trivial" in act_r:
             diff = Group(f"ACT b{b} - trivial fill", list(act_r["inpaint_psnr"] - act_r["inpaint_psnr_trivial"]))
             iv = welch_contrast([diff.values], [1.0])
@@ -331,10 +352,11 @@ def inpaint_claims(rows: pd.DataFrame, dataset: str, toy: bool) -> List[ClaimRow
             out.append(ClaimRow("C5a", dataset, f"batch {b}, final", "ACT - trivial fill (paired per run)", metric,
                                 [Group(f"ACT b{b}", list(act_r["inpaint_psnr"])),
                                  Group("trivial fill", list(act_r["inpaint_psnr_trivial"]))], iv, v, why))
-        if len(act_r) and len(ct_r):
-            out.append(_compare("C5b", dataset, f"batch {b}, final", "ACT - CT", metric,
-                                Group(f"ACT b{b}", list(act_r["inpaint_psnr"])), Group(f"CT b{b}", list(ct_r["inpaint_psnr"])),
-                                False))
+    for a, c in batch_pairs(have):
+        act_r, ct_r = final("act", a), final("ct", c)
+        out.append(_compare("C5b", dataset, f"{pair_label(a, c)}, final", "ACT - CT", metric,
+                            Group(f"ACT b{a}", list(act_r["inpaint_psnr"])), Group(f"CT b{c}", list(ct_r["inpaint_psnr"])),
+                            False))
     return out or [not_run(c, dataset, "no ACT inpainting results") for c in ("C5a", "C5b")]
 
 
@@ -393,13 +415,17 @@ def claims_table(summary: pd.DataFrame, theory_dir: Optional[PathLike] = None, r
                  reported_as: Optional[Dict[str, str]] = None) -> pd.DataFrame:
     """Every dataset's claim rows as one table (a row per claim, dataset and scale)."""
     records = []
-    for ds, rows in summary.groupby("dataset", sort=False):
-        finals = {}
-        for (m, b, s), run in rows.groupby(["method", "batch", "seed"]):
-            finals[(str(m), int(b), int(s))] = _final_step(run)
-        theory = read_theory_tables(theory_dir, str(ds), finals) if theory_dir else {}
-        name = (reported_as or {}).get(str(ds), str(ds))
-        records += [r.record() for r in dataset_claims(rows, theory, str(ds), reported, name)]
+    mapping = reported_as or {}
+    # Dataset keys reported as one dataset (the paper configs: one key per recipe) are compared together.
+    groups = summary["dataset"].astype(str).map(lambda d: mapping.get(d) or d)
+    for name, rows in summary.groupby(groups, sort=False):
+        theory = {}
+        for (ds, m, b, s), run in rows.groupby(["dataset", "method", "batch", "seed"]):
+            if theory_dir:
+                theory.update(read_theory_tables(theory_dir, str(ds), {(str(m), int(b), int(s)): _final_step(run)}))
+        keys = sorted(set(rows["dataset"].astype(str)))
+        label = str(name) if keys == [str(name)] else f"{name} ({', '.join(keys)})"
+        records += [r.record() for r in dataset_claims(rows, theory, label, reported, str(name))]
     return pd.DataFrame.from_records(records)
 
 
