@@ -276,7 +276,10 @@ def test_figures_written_and_skipped(experiment, tmp_path):
     for name in ("samples", "quality_vs_step", "quality_vs_batch", "quality_vs_compute", "theory_bound"):
         assert (out / f"{name}_toy_gmm.png").is_file() and (out / f"{name}_toy_gmm.pdf").is_file()
     assert (out / "lambda_schedule.png").is_file() and (out / "lambda_schedule.pdf").is_file()
-    assert [s["figure"] for s in index["skipped"]] == ["inpainting_toy_gmm"]  # toy runs have no inpainting
+    assert (out / "distance_vs_sigma_cifar10.png").is_file() and (out / "discriminator_cifar10.png").is_file()
+    assert (out / "distance_vs_sigma_toy_gmm.png").is_file()
+    # toy runs have no inpainting, and the fixture's toy theory has no ACT run
+    assert [s["figure"] for s in index["skipped"]] == ["inpainting_toy_gmm", "discriminator_toy_gmm"]
 
 
 def test_figures_skip_missing_inputs(tmp_path, capsys):
@@ -288,5 +291,6 @@ def test_figures_skip_missing_inputs(tmp_path, capsys):
     index = make_figures(aggregate(exp), exp, tmp_path / "figs")
     assert [Path(p).name for p in index["written"]] == ["lambda_schedule.png", "lambda_schedule.pdf"]
     assert {s["figure"] for s in index["skipped"]} == {f"{n}_d" for n in ("quality_vs_step", "quality_vs_batch", "quality_vs_compute",
-                                                                        "samples", "theory_bound", "inpainting")}
+                                                                        "samples", "theory_bound", "inpainting",
+                                                                        "distance_vs_sigma", "discriminator")}
     assert "skipping samples_d" in capsys.readouterr().err

@@ -98,7 +98,7 @@ rule claims:
         bench("claims", "all")
     params:
         out=lambda wc, output: os.path.dirname(output.md),
-        theory_dir=f"{R}/theory",
+        theory_dir=lambda wc, output: os.path.join(os.path.dirname(output.md), "theory"),
         title=EXP,
         reported=" ".join(
             f"--reported-as {d}={SETTINGS[d]['reported_as']}" for d in PLAN.datasets if SETTINGS[d].get("reported_as")
