@@ -79,6 +79,15 @@ def metric_vs_step(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> List[
     return save(fig, out_dir, f"quality_vs_step_{dataset}")
 
 
+def _budget_note(rows: pd.DataFrame) -> str:
+    """How the runs' lengths were set: one FLOP budget (the budget column is filled) or the same steps for all."""
+    flops = rows["budget_flops"] if "budget_flops" in rows else pd.Series(dtype=float)
+    if flops.notna().any():
+        return "matched compute per dataset"
+    steps = sorted(rows["train_steps"].dropna().unique()) if "train_steps" in rows else []
+    return f"the same {int(steps[0]):,} steps for every run" if len(steps) == 1 else "steps set per run"
+
+
 def metric_vs_batch(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> List[Path]:
     """(c) The final 1-step metric of each run against its batch size, per method."""
     metric = choose_metric(rows)
@@ -101,7 +110,7 @@ def metric_vs_batch(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> List
     ax.set_xlabel("batch size B (generator images per step; log scale)")
     ax.set_ylabel(f"final 1-step {metric.label}")
     ax.set_title(f"{dataset}: 1-step {metric.short} at the end of training vs batch size\n"
-                 f"(matched compute per dataset; {_seed_note(stats)})")
+                 f"({_budget_note(rows)}; {_seed_note(stats)})")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(framealpha=0.9)
     fig.tight_layout()

@@ -27,6 +27,7 @@ INT_COLUMNS = ("batch size", "steps", "n seeds")
 INFO = ["method", "source", "status", "batch size", "steps", "n seeds"]
 REPORTED_METRIC = {"inception_score": "is"}  # summary column -> metric name in reported_results.csv
 COST = ["params G (M)", "params D (M)", "compute (PFLOP)", "images seen", "wall time (min)"]
+LAST_CHANGE = "last change"  # relative change of the 1-step metric over the last checkpoint interval: has it flattened?
 
 
 def reference_file(name: str) -> Path:
@@ -68,7 +69,17 @@ def metric_columns(toy: bool) -> List[Tuple[str, str, Optional[int]]]:
 
 
 def columns(toy: bool) -> List[str]:
-    return INFO + [c for c, _, _ in metric_columns(toy)] + COST + ["reference"]
+    return INFO + [c for c, _, _ in metric_columns(toy)] + [LAST_CHANGE] + COST + ["reference"]
+
+
+def last_change(run: pd.DataFrame, column: str, step: int) -> float:
+    """|m(step) - m(previous evaluated checkpoint)| / |m(step)| of the 1-step ``column``; NaN without two points."""
+    one = run[(run["nfe"] == 1) & run[column].notna()].sort_values("ckpt_step")
+    now, before = one[one["ckpt_step"] == step], one[one["ckpt_step"] < step]
+    if not len(now) or not len(before):
+        return math.nan
+    m1, m0 = float(now[column].iloc[0]), float(before[column].iloc[-1])
+    return abs(m1 - m0) / abs(m1) if m1 else math.nan
 
 
 def _final_step(run: pd.DataFrame, metric_cols: Sequence[str]) -> int:
@@ -89,6 +100,7 @@ def measured_rows(rows: pd.DataFrame, toy: bool) -> pd.DataFrame:
         for col, src, nfe in metrics:
             vals = at.loc[at["nfe"] == nfe, src].dropna() if nfe is not None else at[src].dropna()
             r[col] = float(vals.iloc[0]) if len(vals) else math.nan
+        r[LAST_CHANGE] = last_change(run, metrics[0][1], step)
         r.update({"params G (M)": first["params_generator"] / 1e6, "params D (M)": first["params_discriminator"] / 1e6,
                   "compute (PFLOP)": first["train_flops"] / 1e15, "images seen": first["images_seen"],
                   "wall time (min)": first["wall_time"] / 60})
@@ -100,10 +112,10 @@ def measured_rows(rows: pd.DataFrame, toy: bool) -> pd.DataFrame:
     for (method, batch), g in runs.groupby(["method", "batch size"], sort=False):
         r = {"method": method_label(method), "source": "measured", "status": "", "batch size": int(batch),
              "steps": float(g["steps"].mean()), "n seeds": len(g), "reference": "this experiment"}
-        for col in [c for c, _, _ in metrics] + COST:
+        for col in [c for c, _, _ in metrics] + [LAST_CHANGE] + COST:
             vals = g[col].astype(float)
             r[col] = vals.mean() if vals.notna().any() else math.nan
-            if col not in COST:
+            if col not in COST and col != LAST_CHANGE:
                 r[f"{col} std"] = vals.std(ddof=1) if vals.notna().sum() > 1 else math.nan
         out.append(r)
     return pd.DataFrame(out)
@@ -222,6 +234,8 @@ def display(table: pd.DataFrame, toy: bool) -> pd.DataFrame:
             out[col] = v.map(_int)
         elif col == "images seen":
             out[col] = v.map(_count)
+        elif col == LAST_CHANGE:
+            out[col] = v.map(lambda x: DASH if x is None or pd.isna(x) else f"{float(x):.1%}")
         elif col in COST:
             out[col] = v.map(_sig)
         else:
@@ -256,9 +270,11 @@ def to_latex(shown: pd.DataFrame, caption: str) -> str:
 
 
 def notes(dataset: str, name: Optional[str], toy: bool) -> List[str]:
-    metric = "exact W1 of one-step (two-step) samples to held-out toy data (`act toy-metrics`)" if toy else \
-        "FID/IS/precision/recall of `act evaluate` (Inception features)"
+    metric = "exact W1 of one-step (two-step) samples to held-out toy data (`act score-run`, as `act toy-metrics`)" if toy else \
+        "FID/IS/precision/recall of `act score-run` (as `act evaluate`; Inception features)"
     out = [f"Measured: {metric}, at each run's last evaluated checkpoint (`steps`); mean ± sample std over `n seeds`.",
+           "Last change: |m(last) - m(previous checkpoint)| / m(last) of the 1-step metric, mean over seeds: a few percent "
+           "means the curve has flattened, tens of percent that the run stopped while still improving.",
            "Compute: `act cost` FLOPs per training step × steps (every phase, forward and backward; ACT's discriminator and R1 "
            "included). Images seen: steps × images per step (ACT loads 2B per step). Wall time: the training log's clock.",
            "Measured numbers come from this experiment's settings (model size, batch, steps), not the papers' recipes."]
