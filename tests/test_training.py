@@ -251,3 +251,26 @@ def test_cli_train_and_sample(tmp_path, fmnist_root):
     assert main(["denoise", "--checkpoint", str(run / "model.pt"), "-o", str(tmp_path / "d.png"), "--num", "3",
                  "--device", "cpu", "--split", "test"]) == 0
     assert (tmp_path / "d.png").is_file()
+
+
+def test_score_run_samples_and_scores_every_checkpoint(tmp_path):
+    """act score-run: one sample set and one W1 file per (checkpoint, NFE), equal to act sample's; plots at
+    the final checkpoint only; a missing checkpoint is one line and exit 2, nothing written."""
+    from act.cli import main
+
+    train(toy_cfg(), tmp_path / "run", progress=False)
+    ckpts = [str(tmp_path / "run" / "checkpoints" / f"step-000000{k}.pt") for k in (3, 6)]
+    s, m = tmp_path / "samples", tmp_path / "metrics"
+    assert main(["score-run", "--checkpoint", *ckpts, "--nfe", "1", "2", "--num", "64", "--samples-dir", str(s),
+                 "--metrics-dir", str(m), "--device", "cpu", "--no-progress"]) == 0
+    assert sorted(p.name for p in m.iterdir()) == ["step3_nfe1.json", "step3_nfe2.json", "step6_nfe1.json", "step6_nfe2.json"]
+    w1 = json.loads((m / "step6_nfe1.json").read_text())
+    assert 0 < w1["w1"] and w1["num_samples"] == 64
+    assert (s / "step6_nfe1" / "scatter.png").is_file() and not (s / "step3_nfe1" / "scatter.png").exists()
+    assert main(["sample", "--checkpoint", ckpts[1], "--out", str(tmp_path / "one"), "--steps", "1", "--num", "64",
+                 "--device", "cpu", "--no-progress"]) == 0
+    with np.load(s / "step6_nfe1" / "samples.npz") as a, np.load(tmp_path / "one" / "samples.npz") as b:
+        assert np.array_equal(a["points"], b["points"])
+    assert main(["score-run", "--checkpoint", str(tmp_path / "nope.pt"), "--samples-dir", str(tmp_path / "x"),
+                 "--metrics-dir", str(tmp_path / "y")]) == 2
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

@@ -51,20 +51,28 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    from act.checkpoint import checkpoint_step
     from act.commands.sample import sample_to_dir
     from act.provenance import provenance, write_json_atomic
     from act.train import load_sampling_network, resolve_device
 
+    missing = [c for c in args.checkpoint if not Path(c).is_file()]
+    if missing:
+        print(f"act score-run: no checkpoint file {missing[0]}: pass existing checkpoints/step-*.pt files", file=sys.stderr)
+        return 2
     device = resolve_device(args.device)
     samples_dir, metrics_dir = Path(args.samples_dir), Path(args.metrics_dir)
     metrics_dir.mkdir(parents=True, exist_ok=True)
-    loaded = [(ckpt, load_sampling_network(ckpt, device)) for ckpt in args.checkpoint]  # bad files fail up front
-    final = max(state["step"] for _, (_, _, state) in loaded)
-    for ckpt, (net, cfg, state) in loaded:
+    # One network in memory at a time (16 ImageNet-64 checkpoints would not fit on a GPU together);
+    # the plots go to the latest step by file name, else the last file given.
+    steps = [checkpoint_step(Path(c).name) for c in args.checkpoint]
+    final_index = steps.index(max(steps)) if None not in steps else len(steps) - 1
+    for i, ckpt in enumerate(args.checkpoint):
+        net, cfg, state = load_sampling_network(ckpt, device)
         step = int(state["step"])
         for nfe in args.nfe:
             point = f"step{step}_nfe{nfe}"
-            plot = args.plots == "all" or (args.plots == "final" and step == final)
+            plot = args.plots == "all" or (args.plots == "final" and i == final_index)
             out = sample_to_dir(ckpt, samples_dir / point, device, num=args.num, steps=nfe, seed=args.seed,
                                 batch_size=args.batch_size, progress=not args.no_progress, plot=plot,
                                 loaded=(net, cfg, state))
