@@ -179,30 +179,25 @@ def _final_step(run: pd.DataFrame) -> int:
 
 
 def _flattening(runs: Dict[int, pd.DataFrame], metric: str, at: Dict[int, int]) -> Optional[float]:
-    """Mean over seeds of |m(k) - m(k_prev)| / |m(k)| at the chosen checkpoint k (NaN without an earlier one)."""
-    out = []
-    for seed, run in runs.items():
-        before = run[run["ckpt_step"] < at[seed]]
-        now = run[run["ckpt_step"] == at[seed]]
-        if len(before) and len(now):
-            m1, m0 = float(now[metric].iloc[0]), float(before[metric].iloc[-1])
-            out.append(abs(m1 - m0) / abs(m1) if m1 else math.nan)
-    return float(np.nanmean(out)) if out else None
+    """Mean over seeds of the metric's relative change over the interval ending at the chosen checkpoint
+    (:func:`act.report.tables.last_change`); None when no seed has an earlier checkpoint."""
+    from act.report.tables import last_change
+
+    out = [last_change(runs[seed], metric, step) for seed, step in at.items()]
+    out = [v for v in out if math.isfinite(v)]
+    return float(np.mean(out)) if out else None
 
 
-def pick(rows: pd.DataFrame, method: str, batch: int, metric: str, *, max_step: Optional[Dict[int, float]] = None,
-         max_flops: Optional[Dict[int, float]] = None, label: Optional[str] = None) -> Group:
-    """Per seed, the run's latest checkpoint within ``max_step`` / ``max_flops`` (per seed, or key -1 for all
-    seeds), else its final model."""
+def pick(rows: pd.DataFrame, method: str, batch: int, metric: str, *, max_step: float = math.inf,
+         max_flops: float = math.inf, label: Optional[str] = None) -> Group:
+    """Per seed, the run's latest checkpoint with at most ``max_step`` steps and ``max_flops`` training FLOPs
+    (its final model when unbounded)."""
     runs = _run_rows(rows, method, batch)
     values, steps, flops, at = [], [], [], {}
     for seed, run in runs.items():
-        ok = run["ckpt_step"] <= _final_step(run)
-        if max_step is not None:
-            ok &= run["ckpt_step"] <= max_step.get(seed, max_step.get(-1, math.inf))
-        if max_flops is not None:
-            limit = max_flops.get(seed, max_flops.get(-1, math.inf))
-            ok &= run["train_flops"].fillna(math.inf) <= limit * (1 + FLOP_TOLERANCE)
+        ok = (run["ckpt_step"] <= _final_step(run)) & (run["ckpt_step"] <= max_step)
+        if math.isfinite(max_flops):
+            ok &= run["train_flops"].fillna(math.inf) <= max_flops * (1 + FLOP_TOLERANCE)
         chosen = run[ok]
         if not len(chosen):
             continue
@@ -212,14 +207,14 @@ def pick(rows: pd.DataFrame, method: str, batch: int, metric: str, *, max_step: 
         flops.append(float(row.get("train_flops", math.nan)))
         at[seed] = int(row["ckpt_step"])
     g = Group(label or f"{method.upper() if method != 'ict' else 'iCT'} b{batch}", values, steps, flops)
-    g.flattening = _flattening({s: runs[s] for s in at}, metric, at)
+    g.flattening = _flattening(runs, metric, at)
     return g
 
 
-def _limits(group: Group, which: str) -> Dict[int, float]:
-    """The largest steps or FLOPs over a group's seeds, for every seed of the other side (key -1)."""
+def _limit(group: Group, which: str) -> float:
+    """The largest steps or FLOPs over a group's seeds (-inf for an empty group: nothing fits under it)."""
     vals = group.steps if which == "steps" else group.flops
-    return {-1: max(vals)} if vals else {-1: -math.inf}
+    return max(vals) if vals else -math.inf
 
 
 def _compare(claim: str, dataset: str, scale: str, test: str, metric: str, better: Group, worse: Group,
@@ -263,13 +258,13 @@ def quality_claims(rows: pd.DataFrame, dataset: str) -> List[ClaimRow]:
         return [not_run(c, dataset, why, metric) for c in ("C1a", "C1b", "C2", "C4")]
     for a, c in batch_pairs(rows):
         ct = pick(rows, "ct", c, metric)
-        act_c = pick(rows, "act", a, metric, max_flops=_limits(ct, "flops"))
+        act_c = pick(rows, "act", a, metric, max_flops=_limit(ct, "flops"))
         out.append(_compare("C1a", dataset, pair_label(a, c), "CT(final) - ACT(checkpoint with FLOPs <= CT's)",
                             metric, act_c, ct, lower))
         act_final = pick(rows, "act", a, metric)
-        k = min(_limits(ct, "steps")[-1], _limits(act_final, "steps")[-1])
-        act_s = pick(rows, "act", a, metric, max_step={-1: k})
-        ct_s = pick(rows, "ct", c, metric, max_step={-1: k})
+        k = min(_limit(ct, "steps"), _limit(act_final, "steps"))
+        act_s = pick(rows, "act", a, metric, max_step=k)
+        ct_s = pick(rows, "ct", c, metric, max_step=k)
         out.append(_compare("C1b", dataset, f"{pair_label(a, c)}, step <= {int(k)}", "CT - ACT at the same step",
                             metric, act_s, ct_s, lower))
     act_b, ct_b = batches_of(rows, "act"), batches_of(rows, "ct")
@@ -278,7 +273,7 @@ def quality_claims(rows: pd.DataFrame, dataset: str) -> List[ClaimRow]:
         out.append(not_run("C2", dataset, f"needs an ACT batch <= 1/6 of CT's largest; ACT {act_b}, CT {ct_b}", metric))
     else:
         ct = pick(rows, "ct", big, metric)
-        act_small = pick(rows, "act", small, metric, max_step=_limits(ct, "steps"))
+        act_small = pick(rows, "act", small, metric, max_step=_limit(ct, "steps"))
         out.append(_compare("C2", dataset, f"ACT b{small} vs CT b{big}", "CT(b_large, final) - ACT(b_small, steps <= CT's)",
                             metric, act_small, ct, lower))
     both = sorted(set(act_b) & set(ct_b))
@@ -288,8 +283,8 @@ def quality_claims(rows: pd.DataFrame, dataset: str) -> List[ClaimRow]:
         small, big = both[0], both[-1]
         # at the largest step every run of both batch sizes has reached
         finals = [pick(rows, m, b, metric) for m in ("ct", "act") for b in (small, big)]
-        k = min(_limits(g, "steps")[-1] for g in finals)
-        g = [pick(rows, m, b, metric, max_step={-1: k}) for m in ("ct", "act") for b in (small, big)]
+        k = min(_limit(g, "steps") for g in finals)
+        g = [pick(rows, m, b, metric, max_step=k) for m in ("ct", "act") for b in (small, big)]
         sign = 1.0 if lower else -1.0  # batch effect: quality lost going to the small batch
         iv = welch_contrast([x.values for x in g], [sign, -sign, -sign, sign])
         v, why = verdict(iv)
