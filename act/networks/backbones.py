@@ -31,9 +31,10 @@ def sinusoidal_embedding(c_noise: torch.Tensor, dim: int, flip_sin_to_cos: bool,
     half = dim // 2
     key = (half, float(freq_shift), float(max_period), c_noise.device)
     freqs = _FREQS.get(key)
-    if freqs is None:  # the same few tables every step: computed once per device
-        freqs = _FREQS[key] = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32,
-                                                                               device=c_noise.device) / (half - freq_shift))
+    if freqs is None:  # the same few tables every step: computed once per device, never as an inference
+        with torch.inference_mode(False):  # tensor (a first call under inference_mode must not break training)
+            freqs = _FREQS[key] = torch.exp(-math.log(max_period) * torch.arange(
+                half, dtype=torch.float32, device=c_noise.device) / (half - freq_shift))
     args = c_noise.float()[:, None] * freqs[None, :]  # (B, half)
     emb = torch.cat([torch.cos(args), torch.sin(args)] if flip_sin_to_cos else [torch.sin(args), torch.cos(args)], -1)
     return nn.functional.pad(emb, (0, dim % 2))
