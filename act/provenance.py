@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import importlib
 import os
 import platform
 import socket
@@ -11,7 +11,9 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Iterable, Optional, Union
+
+from act import io
 
 PACKAGES = ("act-bench", "torch", "torchvision", "diffusers", "numpy", "scipy", "lpips", "torch-fidelity", "clean-fid", "pot")
 
@@ -27,9 +29,14 @@ def git_commit(cwd: Optional[Union[str, Path]] = None) -> Optional[str]:
     return sha + ("-dirty" if dirty else "")
 
 
-def package_versions() -> Dict[str, Optional[str]]:
+def package_versions(names: Iterable[str] = PACKAGES, imported: bool = False) -> Dict[str, Optional[str]]:
+    """Versions by name: of installed distributions (``importlib.metadata``, None when not installed),
+    or with ``imported`` of modules, by importing them (``__version__``: torch's carries its
+    CUDA build, e.g. ``2.4.1+cu121``, which the distribution's version may lack)."""
+    if imported:
+        return {name: importlib.import_module(name).__version__ for name in names}
     out: Dict[str, Optional[str]] = {}
-    for name in PACKAGES:
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -58,9 +65,5 @@ def provenance(extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
 
 
 def write_json_atomic(path: Union[str, Path], obj: Any) -> None:
-    """Write JSON to a temporary file and rename it: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
-    os.replace(tmp, path)
+    """Indented JSON, written atomically (act.io); NaN allowed, anything else not JSON as ``str(value)``."""
+    io.write_json(path, obj, default=str)

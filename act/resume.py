@@ -1,20 +1,20 @@
 """Resuming a training run: which checkpoint continues it, and what a resume must clean up.
 
-A run continues only the history that wrote its checkpoints: the run's signature (its config as
-this version reads it, the number of processes and the device type, which together decide every
-random draw) must match the checkpoint's, except for keys that cannot change the trajectory.
+A run continues only the history that wrote its checkpoints: the run's signature (its config, the
+number of processes and the device type, which together decide every random draw) must match the
+checkpoint's, except for keys that cannot change the trajectory.
 Used by ``act.train``; rank 0 decides, and only rank 0 touches files.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from act import io
 from act.checkpoint import checkpoint_step, latest_checkpoint, load_checkpoint
-from act.config import ExperimentConfig, from_dict, to_dict
+from act.config import ExperimentConfig, to_dict
 
 # Config keys that do not change a run's trajectory: resuming across a change of these is safe.
 # (train.device is free as a string, "auto" or "cuda"; the resolved device type and the number of
@@ -23,7 +23,7 @@ RESUME_FREE_KEYS = ("train.log_every", "train.ckpt_every", "train.device", "trai
                     "train.cudnn_benchmark", "train.deterministic", "data.root", "data.download",
                     "data.num_workers", "sample")
 RESUME_MODES = ("auto", "same-config", "none")  # or a checkpoint path
-_MISSING = "<unset>"
+_MISSING = "<unset>"  # a key that only one of two configs has
 
 
 def _flatten(d: Any, prefix: str = "") -> Dict[str, Any]:
@@ -35,37 +35,23 @@ def _flatten(d: Any, prefix: str = "") -> Dict[str, Any]:
     return {prefix[:-1]: d}
 
 
-def _normalised(config: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """A stored config as this version reads it (fields added since then get their defaults), or None."""
-    try:
-        return to_dict(from_dict(ExperimentConfig, config))
-    except (TypeError, ValueError, KeyError):
-        return None
-
-
 def run_signature(cfg: ExperimentConfig, world_size: int, device_type: str) -> Dict[str, Any]:
     """What decides a run's trajectory: its config, the number of processes and the device type
     (each process draws its noise from its own generator on its device)."""
     return {**to_dict(cfg), "run": {"world_size": world_size, "device_type": device_type}}
 
 
-def checkpoint_signature(state: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    config = _normalised(state["config"])
-    if config is None:
-        return None
-    return {**config, "run": {"world_size": state.get("world_size", 1), "device_type": state.get("device_type", _MISSING)}}
+def checkpoint_signature(state: Dict[str, Any]) -> Dict[str, Any]:
+    """:func:`run_signature` of the run that wrote checkpoint ``state``."""
+    return {**state["config"], "run": {"world_size": state["world_size"], "device_type": state["device_type"]}}
 
 
-def config_changes(old: Optional[Dict[str, Any]], new: Dict[str, Any]) -> List[str]:
-    """``key: old -> new`` for every value that differs and changes the training trajectory
-    (``old`` None: a config this version cannot read)."""
-    if old is None:
-        return ["config: not readable by this version"]
+def config_changes(old: Dict[str, Any], new: Dict[str, Any]) -> List[str]:
+    """``key: old -> new`` for every value that differs and changes the training trajectory."""
     a, b = _flatten(old), _flatten(new)
     free = lambda k: any(k == f or k.startswith(f + ".") for f in RESUME_FREE_KEYS)  # noqa: E731
-    unknown = lambda k: k == "run.device_type" and a.get(k) == _MISSING  # checkpoints that predate the field  # noqa: E731
     return [f"{k}: {a.get(k, _MISSING)!r} -> {b.get(k, _MISSING)!r}" for k in sorted(set(a) | set(b))
-            if not free(k) and not unknown(k) and a.get(k, _MISSING) != b.get(k, _MISSING)]
+            if not free(k) and a.get(k, _MISSING) != b.get(k, _MISSING)]
 
 
 def choose_checkpoint(signature: Dict[str, Any], run_dir: Path,
@@ -124,6 +110,4 @@ def truncate_log(log_path: Path, start: int) -> None:
                 keep.append(line)
         except (ValueError, KeyError, TypeError):  # a line cut short by the kill
             continue
-    tmp = log_path.with_name(log_path.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in keep))
-    os.replace(tmp, log_path)  # a kill now leaves the old log or the new, never half of one
+    io.write_text(log_path, "".join(line + "\n" for line in keep))  # a kill leaves the old log or the new, never half

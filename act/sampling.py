@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from act.rng import LABEL_DRAW, image_generator
+
 Noise = Callable[[int], torch.Tensor]
 
 
@@ -26,7 +28,7 @@ class ImageNoise:
         self.seeds, self.shape, self.device, self.dtype = [int(s) for s in seeds], tuple(shape), device, dtype
 
     def generator(self, seed: int, draw: int) -> torch.Generator:
-        return torch.Generator().manual_seed(seed * 65_537 + draw)
+        return image_generator(seed, draw)
 
     def __call__(self, draw: int) -> torch.Tensor:
         z = torch.stack([torch.randn(self.shape, generator=self.generator(s, draw)) for s in self.seeds])
@@ -34,7 +36,7 @@ class ImageNoise:
 
     def labels(self, num_classes: int) -> torch.Tensor:
         """Class label of each image, also a function of its seed alone."""
-        out = [int(torch.randint(num_classes, (1,), generator=self.generator(s, 10_000))) for s in self.seeds]
+        out = [int(torch.randint(num_classes, (1,), generator=self.generator(s, LABEL_DRAW))) for s in self.seeds]
         return torch.tensor(out, device=self.device)
 
 
@@ -67,9 +69,6 @@ def sample_multistep(model: nn.Module, x: torch.Tensor, sigmas: Sequence[float],
         if callback is not None:
             callback({"i": k, "sigma": float(s), "denoised": x0})
     return x0
-
-
-SAMPLERS = {"onestep": sample_onestep, "multistep": sample_multistep}
 
 
 def get_sampler(sigmas: Sequence[float]) -> Callable:

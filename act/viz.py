@@ -41,7 +41,7 @@ def save_grid(images: torch.Tensor, path: Union[str, Path], nrow: Optional[int] 
 
 def save_scatter(points: torch.Tensor, path: Union[str, Path], reference: Optional[torch.Tensor] = None, title: str = "") -> Path:
     """2-D samples (and optionally data) as a scatter plot PNG."""
-    import matplotlib
+    import matplotlib  # here, at the first plot: matplotlib is slow to import
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -21,13 +21,13 @@ import torch
 
 from act.data.toy import gaussian_consistency_function, sample_toy
 from act.theory.wasserstein import exact_w1
-from act.train import load_sampling_network
+from act.checkpoint import load_networks
 
 SIGMAS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0, 20.0, 80.0)
 
 
 def errors(path: Path, n: int = 1000) -> dict:
-    net, cfg, state = load_sampling_network(path)
+    net, cfg, state = load_networks(path)
     if (cfg.data.name, cfg.data.options.get("kind")) not in (("toy2d", "gaussian"), ("toy2d:gaussian", None)):
         raise SystemExit(f"{path} was trained on {cfg.data.name} {cfg.data.options}: need toy2d kind=gaussian")
     x0 = sample_toy("gaussian", n, seed=12345)  # held out: the training set uses the config's seed

@@ -72,8 +72,8 @@ $PY -m torch.distributed.run --standalone --nproc_per_node=1 -m act.cli train -o
 $PY - "$TR/model.pt" "$DEV" <<'PY' || echo "FAILED sample"
 import sys, time, torch
 from act.sampling import generate
-from act.train import load_sampling_network
-net, cfg, state = load_sampling_network(sys.argv[1], sys.argv[2])
+from act.checkpoint import load_networks
+net, cfg, state = load_networks(sys.argv[1], None, sys.argv[2])
 for n in (2000, 20000):
     t = time.perf_counter()
     x, _ = generate(net, n, tuple(state["data_shape"]), [80.0], batch_size=2000, device=torch.device(sys.argv[2]), progress=False)

@@ -11,6 +11,8 @@ import json
 import math
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Dict, Tuple
@@ -407,15 +409,19 @@ def test_classifier_checkpoint_roundtrip(cli_runs):
     assert feats.shape == (3, cfg.feature_dim) and logits.shape == (3, 10)
     summary = json.loads((tmp / "clf.json").read_text())
     assert summary["config"]["steps"] == 20 and len(summary["metrics"]["log"]) >= 1
-    assert not [p for p in os.listdir(tmp) if p.endswith(".tmp")]
+    assert not [p for p in os.listdir(tmp) if ".tmp" in p]
 
 
 def test_cli_constants_match_library():
-    """The CLI repeats two constants to stay import-light; they must not drift."""
+    """The CLI's resize modes and cache folder are the library's, from act.metrics.protocol (no torch)."""
     from act.commands import evaluate as cmd
-    from act.metrics import inception, reference
+    from act.metrics import inception, protocol, reference
 
-    assert set(cmd.RESIZE_MODES) == set(inception.RESIZE_MODES)
-    assert cmd.DEFAULT_CACHE_DIR == reference.DEFAULT_CACHE_DIR
+    assert tuple(inception.RESIZE_MODES) == protocol.RESIZE_MODES == cmd.RESIZE_MODES
+    assert cmd.DEFAULT_CACHE_DIR == reference.DEFAULT_CACHE_DIR == protocol.DEFAULT_CACHE_DIR
+    out = subprocess.run([sys.executable, "-c", "import sys, act.cli; act.cli.build_parser(); "
+                          "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'numpy', 'yaml'}))"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"  # act --help imports every command module: none may pull in torch
     with pytest.raises(ValueError, match="unknown resize mode"):
         inception.resize_for_inception(torch.zeros(1, 3, 8, 8, dtype=torch.uint8), "bicubic")

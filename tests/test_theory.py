@@ -10,16 +10,17 @@ import pytest
 import torch
 from torch import nn
 
+from act.checkpoint import load_networks
 from act.config import load_config
 from act.data import sample_toy
 from act.parametrization import ConsistencyFunction, boundary_scalings
 from act.schedules import karras_sigmas
 from act.theory import (
-    COLUMNS, Probe, TheoryOptions, analyse_checkpoint, build_probe, cumulative_bound, exact_w1,
+    COLUMNS, TheoryOptions, analyse_checkpoint, build_probe, cumulative_bound, exact_w1,
     jacobian_spectral_norm, js_estimate, lipschitz_at_T, load_probe, measure_timesteps, plot_bound, save_probe,
     sliced_wasserstein,
 )
-from act.train import load_sampling_network, train
+from act.train import train
 
 TOL = 1e-6  # float32 rounding of the network input x0 + eps z (see act.theory.bound)
 
@@ -150,7 +151,7 @@ def test_coupled_w1_recomputed_independently(toy_runs, toy_probe):
     """The table's w_coupled is POT's exact W1 between f(x0 + sigma_k z, sigma_k) and x0, recomputed here."""
     path = toy_runs[1]
     res = analyse_checkpoint(path, toy_probe, torch.device("cpu"), OPTS)
-    net, _, _ = load_sampling_network(path)
+    net, _, _ = load_networks(path)
     sigmas = karras_sigmas(25)
     x0, z = toy_probe.x0, toy_probe.z
     w = np.full(len(x0), 1 / len(x0))

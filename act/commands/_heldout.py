@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, Optional, Tuple
 
+from act.checkpoint import load_networks
+
 
 def add_heldout_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="model.pt or checkpoints/step-*.pt of a run")
@@ -19,10 +21,10 @@ def load_heldout(args: argparse.Namespace, num: int) -> Tuple[Any, Any, dict, An
     import torch
 
     from act.data import build_dataset
-    from act.train import load_sampling_network, resolve_device
+    from act.devices import resolve_device
 
     device = resolve_device(args.device)
-    net, cfg, state = load_sampling_network(args.checkpoint, device, args.network)
+    net, cfg, state = load_networks(args.checkpoint, args.network, device)
     if len(state["data_shape"]) != 3:
         raise SystemExit(f"{args.checkpoint} is not an image model")
     d = cfg.data

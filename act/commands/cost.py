@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from act.provenance import provenance, write_json_atomic
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cost", help="measure FLOPs and seconds per training step",
@@ -29,7 +31,6 @@ def run(args: argparse.Namespace) -> int:
 
     from act.config import load_config, to_dict
     from act.cost import measure_cost
-    from act.provenance import provenance, write_json_atomic
 
     cfg = load_config(args.config, tuple(args.overrides))
     result = measure_cost(cfg, steps=args.steps, warmup=args.warmup, synthetic=args.synthetic, device=args.device,

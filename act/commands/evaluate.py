@@ -10,8 +10,8 @@ import json
 import sys
 from typing import Any
 
-DEFAULT_CACHE_DIR = "resources/reference"  # kept in step with act.metrics.reference (not imported: light CLI)
-RESIZE_MODES = ("tf_bilinear", "clean", "torch_bilinear")  # act.metrics.inception.RESIZE_MODES
+from act import io
+from act.metrics.protocol import DEFAULT_CACHE_DIR, DEFAULT_RESIZE_MODE, RESIZE_MODES
 
 
 def register(subparsers: Any) -> None:
@@ -26,7 +26,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--ref-seed", type=int, default=0, help="seed of the reference subset when --num-ref is set")
     p.add_argument("--num-samples", type=int, default=None, help="first N samples (default: all)")
     p.add_argument("--resolution", type=int, default=None, help="reference resolution (default: the samples')")
-    p.add_argument("--resize-mode", default="tf_bilinear", choices=RESIZE_MODES,
+    p.add_argument("--resize-mode", default=DEFAULT_RESIZE_MODE, choices=RESIZE_MODES,
                    help="resize to 299 px: tf_bilinear (torch-fidelity/ADM/official ACT), clean (clean-fid), "
                         "torch_bilinear (pytorch-fid legacy)")
     p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="reference feature cache")
@@ -45,7 +45,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from act.metrics._io import atomic_write_json
     from act.metrics.evaluation import EvalOptions, evaluate
 
     opts = EvalOptions(
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, progress=not args.no_progress,
     )
     result = evaluate(opts)
-    atomic_write_json(args.out, result)
+    io.write_json(args.out, result, allow_nan=False)
     summary = {k: result.get(k) for k in ("fid", "kid_mean", "precision", "recall", "classifier_is", "classifier_fd")}
     summary["inception_score"] = result["inception_score"].get("value")
     print(json.dumps(summary), file=sys.stderr)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from act.commands._heldout import add_heldout_args
+from act.commands._heldout import add_heldout_args, load_heldout
+from act.provenance import provenance, write_json_atomic
 
 DEFAULT_GRID_POINTS = 40  # sigmas are taken along a 40-point Karras grid, from sigma_max down
 
@@ -29,9 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from act.commands._heldout import load_heldout
     from act.inpainting import make_mask, psnr_filled, sample_inpaint, trivial_fill
-    from act.provenance import provenance, write_json_atomic
     from act.sampling import ImageNoise
     from act.schedules import karras_sigmas
     from act.viz import save_grid

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from act.checkpoint import load_networks
+from act.provenance import provenance, write_json_atomic
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -30,7 +33,7 @@ TWO_STEP_SIGMA = 0.661  # default second sigma when --steps 2 and the config nam
 
 
 def run(args: argparse.Namespace) -> int:
-    from act.train import resolve_device
+    from act.devices import resolve_device
 
     out = sample_to_dir(args.checkpoint, args.out, resolve_device(args.device), num=args.num, steps=args.steps,
                         sigmas=args.sigmas, seed=args.seed, batch_size=args.batch_size, network=args.network,
@@ -55,18 +58,15 @@ def sample_to_dir(checkpoint, out, device, *, num=None, steps=None, sigmas=None,
                   network=None, progress=True, plot=True, loaded=None):
     """Samples of ``checkpoint`` into ``out``: samples.npz, sample.json and (``plot``) grid.png or scatter.png.
 
-    ``loaded``: the (net, cfg, state) of :func:`act.train.load_sampling_network`, when the caller has them.
+    ``loaded``: the (net, cfg, state) of :func:`act.checkpoint.load_networks`, when the caller has them.
     """
     from pathlib import Path
 
-    import numpy as np
-
+    from act import io
     from act.config import to_dict
-    from act.provenance import provenance, write_json_atomic
     from act.sampling import generate, to_uint8
-    from act.train import load_sampling_network
 
-    net, cfg, state = loaded or load_sampling_network(checkpoint, device, network)
+    net, cfg, state = loaded or load_networks(checkpoint, network, device)
     sc = cfg.sample
     sigmas = sampling_sigmas(sc.sigmas, steps, sigmas)
     num = num or sc.num_samples
@@ -79,13 +79,13 @@ def sample_to_dir(checkpoint, out, device, *, num=None, steps=None, sigmas=None,
     out.mkdir(parents=True, exist_ok=True)
     arrays = {"labels": labels.numpy()} if labels is not None else {}
     if x.ndim == 2:  # 2-D toy points
-        np.savez(out / "samples.npz", points=x.numpy(), **arrays)
+        io.write_npz(out / "samples.npz", points=x.numpy(), **arrays)
         if plot:
             from act.viz import save_scatter
 
             save_scatter(x[:5000], out / "scatter.png", title=f"{cfg.method.name}, {len(sigmas)}-step")
     else:
-        np.savez(out / "samples.npz", images=to_uint8(x), **arrays)
+        io.write_npz(out / "samples.npz", images=to_uint8(x), **arrays)
         if plot:
             from act.viz import save_grid
 

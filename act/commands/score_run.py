@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 
-from act.commands.evaluate import DEFAULT_CACHE_DIR, RESIZE_MODES
+from act.checkpoint import checkpoint_step, load_networks
+from act.commands.sample import sample_to_dir
+from act.metrics.protocol import DEFAULT_CACHE_DIR, DEFAULT_RESIZE_MODE, RESIZE_MODES
+from act.provenance import provenance, write_json_atomic
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--data-root", default=None, help="dataset root (default: the loader's search path)")
     g.add_argument("--split", default="train", help="reference split (paper protocol: train)")
     g.add_argument("--num-ref", type=int, default=None, help="reference images (default: the whole split)")
-    g.add_argument("--resize-mode", default="tf_bilinear", choices=RESIZE_MODES, help="resize to 299 px")
+    g.add_argument("--resize-mode", default=DEFAULT_RESIZE_MODE, choices=RESIZE_MODES, help="resize to 299 px")
     g.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="reference feature cache")
     g.add_argument("--eval-batch-size", type=int, default=64, help="Inception batch")
     g.add_argument("--inception-weights", default=None, help="torch-fidelity IS weights file")
@@ -51,10 +54,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from act.checkpoint import checkpoint_step
-    from act.commands.sample import sample_to_dir
-    from act.provenance import provenance, write_json_atomic
-    from act.train import load_sampling_network, resolve_device
+    from act.devices import resolve_device
 
     missing = [c for c in args.checkpoint if not Path(c).is_file()]
     if missing:
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     steps = [checkpoint_step(Path(c).name) for c in args.checkpoint]
     final_index = steps.index(max(steps)) if None not in steps else len(steps) - 1
     for i, ckpt in enumerate(args.checkpoint):
-        net, cfg, state = load_sampling_network(ckpt, device)
+        net, cfg, state = load_networks(ckpt, device=device)
         step = int(state["step"])
         for nfe in args.nfe:
             point = f"step{step}_nfe{nfe}"
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                                 batch_size=args.batch_size, progress=not args.no_progress, plot=plot,
                                 loaded=(net, cfg, state))
             if cfg.data.name == "toy2d":
-                from act.report.toy_metrics import toy_w1
+                from act.metrics.toy import toy_w1
 
                 result = toy_w1(out / "samples.npz")
                 write_json_atomic(metrics_dir / f"{point}.json", {**result, "provenance": provenance()})

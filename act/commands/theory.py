@@ -1,4 +1,4 @@
-"""``act theory``: Wasserstein-bound proxies of checkpoints on one fixed probe (METHOD.md section 5).
+"""``act theory``: Wasserstein-bound proxies of checkpoints on one fixed probe (docs/METHOD.md s.5).
 
 Per checkpoint ``<stem>.csv`` (one row per timestep), ``<stem>.json`` (one-step distances,
 Lipschitz estimate, eps term, N, step) and ``<stem>.png``; with several checkpoints also
@@ -9,6 +9,9 @@ the output folder and reused by later runs into the same folder.
 from __future__ import annotations
 
 import argparse
+
+from act.checkpoint import load_checkpoint
+from act.provenance import provenance, write_json_atomic
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,15 +55,12 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    import torch
     from tqdm.auto import tqdm
 
-    from act.checkpoint import load_checkpoint
     from act.config import ExperimentConfig, from_dict
-    from act.provenance import provenance, write_json_atomic
+    from act.devices import resolve_device
     from act.theory import TheoryOptions, analyse_checkpoint, build_probe, load_probe, plot_bound, save_probe, write_table
     from act.theory.report import OVER_TRAINING_COLUMNS, over_training_rows, plot_over_training, write_rows
-    from act.train import resolve_device
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -30,13 +30,13 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from act.devices import resolve_device
     from act.metrics.classifier import ClassifierConfig, save_classifier, train_classifier
-    from act.metrics.inception import resolve_device
 
     cfg = ClassifierConfig(dataset=args.dataset, data_root=args.data_root, split=args.split, steps=args.steps,
                            batch_size=args.batch_size, lr=args.lr, width=args.width,
                            feature_dim=args.feature_dim, seed=args.seed)
-    net, cfg, metrics = train_classifier(cfg, device=str(resolve_device(args.device)))
+    net, cfg, metrics = train_classifier(cfg, device=str(resolve_device(args.device, strict=False)))
     save_classifier(args.out, net, cfg, metrics)
     print(json.dumps({"out": args.out, "test_accuracy": metrics.get("test_accuracy"),
                       "final": metrics["log"][-1] if metrics["log"] else None}), file=sys.stderr)

@@ -19,7 +19,6 @@ import math
 from functools import lru_cache
 from typing import Callable, Dict, Optional, Tuple
 
-import numpy as np
 import torch
 
 from act.data.base import ArrayDataset, check_choice

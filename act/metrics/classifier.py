@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from act.metrics._io import atomic_torch_save, atomic_write_json
+from act import io
+from act.metrics import reference  # the module, not its functions: tests can substitute reference.open_dataset
 from act.metrics.scores import fid_from_features, inception_score_from_logits
 
 CHECKPOINT_FORMAT = "act-classifier/1"
@@ -106,8 +107,6 @@ def _accuracy(net: nn.Module, ds: Any, device: torch.device, max_items: int = 20
 def train_classifier(cfg: ClassifierConfig, device: str = "cpu", log_every: int = 50
                      ) -> Tuple[nn.Module, ClassifierConfig, Dict[str, Any]]:
     """Train on ``cfg.dataset``'s labels with Adam and cross-entropy; returns net, resolved config, metrics."""
-    from act.metrics import reference  # the module attribute, so tests can substitute a dataset
-
     ds = reference.open_dataset(cfg.dataset, root=cfg.data_root, split=cfg.split)
     num_classes = int(getattr(ds, "num_classes", 0) or 0)
     if num_classes < 2:
@@ -147,10 +146,9 @@ def train_classifier(cfg: ClassifierConfig, device: str = "cpu", log_every: int 
 def save_classifier(path: str, net: nn.Module, cfg: ClassifierConfig, metrics: Dict[str, Any]) -> Path:
     """State dict + config + training metrics (atomically), and the same minus weights as JSON beside it."""
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    atomic_torch_save(path, {"format": CHECKPOINT_FORMAT, "config": asdict(cfg), "state_dict": state,
-                             "metrics": metrics})
-    atomic_write_json(Path(path).with_suffix(".json"),
-                      {"format": CHECKPOINT_FORMAT, "config": asdict(cfg), "metrics": metrics})
+    io.write_torch(path, {"format": CHECKPOINT_FORMAT, "config": asdict(cfg), "state_dict": state, "metrics": metrics})
+    io.write_json(Path(path).with_suffix(".json"), {"format": CHECKPOINT_FORMAT, "config": asdict(cfg), "metrics": metrics},
+                  allow_nan=False)
     return Path(path)
 
 

@@ -14,15 +14,16 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, Optional
 
-import numpy as np
-import torch
-
-import act
+from act.devices import resolve_device
 from act.metrics import reference as ref
-from act.metrics.inception import (DEFAULT_RESIZE_MODE, FEATURE_NETWORK, build_feature_extractor, extract_features,
-                                   inception_info, resolve_device)
+from act.metrics.classifier import classifier_metrics, load_classifier
+from act.metrics.inception import FEATURE_NETWORK, build_feature_extractor, extract_features, inception_info
 from act.metrics.inception_score import inception_score
+from act.metrics.protocol import DEFAULT_CACHE_DIR, DEFAULT_RESIZE_MODE
 from act.metrics.scores import feature_metrics
+from act.provenance import package_versions
+
+VERSIONED_MODULES = ("act", "torch", "torch_fidelity", "numpy", "scipy")  # metrics.json "versions", with python
 
 
 @dataclass
@@ -36,7 +37,7 @@ class EvalOptions:
     num_samples: Optional[int] = None  # None: every image in the npz; else the first n (image i = seed i)
     resolution: Optional[int] = None  # None: the samples' resolution
     resize_mode: str = DEFAULT_RESIZE_MODE  # how images reach 299 px: part of the metric's definition
-    cache_dir: str = ref.DEFAULT_CACHE_DIR
+    cache_dir: str = DEFAULT_CACHE_DIR
     device: str = "auto"
     batch_size: int = 64  # does not change the features, only speed and memory
     inception_weights: Optional[str] = None  # IS weights; else $ACT_INCEPTION_WEIGHTS, then the hub cache
@@ -51,18 +52,14 @@ class EvalOptions:
 
 
 def versions() -> Dict[str, str]:
-    """Package versions that change metric values."""
-    import scipy
-    import torch_fidelity
-
-    return {"act": act.__version__, "torch": torch.__version__, "torch_fidelity": torch_fidelity.__version__,
-            "numpy": np.__version__, "scipy": scipy.__version__, "python": platform.python_version()}
+    """Package versions that change metric values (the modules' own, torch's CUDA build included)."""
+    return {**package_versions(VERSIONED_MODULES, imported=True), "python": platform.python_version()}
 
 
 def evaluate(opts: EvalOptions) -> Dict[str, Any]:
     """All metrics of ``opts.samples`` against ``opts.dataset``; a JSON-ready dict."""
     t_start = time.perf_counter()
-    device = resolve_device(opts.device)
+    device = resolve_device(opts.device, strict=False)
     samples, _ = ref.load_samples(opts.samples, opts.num_samples)
     resolution = opts.resolution or int(samples.shape[1])
 
@@ -100,8 +97,6 @@ def evaluate(opts: EvalOptions) -> Dict[str, Any]:
 
     classifier_s = None
     if opts.classifier:
-        from act.metrics.classifier import classifier_metrics, load_classifier
-
         t0 = time.perf_counter()
         net, ccfg = load_classifier(opts.classifier, str(device))
         out.update(classifier_metrics(net, ccfg, samples, ref_images, splits=opts.is_splits))

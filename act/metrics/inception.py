@@ -36,6 +36,10 @@ from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 from tqdm import tqdm
 
+from act.devices import resolve_device
+from act.metrics import protocol
+from act.metrics.protocol import DEFAULT_RESIZE_MODE
+
 FEATURE_NETWORK = "inception-v3-fid-torchscript"  # name in torch-fidelity's registry and in metrics.json
 FEATURE_DIM = 2048  # pool3
 INPUT_SIZE = 299
@@ -70,12 +74,9 @@ def _resize_clean(x: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(out).permute(0, 3, 1, 2).to(x.device)
 
 
-RESIZE_MODES: Dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "tf_bilinear": _resize_tf_bilinear,
-    "clean": _resize_clean,
-    "torch_bilinear": _resize_torch_bilinear,
-}
-DEFAULT_RESIZE_MODE = "tf_bilinear"  # the official ACT code evaluates through torch-fidelity
+# mode name -> resize; the names (and their order) are act.metrics.protocol's
+RESIZE_MODES: Dict[str, Callable[[torch.Tensor], torch.Tensor]] = dict(
+    zip(protocol.RESIZE_MODES, (_resize_tf_bilinear, _resize_clean, _resize_torch_bilinear), strict=True))
 
 
 def resize_for_inception(x: torch.Tensor, mode: str) -> torch.Tensor:
@@ -171,20 +172,13 @@ if FEATURE_NETWORK not in FEATURE_EXTRACTORS_REGISTRY:  # module reloads must no
     register_feature_extractor(FEATURE_NETWORK, FIDInceptionV3)
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto``: CUDA when available, else CPU; anything else is passed to ``torch.device``."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def build_feature_extractor(resize_mode: str = DEFAULT_RESIZE_MODE, device: str = "auto") -> FIDInceptionV3:
     """The FID extractor through torch-fidelity's registry, on ``device``."""
     from torch_fidelity.utils import create_feature_extractor
 
     fx = create_feature_extractor(FEATURE_NETWORK, [str(FEATURE_DIM)], cuda=False, verbose=False,
                                   resize_mode=resize_mode)
-    return fx.to(resolve_device(device))
+    return fx.to(resolve_device(device, strict=False))
 
 
 def to_nchw_rgb(images: np.ndarray) -> torch.Tensor:
@@ -232,6 +226,6 @@ def inception_info(resize_mode: str) -> Dict[str, str]:
 
 __all__ = [
     "FEATURE_NETWORK", "FEATURE_DIM", "RESIZE_MODES", "DEFAULT_RESIZE_MODE", "FIDInceptionV3",
-    "build_feature_extractor", "extract_features", "resize_for_inception", "resolve_device",
+    "build_feature_extractor", "extract_features", "resize_for_inception",
     "to_nchw_rgb", "inception_info", "no_tf32", "load_inception_torchscript", "torchscript_path",
 ]

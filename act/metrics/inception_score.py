@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from act.metrics.inception import no_tf32, resolve_device, to_nchw_rgb
+from act.devices import resolve_device
+from act.metrics.inception import no_tf32, to_nchw_rgb
 from act.metrics.scores import inception_score_from_logits
 
 IS_NETWORK = "inception-v3-compat"  # torch-fidelity's registry name
@@ -98,7 +99,7 @@ def inception_score(images: np.ndarray, weights_path: Optional[str] = None, *, a
     if weights is None and not allow_download:
         return {"value": None, "missing": missing_reason(weights_path)}
     try:
-        extractor = build_is_extractor(weights, resolve_device(device))
+        extractor = build_is_extractor(weights, resolve_device(device, strict=False))
     except Exception as err:  # unreadable file, failed download: report, do not crash the evaluation
         where = str(weights) if weights is not None else IS_WEIGHTS_URL
         return {"value": None, "missing": f"could not load Inception weights from {where}: {err!r}. "

@@ -21,16 +21,15 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from act.metrics._io import atomic_save_npz
+from act import io
+from act.data import build_dataset
+from act.metrics.protocol import DEFAULT_CACHE_DIR  # noqa: F401  (re-exported: callers name reference.DEFAULT_CACHE_DIR)
 
 CACHE_FORMAT = 1  # bump when the cached content changes meaning
-DEFAULT_CACHE_DIR = "resources/reference"
 
 
 def open_dataset(name: str, root: Optional[str] = None, split: str = "train", resolution: Optional[int] = None):
     """``act.data.build_dataset``; the one place the metrics code reaches the data loaders."""
-    from act.data import build_dataset
-
     return build_dataset(name, root=root, split=split, resolution=resolution)
 
 
@@ -128,5 +127,5 @@ def cached_features(key: ReferenceKey, cache_dir: str, compute: Callable[[], np.
     seconds = time.perf_counter() - t0
     meta = {"format": CACHE_FORMAT, "key": asdict(key), "extraction_seconds": seconds,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    atomic_save_npz(path, features=feats, meta=np.array(json.dumps(meta)))
+    io.write_npz(path, features=feats, meta=np.array(json.dumps(meta)))
     return feats, {"cache_file": str(path), "from_cache": False, "seconds": seconds}

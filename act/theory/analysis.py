@@ -1,4 +1,4 @@
-"""One checkpoint's Wasserstein-bound report: timestep table, one-step distances, Lipschitz, JS (METHOD.md s.5).
+"""One checkpoint's Wasserstein-bound report: timestep table, one-step distances, Lipschitz, JS (docs/METHOD.md s.5).
 
 One-step inequality (tested): with s_i = f(T z_i, T) (a one-step sample) and the chain
 of :mod:`act.theory.bound`,
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from act.checkpoint import NETWORKS, load_networks
 from act.schedules import karras_sigmas
 from act.theory.bound import apply_batched, measure_timesteps, num_classes, per_sample_norm
 from act.theory.lipschitz import lipschitz_at_T
@@ -51,29 +52,12 @@ class TheoryResult:
     summary: Dict[str, Any]
 
 
-def load_networks(path: Union[str, Path], device: torch.device) -> Tuple[Dict[str, nn.Module], Optional[nn.Module], Any, Dict]:
-    """({generator, target, eval_ema, ...}: consistency functions, discriminator or None, config, state)."""
-    from act.checkpoint import load_checkpoint
-    from act.config import ExperimentConfig, from_dict
-    from act.methods import generator_overrides
-    from act.networks import build_generator
-
-    state = load_checkpoint(path, map_location="cpu")
-    cfg = from_dict(ExperimentConfig, state["config"])
-    nets: Dict[str, nn.Module] = {}
-    weights = {"generator": state["networks"]["generator"], **state.get("averaged", {})}
-    for name, sd in weights.items():
-        net = build_generator(cfg.model.preset, **generator_overrides(cfg))
-        net.load_state_dict(sd)
-        nets[name] = net.to(device).eval().requires_grad_(False)
-    disc = None
-    if "discriminator" in state["networks"]:
-        from act.adversarial import build_act_discriminator
-
-        disc = build_act_discriminator(cfg)
-        disc.load_state_dict(state["networks"]["discriminator"])
-        disc = disc.to(device).eval().requires_grad_(False)
-    return nets, disc, cfg, state
+def frozen_networks(path: Union[str, Path], device: torch.device) -> Tuple[Dict[str, nn.Module], Optional[nn.Module], Any, Dict]:
+    """({generator, target, eval_ema, ...}: consistency functions, discriminator or None, config, state),
+    in eval mode without gradients."""
+    nets, cfg, state = load_networks(path, NETWORKS, device)
+    nets = {name: net.requires_grad_(False) for name, net in nets.items()}
+    return nets, nets.pop("discriminator", None), cfg, state
 
 
 def default_num_scales(cfg: Any) -> int:
@@ -84,7 +68,7 @@ def analyse_checkpoint(path: Union[str, Path], probe: Probe, device: torch.devic
                        opts: Optional[TheoryOptions] = None) -> TheoryResult:
     """The timestep table and the summary of one checkpoint, measured on ``probe``."""
     opts = opts or TheoryOptions()
-    nets, disc, cfg, state = load_networks(path, device)
+    nets, disc, cfg, state = frozen_networks(path, device)
     check_probe(probe, cfg.data, tuple(state["data_shape"]))
     measured = opts.network or state.get("sampling_network", "generator")
     if measured not in nets:

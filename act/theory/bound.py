@@ -1,4 +1,4 @@
-"""Per-timestep CT losses, the cumulative Wasserstein bound, and the measured distances (METHOD.md section 5).
+"""Per-timestep CT losses, the cumulative Wasserstein bound, and the measured distances (docs/METHOD.md s.5).
 
 Notation: a probe of pairs (x0_i, z_i), i = 1..M; a Karras grid sigma_0 = eps < ... <
 sigma_{N-1} = T; the measured consistency function f; g_k(i) = f(x0_i + sigma_k z_i, sigma_k).

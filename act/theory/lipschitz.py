@@ -1,4 +1,4 @@
-"""Lipschitz estimate of x -> f(x, T): power iteration on the Jacobian (METHOD.md section 5).
+"""Lipschitz estimate of x -> f(x, T): power iteration on the Jacobian (docs/METHOD.md s.5).
 
 The bound of the ACT paper carries a term L * W1(N(0, T^2 I), p_T), L the Lipschitz
 constant of f(., T). The largest singular value of the Jacobian J(x) at a point is

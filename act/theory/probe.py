@@ -17,7 +17,10 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
 
+from act.checkpoint import load_checkpoint, save_checkpoint
+from act.data import build_dataset, sample_toy
 from act.data.errors import DataNotFoundError
+from act.rng import probe_generator
 
 PROBE_FORMAT = "act-bench-probe/1"
 TOY_SEED_OFFSET = 1_000_000  # toy probe seeds: far from the small seeds training sets use
@@ -53,13 +56,7 @@ def data_identity(data_cfg: Any) -> Dict[str, Any]:
         return {"name": data_cfg.name, "resolution": data_cfg.resolution}
 
 
-def _generator(seed: int, stream: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed * 16 + stream)
-
-
 def _toy_sets(data_cfg: Any, num: int, seed: int) -> Tuple[torch.Tensor, torch.Tensor, Dict[str, Any]]:
-    from act.data import sample_toy
-
     kind = data_identity(data_cfg)["kind"]
     train_seed = int(data_cfg.options.get("seed", 0))
     probe_seed, indep_seed = TOY_SEED_OFFSET + 2 * seed, TOY_SEED_OFFSET + 2 * seed + 1
@@ -70,8 +67,6 @@ def _toy_sets(data_cfg: Any, num: int, seed: int) -> Tuple[torch.Tensor, torch.T
 
 
 def _image_sets(data_cfg: Any, num: int, seed: int):
-    from act.data import build_dataset
-
     dataset, split = None, None
     for split in (*HELDOUT_SPLITS, data_cfg.split):
         try:
@@ -83,7 +78,7 @@ def _image_sets(data_cfg: Any, num: int, seed: int):
                 raise
     if len(dataset) < 2 * num:
         raise ValueError(f"{data_cfg.name} {split} has {len(dataset)} items; a probe of {num} needs {2 * num}")
-    perm = torch.randperm(len(dataset), generator=_generator(seed, PERM_STREAM))
+    perm = torch.randperm(len(dataset), generator=probe_generator(seed, PERM_STREAM))
     x0, y0 = dataset.get_batch(perm[:num])
     xi, yi = dataset.get_batch(perm[num : 2 * num])
     labelled = int(getattr(dataset, "num_classes", 0)) > 0
@@ -101,21 +96,17 @@ def build_probe(data_cfg: Any, num: int, seed: int = 0) -> Probe:
         labels = labels_indep = None
     else:
         x0, x_indep, labels, labels_indep, extra = _image_sets(data_cfg, num, seed)
-    z = torch.randn(x0.shape, generator=_generator(seed, Z_STREAM))  # (M, *data_shape)
+    z = torch.randn(x0.shape, generator=probe_generator(seed, Z_STREAM))  # (M, *data_shape)
     meta = {"format": PROBE_FORMAT, "data": ident, "num": num, "seed": seed, **extra}
     return Probe(x0.float(), z, x_indep.float(), labels, labels_indep, meta)
 
 
 def save_probe(probe: Probe, path: Union[str, Path]) -> None:
-    from act.checkpoint import save_checkpoint  # atomic torch.save
-
     save_checkpoint(path, {"x0": probe.x0, "z": probe.z, "x_indep": probe.x_indep, "labels": probe.labels,
                            "labels_indep": probe.labels_indep, "meta": probe.meta})
 
 
 def load_probe(path: Union[str, Path]) -> Probe:
-    from act.checkpoint import load_checkpoint
-
     d = load_checkpoint(path)
     if d.get("meta", {}).get("format") != PROBE_FORMAT:
         raise ValueError(f"{path} is not a probe file ({PROBE_FORMAT})")

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Sequence, Union
 
 import numpy as np
 
+from act import io
 from act.theory.analysis import COLUMNS, TheoryResult
 
 OVER_TRAINING_COLUMNS = ("step", "checkpoint", "one_step_w_probe", "one_step_w_independent", "final_bound_online",
@@ -26,16 +27,14 @@ def _cell(v: Any) -> str:
 
 
 def write_rows(path: Union[str, Path], columns: Sequence[str], rows: List[Dict[str, Any]]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(columns)
-        for r in rows:
-            w.writerow([_cell(r.get(c)) for c in columns])
-    tmp.replace(path)
-    return path
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(columns)
+            for r in rows:
+                w.writerow([_cell(r.get(c)) for c in columns])
+
+    return io.atomic_write(path, write)
 
 
 def write_table(result: TheoryResult, path: Union[str, Path]) -> Path:
@@ -50,6 +49,7 @@ def over_training_rows(results: Sequence[TheoryResult]) -> List[Dict[str, Any]]:
 
 
 def _pyplot():
+    """pyplot on the Agg backend, imported at the first plot: matplotlib is slow to import."""
     import matplotlib
 
     matplotlib.use("Agg")

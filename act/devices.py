@@ -1,0 +1,19 @@
+"""Which torch device a ``--device`` / ``train.device`` string names."""
+
+from __future__ import annotations
+
+import torch
+
+
+def resolve_device(spec: str = "auto", strict: bool = True) -> torch.device:
+    """``auto``: CUDA when available, else the CPU; anything else is passed to ``torch.device``.
+
+    ``strict``: a CUDA device asked for where CUDA is missing is an error here (training), rather
+    than later at the first tensor moved there (the metrics code, which passes ``strict=False``).
+    """
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(spec)
+    if strict and device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {spec!r} requested but CUDA is not available")
+    return device
