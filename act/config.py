@@ -3,7 +3,10 @@
 nanoGPT-style dataclasses with a "why" on each default. ``load_config`` rejects
 unknown keys with the list of valid ones, so a typo never silently falls back to
 a default. The method section dispatches on its ``name`` field to the method's
-own dataclass (CT, iCT, ACT), k-diffusion factory style.
+own dataclass (CT, iCT, ACT), k-diffusion factory style. Every configuration
+dataclass of the project lives here, with every list of choices a field takes; the
+dataclasses check their choices when built, so a bad value fails at load time.
+This module imports no torch: the workflow reads it to plan.
 """
 
 from __future__ import annotations
@@ -17,10 +20,26 @@ import yaml
 
 T = TypeVar("T")
 
+# Choices of the method fields, defined once (implementations import them from here).
+CURRICULA = ("official", "paper", "doubling")  # N(k): CT's two forms (docs/METHOD.md s.2), iCT's doubling (s.3)
+EMA_SCHEDULES = ("official", "paper")  # mu(k) of the CT target EMA: divide by N-1 (official) or by N (paper)
+INDEX_SAMPLINGS = ("uniform", "lognormal")  # which adjacent pair of the grid: CT uniform, iCT discrete lognormal
+WEIGHTINGS = ("uniform", "ict")  # lambda(sigma_i): 1, or iCT's 1 / (sigma_{i+1} - sigma_i)
+TARGETS = ("ema", "online")  # the teacher: an EMA of the student (CT) or the student under stop-gradient (iCT)
+LAMBDA_SCHEDULES = ("constant", "power")  # ACT's adversarial weight over the grid
+AUGMENT_MODES = ("r1_ema", "ada_sign")  # ACT-Aug's controller: the official R1-EMA rule, or ADA's sign heuristic
+RADAM_D_BETA2_LAZY = 16 / 17  # the official ACT D beta2 is 0.99 * 16/17 (lazy-regularisation correction)
+
+
+def check_choice(where: str, value: Any, choices: Tuple[Any, ...]) -> None:
+    """A ValueError naming the setting, the bad value and the valid ones, unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"unknown {where} {value!r}; choose from {choices}")
+
 
 @dataclass
 class NoiseConfig:
-    """Variance-exploding noise of Consistency Models (METHOD.md section 1)."""
+    """Variance-exploding noise of Consistency Models (docs/METHOD.md s.1)."""
 
     sigma_min: float = 0.002  # eps: f(x, eps) = x is the boundary condition
     sigma_max: float = 80.0  # T: one-step sampling starts from N(0, T^2 I)
@@ -51,7 +70,7 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     steps: int = 2000  # K: total training steps; curricula are functions of step / K
-    batch_size: int = 32  # B, images per generator step (ACT loads 2B: see METHOD.md)
+    batch_size: int = 32  # B, images per generator step (ACT loads 2B: see docs/METHOD.md s.4)
     lr: float = 1e-4  # constant, no warm-up, as every official recipe here
     betas: Tuple[float, float] = (0.9, 0.999)  # RAdam; ACT's config sets (0, 0.99)
     seed: int = 0  # every random draw of step k derives from (seed, k): resume is exact
@@ -75,33 +94,107 @@ class SampleConfig:
 
 
 @dataclass
+class CTConfig:
+    """Consistency training (docs/METHOD.md s.2-3): CT's defaults; iCT is the same method configured otherwise."""
+
+    name: str = "ct"
+    s0: int = 2  # initial number of discretisation points N(0) (doubling: initial N - 1)
+    s1: int = 150  # final N (CIFAR-10, LSUN; 200 for ImageNet-64) (doubling: final N - 1)
+    curriculum: str = "official"  # N(k): "official" round(...) of the ACT code, "paper", or iCT's "doubling"
+    mu0: float = 0.9  # target EMA at N = s0 (0.95 for ImageNet-64/LSUN); target "ema" only
+    ema_schedule: str = "official"  # mu(k): "official" divides by N-1, "paper" by N
+    index_sampling: str = "uniform"  # CT: sigma_hi uniform on the grid; iCT: "lognormal"
+    p_mean: float = -1.1  # lognormal index distribution (iCT)
+    p_std: float = 2.0
+    weighting: str = "uniform"  # CT: 1; iCT: "ict", 1 / (sigma_hi - sigma_lo)
+    target: str = "ema"  # CT: an EMA teacher updated with mu(k); iCT: "online" (stop-gradient of the student)
+    distance: str = "lpips"  # the paper's; needs VGG-16 weights (see act.distances)
+    huber_c: Optional[float] = None  # pseudo-Huber c; None derives 0.00054 sqrt(d)
+    lpips_weights: Optional[str] = None  # local VGG-16 file for LPIPS
+    eval_ema: Optional[float] = None  # separate evaluation EMA (CM paper: 0.9999); None samples the target
+    clip_target: bool = False  # CM clips neither output
+
+    def __post_init__(self) -> None:
+        check_choice("method.curriculum", self.curriculum, CURRICULA)
+        check_choice("method.ema_schedule", self.ema_schedule, EMA_SCHEDULES)
+        check_choice("method.index_sampling", self.index_sampling, INDEX_SAMPLINGS)
+        check_choice("method.weighting", self.weighting, WEIGHTINGS)
+        check_choice("method.target", self.target, TARGETS)
+
+
+@dataclass
+class ICTConfig(CTConfig):
+    """Improved consistency training (Song & Dhariwal 2023; docs/METHOD.md s.3). No official code: the paper's settings."""
+
+    name: str = "ict"
+    s0: int = 10  # initial N - 1
+    s1: int = 1280  # final N - 1
+    curriculum: str = "doubling"  # N(k) = min(s0 2^floor(k/K'), s1) + 1
+    index_sampling: str = "lognormal"  # P_mean = -1.1, P_std = 2.0
+    weighting: str = "ict"
+    target: str = "online"  # no EMA teacher
+    distance: str = "pseudo_huber"
+    eval_ema: Optional[float] = 0.99993  # the iCT paper's sampling EMA
+
+
+@dataclass
+class ACTConfig(CTConfig):
+    """Adversarial consistency training (Kong et al. 2024; docs/METHOD.md s.4): CT's fields plus the discriminator's."""
+
+    name: str = "act"
+    distance: str = "lpips"  # official: piq LPIPS-VGG; needs VGG-16 weights
+    clip_target: bool = True  # official clips only the target (EMA) output to [-1, 1]
+    lambda_schedule: str = "constant"  # "constant" (CIFAR-10) or "power" (ImageNet-64, LSUN)
+    lambda_max: float = 0.3  # CIFAR-10 0.3; ImageNet-64 / LSUN 0.6 with the power schedule
+    w_mid: float = 0.2  # power schedule: lambda at the middle of the grid
+    r1_gamma: float = 10.0  # 0 turns R1 off
+    r1_interval: int = 16  # lazy R1 every this many steps
+    augment: bool = False  # ACT-Aug (ADA-style, on reals and fakes alike)
+    augment_mode: str = "r1_ema"  # official R1-EMA controller, or ADA's "ada_sign" heuristic
+    augment_threshold: float = 1.0e4  # R1-EMA threshold: 1e4 CIFAR-10, 1e7 ImageNet-64, 1e9 LSUN
+    augment_pipeline: str = "bgc"  # blit + geometric + colour
+    time_conditioned_discriminator: bool = True  # ablation: an unconditioned D ignores sigma
+    g_betas: Tuple[float, float] = (0.0, 0.99)  # official RAdam betas of G
+    d_betas: Tuple[float, float] = (0.0, 0.99 * RADAM_D_BETA2_LAZY)  # and of D
+    d_lr: Optional[float] = None  # discriminator lr; None: train.lr (the official d_lr equals lr)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("method.lambda_schedule", self.lambda_schedule, LAMBDA_SCHEDULES)
+        check_choice("method.augment_mode", self.augment_mode, AUGMENT_MODES)
+        if self.r1_interval < 1:
+            raise ValueError(f"method.r1_interval must be >= 1, got {self.r1_interval}")
+
+
+# The methods by name: the one list of method names (act.registry maps each to its implementation).
+METHOD_CONFIGS: Dict[str, Type[CTConfig]] = {"ct": CTConfig, "ict": ICTConfig, "act": ACTConfig}
+METHOD_NAMES = tuple(METHOD_CONFIGS)
+
+
+@dataclass
 class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    method: Any = None  # a method dataclass (CTConfig, ICTConfig, ...), resolved by name
+    method: CTConfig = field(default_factory=CTConfig)  # CTConfig, ICTConfig or ACTConfig, chosen by name
     train: TrainConfig = field(default_factory=TrainConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
 
-    def __post_init__(self) -> None:
-        if self.method is None:
-            self.method = method_config_from_dict({"name": "ct"})
 
-
-def _method_registry() -> Dict[str, Type]:
-    # Imported here: the objectives import this module for their shared dataclasses.
-    from act.methods import method_registry
-
-    return {name: entry[0] for name, entry in method_registry().items()}
+def generator_overrides(cfg: ExperimentConfig) -> Dict[str, Any]:
+    """build_generator keyword arguments of a config: its overrides plus the noise constants."""
+    overrides = dict(cfg.model.overrides)
+    overrides.setdefault("sigma_min", cfg.noise.sigma_min)
+    overrides.setdefault("sigma_data", cfg.noise.sigma_data)
+    return overrides
 
 
 def method_config_from_dict(d: Mapping[str, Any]) -> Any:
     d = dict(d)
     name = d.setdefault("name", "ct")  # the default method, as in ExperimentConfig
-    registry = _method_registry()
-    if name not in registry:
-        raise ValueError(f"unknown method {name!r}; choose from {sorted(registry)}")
-    return from_dict(registry[name], d, where="method")
+    if name not in METHOD_CONFIGS:
+        raise ValueError(f"unknown method {name!r}; choose from {sorted(METHOD_CONFIGS)}")
+    return from_dict(METHOD_CONFIGS[name], d, where="method")
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:

@@ -14,11 +14,10 @@ from typing import Callable, NamedTuple, Optional
 import torch
 from torch import nn
 
-from act.methods import expand_like, seeded_global_rng
+from act.config import INDEX_SAMPLINGS, WEIGHTINGS, check_choice
+from act.parametrization import expand_like
+from act.rng import draw_seed, seeded_global_rng
 from act.schedules import ict_index_probs, ict_weights, karras_sigmas
-
-INDEX_SAMPLINGS = ("uniform", "lognormal")
-WEIGHTINGS = ("uniform", "ict")
 
 
 class ConsistencyTerms(NamedTuple):
@@ -43,10 +42,8 @@ class ConsistencyLoss:
         p_std: float = 2.0,
         clip_target: bool = False,
     ) -> None:
-        if index_sampling not in INDEX_SAMPLINGS:
-            raise ValueError(f"unknown index sampling {index_sampling!r}; choose from {INDEX_SAMPLINGS}")
-        if weighting not in WEIGHTINGS:
-            raise ValueError(f"unknown weighting {weighting!r}; choose from {WEIGHTINGS}")
+        check_choice("index sampling", index_sampling, INDEX_SAMPLINGS)
+        check_choice("weighting", weighting, WEIGHTINGS)
         self.distance = distance
         self.sigma_min, self.sigma_max, self.rho = sigma_min, sigma_max, rho
         self.index_sampling, self.weighting = index_sampling, weighting
@@ -79,7 +76,7 @@ class ConsistencyLoss:
         sigmas64 = karras_sigmas(num_scales, self.sigma_min, self.sigma_max, self.rho)  # (N,) float64, CPU
         lo = self.sample_lower_index(sigmas64, x0.shape[0], generator).to(device)  # (B,)
         z = torch.randn(x0.shape, generator=generator, device=generator.device, dtype=x0.dtype).to(device)
-        dropout_seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+        dropout_seed = draw_seed(generator)
         sigmas = sigmas64.to(device=device, dtype=torch.float32)
         s_lo, s_hi = sigmas[lo], sigmas[lo + 1]  # (B,)
         with seeded_global_rng(dropout_seed, device):  # one dropout mask for both passes

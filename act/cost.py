@@ -15,9 +15,12 @@ from typing import Any, Dict, Optional
 import torch
 
 from act.config import ExperimentConfig
-from act.methods import build_method, seeded_global_rng
+from act.data import build_dataset
+from act.devices import resolve_device
 from act.networks import count_parameters
-from act.train import apply_determinism, build_optimizers, compile_networks, per_step_generator, resolve_device, train_step
+from act.registry import build_method
+from act.rng import per_step_generator, seeded_global_rng
+from act.train import apply_determinism, build_data, build_optimizers, compile_networks, train_step
 
 
 class _GlobalOnly:
@@ -69,9 +72,6 @@ def measure_cost(cfg: ExperimentConfig, steps: int = 10, warmup: int = 3, synthe
             "measured_batch_size": small.train.batch_size, "scaled_by": scale,
         })
         return result
-    from act.data import build_dataset
-    from act.train import build_data
-
     tc = cfg.train
     dev = resolve_device(device or tc.device)
     apply_determinism(cfg)  # the same switches as training, so the cost is that of the real step
@@ -110,7 +110,7 @@ def measure_cost(cfg: ExperimentConfig, steps: int = 10, warmup: int = 3, synthe
         with counter:
             step(k)
         flops[label] = int(counter.get_total_flops())
-    interval = getattr(cfg.method, "r1_interval", 0) if cfg.method.name == "act" else 0
+    interval = method.regularizer_interval
     mean_flops = flops["plain_step"] if not interval else (flops["r1_step"] + (interval - 1) * flops["plain_step"]) / interval
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)

@@ -3,14 +3,14 @@
 A method owns its trained networks (one optimiser each, stepped in ``phases``
 order every step), its averaged copies (target network, evaluation EMA), and a
 per-phase loss returning per-sample values; the loop reduces, back-propagates,
-steps and logs. CT and iCT have one phase, ACT two (generator, then
-discriminator). ``METHOD_CONFIGS`` / ``build_method`` dispatch on the config's name.
+steps and logs. CT and iCT (one phase) are two configurations of
+``baselines.ct.ConsistencyTraining``; ACT (two phases: generator, then
+discriminator) composes it. ``act.registry.build_method`` picks the implementation.
 """
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from torch import nn
@@ -22,6 +22,9 @@ class Method:
     phases: Tuple[str, ...] = ("generator",)
     images_per_step_factor: int = 1  # ACT loads 2B images per step
     compilable: Tuple[str, ...] = ("generator",)  # networks train.compile may torch.compile
+    # Steps after which the cost of a step repeats; the first of each period costs more (ACT's lazy R1).
+    # 0: every step costs the same. act.cost averages the FLOPs over one period.
+    regularizer_interval: int = 0
 
     def __init__(self) -> None:
         self.networks: Dict[str, nn.Module] = {}
@@ -41,8 +44,9 @@ class Method:
         """Per-sample losses (B,) of ``phase`` and scalars to log."""
         raise NotImplementedError
 
-    def after_update(self, phase: str, step: int) -> None:
-        """Called after the optimiser step of ``phase`` (EMA updates)."""
+    def after_update(self, phase: str, step: int) -> Optional[Dict[str, float]]:
+        """Called after the optimiser step of ``phase`` (EMA updates, controllers); may return scalars to log."""
+        return None
 
     def scalars(self, step: int) -> Dict[str, float]:
         """Schedule values logged each interval (N(k), mu(k), ...)."""
@@ -80,66 +84,3 @@ def set_trainable(method: Method, phase: str) -> None:
         for p in ps:
             p.requires_grad_(name == phase)
     method._trainable_phase = phase
-
-
-def per_step_generator(seed: int, step: int, device: torch.device, stream: int = 0) -> torch.Generator:
-    """The torch.Generator of training step ``step``: every random draw of a step comes from it.
-
-    Seeded from (seed, step, stream) alone, so a resumed run draws exactly what an
-    uninterrupted one would, on any batch of steps, without CUDA-specific RNG calls.
-    """
-    g = torch.Generator(device=device)
-    g.manual_seed((seed * 1_000_003 + step) * 16 + stream)
-    return g
-
-
-@contextlib.contextmanager
-def seeded_global_rng(seed: int, device: torch.device) -> Iterator[None]:
-    """Run a block under a fixed global RNG (dropout masks), restoring the previous state after.
-
-    CT's student and target passes each run under the same seed, so they share one dropout mask.
-    """
-    if device.type == "cpu":
-        fork = torch.random.fork_rng(devices=[])  # the CPU generator only
-    else:
-        index = device.index if device.index is not None else 0
-        fork = torch.random.fork_rng(devices=[index], device_type=device.type)
-    with fork:
-        if device.type == "cpu":
-            # The CPU generator alone: torch.manual_seed would also queue a lazy seeding of every
-            # CUDA device (with a formatted stack trace, ~0.4 ms, kept until CUDA starts) per call.
-            torch.default_generator.manual_seed(seed)
-        else:
-            torch.manual_seed(seed)
-        yield
-
-
-def expand_like(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """(B,) -> (B, 1, 1, 1) for images, (B, 1) for points."""
-    return v.view((-1,) + (1,) * (x.ndim - 1))
-
-
-def generator_overrides(cfg: Any) -> Dict[str, Any]:
-    """build_generator keyword arguments of a config: its overrides plus the noise constants."""
-    overrides = dict(cfg.model.overrides)
-    overrides.setdefault("sigma_min", cfg.noise.sigma_min)
-    overrides.setdefault("sigma_data", cfg.noise.sigma_data)
-    return overrides
-
-
-def method_registry() -> Dict[str, Tuple[type, type]]:
-    """name -> (config dataclass, Method class). Imported lazily: the methods import act.config."""
-    from baselines.ct import CTConfig, CTMethod
-    from baselines.ict import ICTConfig, ICTMethod
-    from act.adversarial import ACTConfig, ACTMethod
-
-    return {"ct": (CTConfig, CTMethod), "ict": (ICTConfig, ICTMethod), "act": (ACTConfig, ACTMethod)}
-
-
-def build_method(cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0) -> Method:
-    """The method of an ExperimentConfig, networks built on the CPU."""
-    reg = method_registry()
-    name = cfg.method.name
-    if name not in reg:
-        raise ValueError(f"unknown method {name!r}; choose from {sorted(reg)}")
-    return reg[name][1](cfg, data_shape=data_shape, num_classes=num_classes)

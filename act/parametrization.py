@@ -17,6 +17,11 @@ from act.schedules import SIGMA_DATA, SIGMA_MIN
 TIME_INPUTS = ("raw", "log250")
 
 
+def expand_like(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per-sample values (B,) -> (B, 1, 1, 1) for images, (B, 1) for points, to broadcast against ``x``."""
+    return v.view((-1,) + (1,) * (x.ndim - 1))
+
+
 def boundary_scalings(
     sigma: torch.Tensor, sigma_min: float = SIGMA_MIN, sigma_data: float = SIGMA_DATA
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

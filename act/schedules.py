@@ -12,12 +12,14 @@ import math
 
 import torch
 
+from act.config import EMA_SCHEDULES
+
 SIGMA_MIN = 0.002
 SIGMA_MAX = 80.0
 SIGMA_DATA = 0.5
 RHO = 7.0
 
-CT_VARIANTS = ("official", "paper")
+CT_VARIANTS = EMA_SCHEDULES  # the two forms of N(k) and of mu(k): "official" and "paper"
 
 
 def karras_sigmas(

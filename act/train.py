@@ -27,26 +27,16 @@ from tqdm.auto import tqdm
 
 from act import distributed
 from act.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
-from act.config import ExperimentConfig, from_dict, save_config, to_dict
-from act.methods import Method, build_method, per_step_generator, seeded_global_rng, set_trainable
+from act.config import ExperimentConfig, save_config, to_dict
+from act.data import build_dataset
+from act.devices import resolve_device
+from act.method import Method, set_trainable
 from act.provenance import provenance, write_json_atomic
+from act.registry import build_method
 from act.resume import choose_checkpoint, clear_run, run_signature, truncate_log
+from act.rng import DATA_STREAM, epoch_permutation_generator, per_step_generator, rank_step_generator, seeded_global_rng
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-DATA_STREAM = 1  # generator stream of the data order; stream 0 is the method's
-# Rank r adds r * 2**25 to its seeds. The CPU generator keeps only 32 bits of a seed, and a run of
-# K steps spans 16 K consecutive seeds (16 streams per step): up to 2**21 steps and 128 processes,
-# no two (step, stream, rank) share a seed.
-RANK_SEED_STRIDE = 2**25
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
-    return device
 
 
 def apply_determinism(cfg: ExperimentConfig) -> None:
@@ -58,8 +48,6 @@ def apply_determinism(cfg: ExperimentConfig) -> None:
 
 
 def build_data(cfg: ExperimentConfig):
-    from act.data import build_dataset
-
     d = cfg.data
     return build_dataset(d.name, root=d.root, split=d.split, resolution=d.resolution, download=d.download, **d.options)
 
@@ -86,7 +74,7 @@ class StepBatches(Dataset):
 
     def _permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._perm_epoch:
-            g = torch.Generator().manual_seed(self.seed * 7919 + epoch)
+            g = epoch_permutation_generator(self.seed, epoch)
             self._perm, self._perm_epoch = torch.randperm(self.n, generator=g), epoch
         return self._perm
 
@@ -107,15 +95,6 @@ class StepBatches(Dataset):
             flip = torch.rand(self.batch, generator=g)[self.part] < 0.5  # drawn for the global batch
             x = torch.where(flip[:, None, None, None], x.flip(-1), x)
         return x, y
-
-
-def rank_step_generator(seed: int, step: int, device: torch.device, rank: int = 0) -> torch.Generator:
-    """The method's generator of step ``step`` on process ``rank``: rank 0 draws what a single
-    process would, the others draw independent noise, still a pure function of (seed, step, rank)."""
-    g = per_step_generator(seed, step, device)
-    if rank:
-        g.manual_seed((g.initial_seed() + rank * RANK_SEED_STRIDE) % 2**64)
-    return g
 
 
 def _autocast(device: torch.device, precision: str):
@@ -162,8 +141,8 @@ def train_step(method: Method, optimizers: Dict[str, Any], scalers: Dict[str, An
         distributed.all_reduce_gradients(method.networks[phase].parameters())  # scaled: one inf decision
         scalers[phase].step(opt)
         scalers[phase].update()
-        method.after_update(phase, step)
         logs.update(phase_logs)
+        logs.update(method.after_update(phase, step) or {})
     return logs
 
 
@@ -182,7 +161,6 @@ def training_state(method: Method, optimizers, scalers, step: int, cfg: Experime
         "method_state": method.extra_state(),
         "world_size": distributed.world_size(),  # with the device type, decides the noise streams
         "device_type": next(next(iter(method.networks.values())).parameters()).device.type,
-        "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
     }
 
 
@@ -226,10 +204,8 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
     dataset = _build_data_rank0_first(cfg)
     data_shape = tuple(dataset[0][0].shape)
     with seeded_global_rng(tc.seed, torch.device("cpu")):  # initial weights are a function of the seed
-        method = build_method(cfg, data_shape, int(getattr(dataset, "num_classes", 0)))
+        method = build_method(cfg, data_shape, int(getattr(dataset, "num_classes", 0)), world_size=world)
     method.to(device)
-    if hasattr(method, "world_size"):
-        method.world_size = world
     optimizers, scalers = build_optimizers(method, tc, device)
 
     start = 0
@@ -318,18 +294,3 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
     distributed.barrier()  # model.pt exists when any process returns
     return run_dir / "model.pt"
 
-
-def load_sampling_network(path: Union[str, Path], device: Union[str, torch.device] = "cpu", which: Optional[str] = None):
-    """The network to sample from in a checkpoint (or ``which``: generator, target, eval_ema), with its config."""
-    from act.methods import generator_overrides
-    from act.networks import build_generator
-
-    state = load_checkpoint(path, map_location="cpu")
-    cfg = from_dict(ExperimentConfig, state["config"])
-    net = build_generator(cfg.model.preset, **generator_overrides(cfg))
-    which = which or state["sampling_network"]
-    weights = state["networks"]["generator"] if which == "generator" else state["averaged"].get(which)
-    if weights is None:
-        raise KeyError(f"{path} holds no network {which!r}; it has generator and {sorted(state['averaged'])}")
-    net.load_state_dict(weights)
-    return net.to(device).eval(), cfg, state

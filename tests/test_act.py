@@ -1,4 +1,4 @@
-"""ACT (METHOD.md section 4): lambda schedule, R1 interval, gradient routing, inpainting, toy training."""
+"""ACT (docs/METHOD.md s.4): lambda schedule, R1 interval, gradient routing, inpainting, toy training."""
 
 import math
 
@@ -7,13 +7,15 @@ import ot
 import pytest
 import torch
 
-from act.adversarial import ACTConfig, lambda_weight
-from act.config import load_config
+from act.adversarial import lambda_weight
+from act.checkpoint import load_networks
+from act.config import ACTConfig, load_config
 from act.inpainting import make_mask, psnr_filled, sample_inpaint, trivial_fill
-from act.methods import build_method, set_trainable
+from act.method import set_trainable
 from act.parametrization import ConsistencyFunction
+from act.registry import build_method
 from act.sampling import ImageNoise, generate
-from act.train import load_sampling_network, train
+from act.train import train
 
 
 def act_cfg(*extra, steps=4):
@@ -100,9 +102,18 @@ def test_act_batch_split_and_checkpoint(tmp_path):
     assert log[-1]["images_seen"] == 3 * 2 * 32  # 2B images per step
     for key in ("loss_ct", "loss_adv", "loss_d_fake", "loss_d_real", "aug_p", "lambda"):
         assert key in log[-1]
-    net, cfg, state = load_sampling_network(out)
+    net, cfg, state = load_networks(out)
     assert state["sampling_network"] == "target"  # ACT evaluates its one EMA
     assert "discriminator" in state["networks"]
+    assert "rng" not in state  # every draw is a function of (seed, step): no RNG state to carry
+    for k, v in load_networks(out, "target")[0].state_dict().items():
+        assert torch.equal(v, net.state_dict()[k])
+    nets, _, _ = load_networks(out, ("generator", "eval_ema", "discriminator"))
+    assert list(nets) == ["generator", "discriminator"] and not nets["discriminator"].training
+    for k, v in nets["discriminator"].state_dict().items():
+        assert torch.equal(v, state["networks"]["discriminator"][k].cpu())
+    with pytest.raises(KeyError, match="holds no network 'eval_ema'; it has generator and \\['target'\\]"):
+        load_networks(out, "eval_ema")
 
 
 def _w1(a, b):
@@ -120,7 +131,7 @@ def test_act_toy_one_step_w1_falls(tmp_path):
     init = build_method(cfg, (2,)).sampling_network()
     x0, _ = generate(init, 600, (2,), [80.0], progress=False)
     out = train(cfg, tmp_path / "act", progress=False)
-    net, _, _ = load_sampling_network(out)
+    net, _, _ = load_networks(out)
     x1, _ = generate(net, 600, (2,), [80.0], progress=False)
     w_init, w_trained = _w1(x0.numpy().astype(np.float64), data), _w1(x1.numpy().astype(np.float64), data)
     assert w_trained < 0.8 * w_init, (w_init, w_trained)  # noise of a 600-point W1 is ~0.01

@@ -3,8 +3,7 @@
 import pytest
 
 from act.config import ExperimentConfig, load_config, parse_override, save_config, to_dict
-from baselines.ct import CTConfig
-from baselines.ict import ICTConfig
+from act.config import CTConfig, ICTConfig
 
 
 def test_defaults_and_method_dispatch(tmp_path):
@@ -63,3 +62,37 @@ def test_base_inheritance_and_method_switch(tmp_path):
     (tmp_path / "loop.yaml").write_text("base: loop.yaml\n")
     with pytest.raises(ValueError, match="itself"):
         load_config(tmp_path / "loop.yaml")
+
+
+@pytest.mark.parametrize("override, setting", [
+    ("method.curriculum=cosine", "method.curriculum"),
+    ("method.ema_schedule=linear", "method.ema_schedule"),
+    ("method.index_sampling=beta", "method.index_sampling"),
+    ("method.weighting=snr", "method.weighting"),
+    ("method.target=frozen", "method.target"),
+])
+def test_bad_method_choice_fails_at_load_naming_the_setting(override, setting):
+    for method in ("ct", "ict", "act"):
+        with pytest.raises(ValueError, match=rf"unknown {setting} .*choose from"):
+            load_config(None, (f"method.name={method}", override))
+
+
+def test_bad_act_choice_fails_at_load():
+    with pytest.raises(ValueError, match=r"unknown method.lambda_schedule 'cos'"):
+        load_config(None, ("method.name=act", "method.lambda_schedule=cos"))
+    with pytest.raises(ValueError, match=r"unknown method.augment_mode"):
+        load_config(None, ("method.name=act", "method.augment_mode=always"))
+    with pytest.raises(ValueError, match=r"method.r1_interval must be >= 1"):
+        load_config(None, ("method.name=act", "method.r1_interval=0"))
+
+
+def test_ict_is_the_consistency_method_configured_otherwise():
+    """iCT and CT: one implementation; iCT's differences are config values a CT config can also set."""
+    from act.registry import IMPLEMENTATIONS
+
+    assert IMPLEMENTATIONS["ct"] is IMPLEMENTATIONS["ict"]
+    ict, ct = load_config(None, ("method.name=ict",)).method, load_config().method
+    assert isinstance(ict, CTConfig)
+    differs = {k for k in vars(ct) if getattr(ct, k) != getattr(ict, k)}
+    assert differs == {"name", "s0", "s1", "curriculum", "index_sampling", "weighting", "target", "distance", "eval_ema"}
+    assert (ict.curriculum, ict.index_sampling, ict.weighting, ict.target) == ("doubling", "lognormal", "ict", "online")

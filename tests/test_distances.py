@@ -1,4 +1,4 @@
-"""Distances of consistency training (METHOD.md sections 2-4)."""
+"""Distances of consistency training (docs/METHOD.md sections 2-4)."""
 
 import math
 

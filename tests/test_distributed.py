@@ -13,8 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from act.methods import per_step_generator
-from act.train import StepBatches, rank_step_generator
+from act.rng import per_step_generator, rank_step_generator
+from act.train import StepBatches
 from test_training import toy_cfg
 
 WORLD = 2

@@ -1,4 +1,4 @@
-"""act.networks: preset sizes against METHOD.md section 4, shapes, boundary condition, conditioning."""
+"""act.networks: preset sizes against docs/METHOD.md s.4, shapes, boundary condition, conditioning."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from act.networks import (
 )
 from act.schedules import SIGMA_MIN
 
-# Official sizes (METHOD.md section 4, from the official ACT code).
+# Official sizes (docs/METHOD.md s.4, from the official ACT code).
 OFFICIAL_G = {"cifar10": 27.5e6, "imagenet64": 107.6e6, "lsun256": 113.7e6}
 OFFICIAL_D = {"cifar10": 18.0e6, "imagenet64": 53.9e6, "lsun256": 57.0e6}
 

@@ -1,4 +1,4 @@
-"""Boundary-condition parametrisation (METHOD.md section 1)."""
+"""Boundary-condition parametrisation (docs/METHOD.md s.1)."""
 
 import math
 

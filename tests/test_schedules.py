@@ -1,4 +1,4 @@
-"""Every schedule formula against METHOD.md sections 1-3, computed independently here."""
+"""Every schedule formula against docs/METHOD.md sections 1-3, computed independently here."""
 
 import math
 

@@ -8,14 +8,14 @@ import pytest
 import torch
 from torch import nn
 
-from act.checkpoint import latest_checkpoint, load_checkpoint
+from act.checkpoint import latest_checkpoint, load_checkpoint, load_networks
 from act.config import load_config
 from act.consistency import ConsistencyLoss
 from act.distances import l2_distance
-from act.methods import seeded_global_rng
+from act.rng import seeded_global_rng
 from act.parametrization import ConsistencyFunction
 from act.sampling import generate
-from act.train import StepBatches, load_sampling_network, train
+from act.train import StepBatches, train
 
 
 def toy_cfg(method="ct", steps=6, **extra):
@@ -95,8 +95,7 @@ def test_resume_compares_what_decides_the_trajectory(tmp_path):
     (run / "checkpoints" / "step-0000006.pt").unlink()
     state = load_checkpoint(ckpt)
     assert (state["world_size"], state["device_type"]) == (1, "cpu")
-    del state["config"]["method"]["clip_target"]  # a checkpoint older than a field: read with its default
-    save_checkpoint(ckpt, state)
+    save_checkpoint(ckpt, state)  # rewritten as it was read: it still continues the run
     train(toy_cfg(), run, progress=False)
     assert json.loads((run / "run.json").read_text())["start_step"] == 3
     state["world_size"] = 2  # written by two processes: another noise stream
@@ -136,7 +135,7 @@ def test_checkpoint_has_no_pickled_code(tmp_path):
 
 def test_ct_on_fashion_mnist_format(tmp_path, fmnist_root):
     out = train(fmnist_cfg(fmnist_root), tmp_path / "f", progress=False)
-    net, cfg, state = load_sampling_network(out)
+    net, cfg, state = load_networks(out)
     assert state["data_shape"] == [1, 32, 32]
     x, _ = generate(net, 3, (1, 32, 32), [80.0], progress=False)
     assert x.shape == (3, 1, 32, 32) and torch.isfinite(x).all()
@@ -274,3 +273,29 @@ def test_score_run_samples_and_scores_every_checkpoint(tmp_path):
     assert main(["score-run", "--checkpoint", str(tmp_path / "nope.pt"), "--samples-dir", str(tmp_path / "x"),
                  "--metrics-dir", str(tmp_path / "y")]) == 2
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_ct_configured_as_ict_trains_exactly_as_ict(tmp_path):
+    """One consistency method: CT with iCT's settings is iCT, weight for weight."""
+    ict = train(toy_cfg("ict"), tmp_path / "ict", progress=False)
+    as_ict = toy_cfg("ct", **{"method.distance": "pseudo_huber", "method.s0": 10, "method.s1": 1280,
+                              "method.curriculum": "doubling", "method.index_sampling": "lognormal",
+                              "method.weighting": "ict", "method.target": "online", "method.eval_ema": 0.99993})
+    ct = train(as_ict, tmp_path / "ct", progress=False)
+    a, b = load_checkpoint(ict), load_checkpoint(ct)
+    assert a["sampling_network"] == b["sampling_network"] == "eval_ema" and set(b["averaged"]) == {"eval_ema"}
+    for k, v in a["averaged"]["eval_ema"].items():
+        assert torch.equal(v, b["averaged"]["eval_ema"][k]), k
+    plain = load_checkpoint(train(toy_cfg("ct"), tmp_path / "plain", progress=False))
+    assert set(plain["averaged"]) == {"target"}  # CT's own settings: an EMA teacher, sampled
+
+
+def test_resolve_device_strict_for_training_lenient_for_metrics():
+    from act.devices import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="device 'cuda' requested but CUDA is not available"):
+            resolve_device("cuda")
+        assert resolve_device("cuda:1", strict=False) == torch.device("cuda:1")
