@@ -44,8 +44,8 @@ localrules:
 rule all:
     default_target: True
     input:
-        f"{R}/summary.csv",
-        f"{R}/tables",
-        f"{R}/figures",
-        f"{R}/claims.md",
-        [classifier_path(d) for d in IMAGES if SETTINGS[d]["classifier"]["enabled"]],  # early, beside the costs
+        path(summary_path),
+        path(tables_dir),
+        path(figures_dir),
+        path(claims_path, ".md"),
+        [path(classifier_path, d) for d in IMAGES if SETTINGS[d]["classifier"]["enabled"]],  # early, beside the costs

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from act.report import claims as C
+from act.report.claims_output import write_claims
 
 FPS = {"ct": 1.0e9, "act": 2.0e9}  # FLOPs per step at batch 16; linear in the batch
 
@@ -155,7 +156,7 @@ def test_theory_and_inpainting_claims(tmp_path):
 
 def test_write_claims_files(tmp_path):
     good = {("act", 16): flat(0.1), ("act", 128): flat(0.1), ("ct", 16): flat(0.5), ("ct", 128): flat(0.3)}
-    paths = C.write_claims(summary(good), tmp_path, title="synthetic")
+    paths = write_claims(summary(good), tmp_path, title="synthetic")
     assert all(p.is_file() for p in paths.values())
     data = json.loads(paths["json"].read_text())
     assert {r["verdict"] for r in data["rows"]} <= set(C.VERDICTS) and data["min_seeds"] == 2

@@ -183,7 +183,7 @@ def test_budget_steps_inverse_to_flops_per_step(experiment):
 
 
 def test_budget_errors_and_cost_configs(experiment, tmp_path):
-    from act.report.budget import checkpoint_schedule, plan_budget, write_cost_configs
+    from act.plan.budget import checkpoint_schedule, plan_budget, write_cost_configs
 
     assert checkpoint_schedule(2000, 4, 25) == (500, 25, [500, 1000, 1500, 2000])
     assert checkpoint_schedule(9, 4, 25)[2][-1] == 9
@@ -221,6 +221,31 @@ def test_aggregate_rows_and_columns(experiment):
     assert len(sampled) == 6 and (sampled["w1"] > 0).all() and sampled["fid"].isna().all()
     theory = toy[(toy["method"] == "ct") & (toy["batch"] == 32) & toy["theory_final_bound_online"].notna()]
     assert len(theory) >= 2 and toy["ckpt_step"].max() == 16  # CT at b16 trains 16 steps
+
+
+def test_aggregate_reads_only_the_named_inputs(experiment, tmp_path):
+    """The workflow's form: the run outputs its rule declares, so stale folders of other runs or stages are left out."""
+    from act.plan.layout import STAGES, run_dirs
+    from act.report.aggregate import aggregate
+    from act.report.figures import make_figures
+
+    exp = experiment["exp"]
+    walked = aggregate(exp)
+    folders = {stage: [str(f) for _, f in run_dirs(exp, stage)] for stage in STAGES}
+    named = [f"{f}/model.pt" for f in folders["runs"]] + [f"{f}/inpaint.json" for f in folders["inpaint"]]
+    named += [f for stage in ("samples", "metrics", "theory") for f in folders[stage]]
+    pd.testing.assert_frame_equal(aggregate(exp, named), walked)  # everything named: the folder's table
+    images = [f for f in named if "/toy_gmm/" not in f and "/theory/" not in f]  # a plan without the toy runs, no theory
+    part = aggregate(exp, images)
+    assert set(part["dataset"]) == {"cifar10"} and part["theory_final_bound_online"].isna().all()
+    cif = walked[walked["dataset"] == "cifar10"].reset_index(drop=True)
+    same = [c for c in part.columns if not c.startswith("theory_")]  # (loss columns of the toy ACT runs: gone)
+    pd.testing.assert_frame_equal(part[same], cif[same], check_dtype=False)  # (dtypes: of the rows present)
+    with pytest.raises(ValueError, match="not a run's output"):
+        aggregate(exp, [exp / "budget.json"])
+    index = make_figures(part, exp, tmp_path / "figures", inputs=images)
+    assert {"theory_bound_cifar10", "distance_vs_sigma_cifar10"} <= {s["figure"] for s in index["skipped"]}
+    assert not any("toy_gmm" in w for w in index["written"]) and not index["errors"]
 
 
 def test_aggregate_of_an_empty_or_partial_folder(tmp_path):

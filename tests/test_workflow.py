@@ -76,6 +76,23 @@ def test_schema_rejects_unknown_keys(tmp_path):
     assert "sampel" in res.stderr + res.stdout
 
 
+def test_schema_fills_defaults_under_the_datasets_own_settings():
+    """The schema's defaults go into `defaults:` and `resources:` (field by field), never into a dataset's own
+    section, which overrides `defaults:` only where it says so."""
+    from snakemake.utils import validate
+
+    cfg = config_of("config/ci.yaml")
+    validate(cfg, str(REPO / "workflow/schemas/config.schema.yaml"))
+    assert cfg["defaults"]["sample"] == {"nfe": [1], "at": "final", "num": 1000, "batch_size": 250}
+    assert cfg["defaults"]["classifier"]["enabled"] is False and cfg["defaults"]["evaluate"]["num_ref"] is None
+    assert cfg["datasets"]["toy2d"]["sample"] == {"num": 256, "batch_size": 256}  # nfe [1] from `defaults:` stays
+    assert cfg["resources"]["train_classifier"] == {"threads": 2, "mem_mb": 4000, "runtime": 60, "gpu": 0}
+    paper = config_of("config/paper/imagenet64.yaml")
+    validate(paper, str(REPO / "workflow/schemas/config.schema.yaml"))
+    assert paper["resources"]["train"]["mem_mb"] == 128000 and paper["resources"]["budget"]["mem_mb"] == 2000
+    assert paper["datasets"]["imagenet64_ct"]["resources"] == {"train": {"gpu": 8}}  # per dataset: only what it sets
+
+
 def test_experiment_keys_only_from_the_config_file(tmp_path):
     """act budget reads the file: overriding what it reads with --config must fail loudly."""
     res = snakemake("-n", "--configfile", "config/ci.yaml", "--config", "name=other", f"results_dir={tmp_path}")

@@ -8,9 +8,15 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "aggregate", help="collect an experiment's metrics, costs, logs and theory numbers into one CSV",
-        description="Walks results/{exp}/{runs,samples,metrics,theory,inpaint,cost} and budget.json; one row per "
-        "(dataset, method, batch, seed, ckpt_step, nfe). Missing pieces are empty (NaN).")
+        description="Reads the run outputs given with --inputs (the workflow passes its rule's inputs), or, without "
+        "--inputs, every run folder under results/{exp}/{runs,samples,metrics,theory,inpaint}; costs, budget.json "
+        "and the run configs come from --experiment-dir. One row per (dataset, method, batch, seed, ckpt_step, nfe). "
+        "Missing pieces are empty (NaN).")
     p.add_argument("--experiment-dir", required=True, help="results/{exp}")
+    p.add_argument("--inputs", nargs="+", default=None, metavar="PATH",
+                   help="run outputs under the experiment folder: runs/{run}/model.pt, samples/{run}, metrics/{run}, "
+                        "theory/{run}, inpaint/{run}/inpaint.json ({run} = {dataset}/{method}/b{batch}/s{seed}); "
+                        "only these runs and stages are read")
     p.add_argument("--out", "-o", required=True, help="summary CSV (results/{exp}/summary.csv)")
     p.set_defaults(func=run)
 
@@ -20,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
 
     from act.report.aggregate import write_summary
 
-    df = write_summary(args.experiment_dir, args.out)
+    df = write_summary(args.experiment_dir, args.out, args.inputs)
     print(f"wrote {len(df)} rows ({df['dataset'].nunique()} datasets) to {args.out}", file=sys.stderr)
     return 0

@@ -12,7 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(method, batch), FLOPs per step from `act cost` files named {dataset}/{method}_b{batch}.json. Writes the "
         "plan (--out, JSON) and one resolved config per run: CONFIGS_DIR/{dataset}/{method}/b{batch}/s{seed}.yaml. "
         "With --cost-configs: writes only CONFIGS_DIR/{dataset}/{method}/b{batch}/cost.yaml for `act cost`.")
-    p.add_argument("--experiment-config", "-e", required=True, help="experiment YAML (see act.report.experiment)")
+    p.add_argument("--experiment-config", "-e", required=True, help="experiment YAML (see act.plan.experiment)")
     p.add_argument("--costs", nargs="+", action="extend", default=[], metavar="JSON",
                    help="act cost outputs, results/{exp}/cost/{dataset}/{method}_b{batch}.json")
     p.add_argument("--out", "-o", default=None, help="budget JSON (results/{exp}/budget.json)")
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from act.report.budget import plan_budget, write_cost_configs
+    from act.plan.budget import plan_budget, write_cost_configs
 
     if args.cost_configs:
         if not args.configs_dir:

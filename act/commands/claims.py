@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Reads act aggregate's summary (and act theory's tables) and writes OUT_DIR/claims.md, claims.csv, "
         "claims.json and claims.png: per claim the test, per group mean/std/seeds, the difference in the claimed "
         "direction with a 95%% Welch interval, and a verdict (holds / does not hold / inconclusive / not run at this "
-        "scale). The rules are in act/report/claims.py.",
+        "scale). The rules are in act/report/claims.py and act/report/verdicts.py.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--summary", required=True, help="act aggregate CSV")
     p.add_argument("--theory-dir", default=None, help="results/{exp}/theory (C3 needs it; without it C3 is not run)")
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from act.report.aggregate import read_summary
-    from act.report.claims import write_claims
+    from act.report.claims_output import write_claims
     from act.report.tables import read_reference_csv, reference_file
 
     mapping = parse_reported_as(args.reported_as)

@@ -13,6 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Exits 1 when a figure failed for another reason than missing inputs.")
     p.add_argument("--summary", required=True, help="act aggregate CSV")
     p.add_argument("--experiment-dir", default=None, help="results/{exp} (sample grids, theory CSVs, inpainting)")
+    p.add_argument("--inputs", nargs="+", default=None, metavar="PATH",
+                   help="the run outputs under --experiment-dir to draw from, as act aggregate's --inputs "
+                        "(default: every run folder there)")
     p.add_argument("--out-dir", "-o", required=True, help="results/{exp}/figures")
     p.set_defaults(func=run)
 
@@ -23,7 +26,9 @@ def run(args: argparse.Namespace) -> int:
     from act.report.aggregate import read_summary
     from act.report.figures import make_figures
 
-    index = make_figures(read_summary(args.summary), args.experiment_dir, args.out_dir)
+    if args.inputs and not args.experiment_dir:
+        raise SystemExit("--inputs needs --experiment-dir")
+    index = make_figures(read_summary(args.summary), args.experiment_dir, args.out_dir, args.inputs)
     print(f"wrote {len(index['written'])} files, skipped {len(index['skipped'])} figures, "
           f"{len(index['errors'])} errors, in {args.out_dir}", file=sys.stderr)
     return 1 if index["errors"] else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-REFERENCE_DIR = "workflow/resources/reference"  # act.report.tables.REFERENCE_DIR (not imported: light CLI)
+from act.report.style import REFERENCE_DIR  # a light module: no pandas at `act --help`
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from act.provenance import provenance, write_json_atomic
-    from act.report.toy_metrics import toy_w1
+    from act.metrics.toy import toy_w1
 
     result = toy_w1(args.samples, kind=args.kind, num=args.num, seed=args.seed)
     write_json_atomic(args.out, {**result, "provenance": provenance()})

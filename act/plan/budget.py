@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
-from act.report.experiment import Experiment, cost_jobs, parse_experiment, resolve_run_config
-from act.report.layout import config_path, cost_config_path, parse_cost_path
+from act.plan.experiment import Experiment, cost_jobs, parse_experiment, resolve_run_config
+from act.plan.layout import config_path, cost_config_path, parse_cost_path
 
 PathLike = Union[str, Path]
 CostKey = Tuple[str, str, int]  # (dataset, method, batch)
@@ -75,12 +74,9 @@ def _budget_flops(exp: Experiment, dataset: str, costs: Mapping[CostKey, Dict[st
 
 def _write_config(cfg: Any, path: Path) -> Path:
     from act.config import save_config
+    from act.io import atomic_write
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    save_config(cfg, tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: save_config(cfg, tmp))
 
 
 def plan_budget(experiment: Union[PathLike, Mapping[str, Any], Experiment], costs: Union[Iterable[PathLike], Mapping[CostKey, Dict[str, Any]]],

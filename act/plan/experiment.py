@@ -33,8 +33,6 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 import yaml
 
-from act.report.style import METHODS
-
 PathLike = Union[str, Path]
 BUDGET_KINDS = ("reference", "flops", "steps")
 DEFAULT_CHECKPOINTS = 4  # a few checkpoints per run: enough for a FID-vs-step curve
@@ -125,15 +123,18 @@ def _overrides(raw: Any, where: str) -> Dict[str, Any]:
 
 
 def _dataset(key: str, raw: Mapping[str, Any]) -> DatasetPlan:
+    from act.config import METHOD_NAMES
+
+    methods_known = sorted(METHOD_NAMES)
     where = f"datasets.{key}"
     methods = raw.get("methods")
     if isinstance(methods, (list, tuple)):
         methods = {str(m): None for m in methods}
     if not isinstance(methods, Mapping) or not methods:
         raise ValueError(f"{where}.methods: expected a list of methods or a mapping method -> config; got {methods!r}")
-    unknown = sorted(set(methods) - set(METHODS))
+    unknown = sorted(set(methods) - set(methods_known))
     if unknown:
-        raise ValueError(f"{where}.methods: unknown method(s) {unknown}; choose from {list(METHODS)}")
+        raise ValueError(f"{where}.methods: unknown method(s) {unknown}; choose from {methods_known}")
     base = raw.get("config")
     for m, spec in methods.items():
         if spec is not None and not isinstance(spec, (str, Mapping)):
@@ -150,8 +151,8 @@ def _dataset(key: str, raw: Mapping[str, Any]) -> DatasetPlan:
                        batch_sizes=_int_list(raw["batch_sizes"], f"{where}.batch_sizes"),
                        seeds=_int_list(raw["seeds"], f"{where}.seeds"),
                        budget=_budget(raw["budget"], f"{where}.budget"), checkpoints=checkpoints)
-    if plan.budget.kind == "reference" and plan.budget.method not in METHODS:
-        raise ValueError(f"{where}.budget.reference.method: unknown method {plan.budget.method!r}; choose from {list(METHODS)}")
+    if plan.budget.kind == "reference" and plan.budget.method not in methods_known:
+        raise ValueError(f"{where}.budget.reference.method: unknown method {plan.budget.method!r}; choose from {methods_known}")
     return plan
 
 

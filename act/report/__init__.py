@@ -1,6 +1,6 @@
-"""Reports of a matched-compute experiment: budget planning, aggregation, tables, figures.
+"""Reports of a matched-compute experiment: aggregation, tables, figures and the claims' verdicts.
 
-``budget`` turns one compute budget into per-run step counts and resolved configs;
-``aggregate`` walks an experiment folder into one summary table; ``tables`` and
-``figures`` render it, beside the numbers the papers report.
+``aggregate`` reads an experiment folder (or the run outputs named) into one summary table;
+``tables``, ``figures`` and ``claims`` render it, beside the numbers the papers report.
+Planning (the experiment config, the budget, the folder layout) is :mod:`act.plan`.
 """

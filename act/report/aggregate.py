@@ -1,7 +1,9 @@
 """One table of an experiment folder: a row per (dataset, method, batch, seed, checkpoint step, NFE).
 
 Rows come from every sample set and metrics file, and from every checkpoint, theory
-report or inpainting run that has neither (those rows have an empty ``nfe``). Each row
+report or inpainting run that has neither (those rows have an empty ``nfe``): of every
+run folder found, or only of the run outputs named (``inputs``: what the workflow's rule
+declares, so that folders of runs it no longer plans are left out). Each row
 joins its metrics (``act evaluate``: FID, KID, precision/recall, IS, classifier scores;
 ``act toy-metrics``: exact W1), the run's cost (``act cost``: parameters, FLOPs per step),
 its training log at that step (images seen, wall time, losses), the budget, the theory
@@ -14,13 +16,14 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 import pandas as pd
 import yaml
 
 from act.checkpoint import checkpoint_step
-from act.report.layout import RunKey, cost_path, parse_point, run_dirs
+from act.io import write_csv
+from act.plan.layout import RunFolders, RunKey, budget_path, config_path, configs_dir, cost_path, parse_point
 
 PathLike = Union[str, Path]
 KEY = ["dataset", "method", "batch", "seed", "ckpt_step", "nfe"]
@@ -92,22 +95,24 @@ def _log_at(log: pd.DataFrame, step: int) -> Dict[str, Any]:
 class _Run:
     """What one run folder and its cost, budget and theory files say, independent of the checkpoint."""
 
-    def __init__(self, exp: Path, key: RunKey, budget: Dict[Tuple[str, str, int], Dict[str, Any]]) -> None:
-        run_dir = exp / "runs" / key.rel()
+    def __init__(self, exp: Path, key: RunKey, budget: Dict[Tuple[str, str, int], Dict[str, Any]],
+                 folders: RunFolders) -> None:
+        run_dir = folders.folder("runs", key)
         self.config = self._config(exp, key, run_dir)
-        self.log = read_train_log(run_dir / "train_log.jsonl")
+        self.log = read_train_log(run_dir / "train_log.jsonl") if run_dir else pd.DataFrame()
         cost = cost_path(exp, key.dataset, key.method, key.batch)
         self.cost = (_json(cost) or {}) if cost.is_file() else {}
         self.budget = budget.get((key.dataset, key.method, key.batch), {})
-        self.theory = self._theory(exp / "theory" / key.rel())
-        self.inpaint = self._inpaint(exp / "inpaint" / key.rel())
-        self.checkpoints = sorted({s for p in (run_dir / "checkpoints").glob("step-*.pt") if (s := checkpoint_step(p.name))})
-        if (run_dir / "model.pt").is_file() and self.train_steps:
+        self.theory = self._theory(folders.folder("theory", key))
+        self.inpaint = self._inpaint(folders.folder("inpaint", key))
+        self.checkpoints = sorted({s for p in (run_dir / "checkpoints").glob("step-*.pt") if (s := checkpoint_step(p.name))}) \
+            if run_dir else []
+        if run_dir and (run_dir / "model.pt").is_file() and self.train_steps:
             self.checkpoints = sorted(set(self.checkpoints) | {self.train_steps})
 
     @staticmethod
-    def _config(exp: Path, key: RunKey, run_dir: Path) -> Dict[str, Any]:
-        for p in (run_dir / "config.yaml", exp / "configs" / key.dataset / key.method / f"b{key.batch}" / f"s{key.seed}.yaml"):
+    def _config(exp: Path, key: RunKey, run_dir: Optional[Path]) -> Dict[str, Any]:
+        for p in ([run_dir / "config.yaml"] if run_dir else []) + [config_path(configs_dir(exp), *key)]:
             if p.is_file():
                 return yaml.safe_load(p.read_text()) or {}
         return {}
@@ -118,18 +123,18 @@ class _Run:
         return int(steps) if steps else None
 
     @staticmethod
-    def _theory(folder: Path) -> Dict[int, Dict[str, Any]]:
+    def _theory(folder: Optional[Path]) -> Dict[int, Dict[str, Any]]:
         out = {}
-        for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        for p in sorted(folder.glob("*.json")) if folder else []:
             s = _json(p)
             if s and "final_bound_online" in s and "step" in s:
                 out[int(s["step"])] = s
         return out
 
-    def _inpaint(self, folder: Path) -> Dict[int, Tuple[float, float]]:
+    def _inpaint(self, folder: Optional[Path]) -> Dict[int, Tuple[float, float]]:
         """step -> (PSNR of the filled region, PSNR of the trivial fill)."""
         out = {}
-        for p in sorted(folder.rglob("inpaint.json")) if folder.is_dir() else []:
+        for p in sorted(folder.rglob("inpaint.json")) if folder else []:
             s = _json(p) or {}
             step = checkpoint_step(s.get("checkpoint", "")) or self.train_steps
             if step is not None:
@@ -182,31 +187,37 @@ def _sample(folder: Path) -> Dict[str, Any]:
 
 
 def _budget_index(exp: Path) -> Dict[Tuple[str, str, int], Dict[str, Any]]:
-    b = _json(exp / "budget.json") if (exp / "budget.json").is_file() else None
+    b = _json(budget_path(exp)) if budget_path(exp).is_file() else None
     return {(r["dataset"], r["method"], int(r["batch"])): r for r in (b or {}).get("runs", [])}
 
 
-def aggregate(exp_dir: PathLike) -> pd.DataFrame:
-    """The summary table of ``exp_dir`` (columns :data:`COLUMNS`, then ``loss_*``)."""
+def aggregate(exp_dir: PathLike, inputs: Optional[Iterable[PathLike]] = None) -> pd.DataFrame:
+    """The summary table of ``exp_dir`` (columns :data:`COLUMNS`, then ``loss_*``).
+
+    ``inputs``: the run outputs to read (``{exp_dir}/{runs,samples,metrics,theory,inpaint}/{dataset}/{method}/
+    b{batch}/s{seed}[/...]``, each standing for its run's folder of that stage); None: every run folder there.
+    Costs, the budget and the run configs are read from ``exp_dir`` either way.
+    """
     exp = Path(exp_dir)
+    folders = RunFolders.of(exp, inputs)
     points: Dict[RunKey, Dict[Tuple[int, Optional[int]], Dict[str, Any]]] = {}
-    for key, folder in run_dirs(exp, "samples"):
+    for key, folder in folders("samples"):
         for d in sorted(folder.iterdir()):
             pt = parse_point(d.name)
             if pt and d.is_dir():
                 points.setdefault(key, {}).setdefault(pt, {}).update(_sample(d))
-    for key, folder in run_dirs(exp, "metrics"):
+    for key, folder in folders("metrics"):
         for p in sorted(folder.glob("*.json")):
             pt = parse_point(p.name)
             if pt:
                 points.setdefault(key, {}).setdefault(pt, {}).update(_metrics(p))
     keys: Set[RunKey] = set(points)
     for stage in ("runs", "theory", "inpaint"):
-        keys |= {k for k, _ in run_dirs(exp, stage)}
+        keys |= {k for k, _ in folders(stage)}
     budget = _budget_index(exp)
     rows: List[Dict[str, Any]] = []
     for key in sorted(keys):
-        run = _Run(exp, key, budget)
+        run = _Run(exp, key, budget, folders)
         pts = points.get(key, {})
         covered = {step for step, _ in pts}
         for step in sorted(set(run.checkpoints) | set(run.theory) | set(run.inpaint)):
@@ -223,16 +234,10 @@ def aggregate(exp_dir: PathLike) -> pd.DataFrame:
     return df
 
 
-def write_summary(exp_dir: PathLike, out: PathLike) -> pd.DataFrame:
+def write_summary(exp_dir: PathLike, out: PathLike, inputs: Optional[Iterable[PathLike]] = None) -> pd.DataFrame:
     """:func:`aggregate` written as CSV (atomically)."""
-    import os
-
-    df = aggregate(exp_dir)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, out)
+    df = aggregate(exp_dir, inputs)
+    write_csv(out, df, index=False)
     return df
 
 

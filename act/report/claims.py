@@ -25,23 +25,25 @@ values come from the same run). Verdict rule: **holds** when the interval lies a
 **does not hold** when it lies below 0, **inconclusive** when it contains 0 or any group
 has fewer than 2 seeds (one seed is never decisive), **not run at this scale** when the
 runs the test needs are not in the experiment.
+
+The statistics and the verdict rule are in :mod:`act.report.verdicts`; the files (Markdown, CSV,
+JSON, forest plot) in :mod:`act.report.claims_output`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import pandas as pd
 
+from act.report.verdicts import (FAILS, HOLDS, INCONCLUSIVE, LEVEL, MIN_SEEDS, NOT_RUN, VERDICTS, Group, Interval,
+                                 verdict, welch_contrast)
+
 PathLike = Union[str, Path]
-LEVEL = 0.95
-HOLDS, FAILS, INCONCLUSIVE, NOT_RUN = "holds", "does not hold", "inconclusive", "not run at this scale"
-VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, NOT_RUN)
-MIN_SEEDS = 2  # a group with fewer seeds has no spread: never decisive
 SMALL_BATCH_RATIO = 1 / 6  # C2: "less than 1/6 of the original batch size"
 FLOP_TOLERANCE = 1e-3  # matched compute: an ACT checkpoint may exceed CT's FLOPs by this share (rounding)
 
@@ -57,68 +59,6 @@ CLAIMS: Dict[str, str] = {
     "C6": "ACT needs fewer than 1/2 of CT's generator parameters",
 }
 
-
-@dataclass
-class Interval:
-    """A contrast sum_g c_g mean_g with its Welch standard error, degrees of freedom and interval."""
-
-    estimate: float
-    se: float
-    df: float
-    low: float
-    high: float
-
-
-def welch_contrast(groups: Sequence[Sequence[float]], coefs: Sequence[float], level: float = LEVEL) -> Optional[Interval]:
-    """Interval of ``sum c_g mean(groups[g])`` from independent groups (Welch-Satterthwaite df).
-
-    One group with coefficient 1 is the one-sample t interval. None when a group has fewer
-    than ``MIN_SEEDS`` finite values (no spread to judge from).
-    """
-    from scipy import stats
-
-    vals = [np.asarray([v for v in g if v is not None and np.isfinite(v)], dtype=np.float64) for g in groups]
-    if len(vals) != len(coefs) or any(len(v) < MIN_SEEDS for v in vals):
-        return None
-    est = float(sum(c * v.mean() for c, v in zip(coefs, vals)))
-    var = [c * c * v.var(ddof=1) / len(v) for c, v in zip(coefs, vals)]
-    se = math.sqrt(sum(var))
-    if se == 0.0:  # identical values in every group: the interval is the point
-        return Interval(est, 0.0, math.inf, est, est)
-    df = sum(var) ** 2 / sum(w * w / (len(v) - 1) for w, v in zip(var, vals) if w > 0)
-    half = float(stats.t.ppf(0.5 + level / 2, df)) * se
-    return Interval(est, se, df, est - half, est + half)
-
-
-def verdict(interval: Optional[Interval]) -> Tuple[str, str]:
-    """(verdict, why) of a difference oriented so that positive is the claimed direction."""
-    if interval is None:
-        return INCONCLUSIVE, f"fewer than {MIN_SEEDS} seeds in a group: no interval"
-    if interval.low > 0:
-        return HOLDS, f"the {LEVEL:.0%} interval lies above 0"
-    if interval.high < 0:
-        return FAILS, f"the {LEVEL:.0%} interval lies below 0: the opposite of the claim"
-    return INCONCLUSIVE, f"the {LEVEL:.0%} interval contains 0"
-
-
-@dataclass
-class Group:
-    """The per-seed values of one side of a comparison."""
-
-    label: str
-    values: List[float]
-    steps: List[float] = field(default_factory=list)
-    flops: List[float] = field(default_factory=list)
-    flattening: Optional[float] = None  # mean relative change of the metric over the last checkpoint interval
-
-    def describe(self) -> Dict[str, Any]:
-        v = np.asarray(self.values, dtype=np.float64)
-        return {"label": self.label, "n": int(np.isfinite(v).sum()),
-                "mean": float(np.nanmean(v)) if len(v) else math.nan,
-                "std": float(np.nanstd(v, ddof=1)) if np.isfinite(v).sum() > 1 else math.nan,
-                "steps": float(np.mean(self.steps)) if self.steps else math.nan,
-                "flops": float(np.mean(self.flops)) if self.flops else math.nan,
-                "flattening": self.flattening if self.flattening is not None else math.nan}
 
 
 @dataclass
@@ -424,107 +364,5 @@ def claims_table(summary: pd.DataFrame, theory_dir: Optional[PathLike] = None, r
     return pd.DataFrame.from_records(records)
 
 
-def _fmt(v: Any, digits: int = 3) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.{digits}g}" if abs(v) < 1e4 else f"{v:.3e}"
-    return str(v)
-
-
-def _group_text(rec: Dict[str, Any], i: int) -> str:
-    label = rec.get(f"g{i}_label")
-    if not isinstance(label, str):
-        return ""
-    text = f"{label}: {_fmt(rec[f'g{i}_mean'])} ± {_fmt(rec[f'g{i}_std'])} (n={int(rec[f'g{i}_n'])}"
-    if math.isfinite(rec.get(f"g{i}_steps", math.nan)):
-        text += f", step {int(rec[f'g{i}_steps'])}"
-    flat = rec.get(f"g{i}_flattening", math.nan)
-    if isinstance(flat, float) and math.isfinite(flat):
-        text += f", last change {flat:.1%}"
-    return text + ")"
-
-
-def to_markdown(table: pd.DataFrame, title: str) -> str:
-    lines = [f"# Claims of the ACT paper at this scale: {title}", "",
-             "Verdict rule: the difference is oriented so that positive means the claim; **holds** when its "
-             f"{LEVEL:.0%} Welch interval lies above 0, **does not hold** when below 0, **inconclusive** when it "
-             f"contains 0 or a group has fewer than {MIN_SEEDS} seeds, **not run at this scale** when the experiment "
-             "lacks the runs. Groups: mean ± std over seeds (n), the checkpoint step used, and the relative change "
-             "of the metric over the last checkpoint interval before it (small = the curve has flattened).", "",
-             "| claim | dataset | scale | metric | evidence | difference [95% CI] | verdict |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
-    for _, r in table.iterrows():
-        rec = r.to_dict()
-        ev = "<br>".join(t for t in (_group_text(rec, i) for i in range(1, 5)) if t)
-        if rec.get("reported"):
-            ev += f"<br>{rec['reported']}"
-        ci = "–" if not math.isfinite(rec["difference"]) else (
-            f"{_fmt(rec['difference'])} [{_fmt(rec['ci_low'])}, {_fmt(rec['ci_high'])}]")
-        why = f" ({rec['why']})" if rec["verdict"] in (INCONCLUSIVE, NOT_RUN) else ""
-        lines.append(f"| {rec['claim']}: {rec['statement']} | {rec['dataset']} | {rec['scale']} | {rec['metric']} | "
-                     f"{ev or '–'} | {ci} | **{rec['verdict']}**{why} |")
-    return "\n".join(lines) + "\n"
-
-
-VERDICT_COLORS = {HOLDS: "#2ca02c", FAILS: "#d62728", INCONCLUSIVE: "#7f7f7f", NOT_RUN: "#c7c7c7"}
-
-
-def plot_claims(table: pd.DataFrame, path: PathLike) -> Path:
-    """Forest plot: each tested row's difference (relative to the compared group's mean) with its interval."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = table[np.isfinite(table["difference"].astype(float))].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(rows), 2) + 1.4))
-    for i, r in rows.iterrows():
-        ref = abs(float(r.get("g2_mean", math.nan))) if isinstance(r.get("g2_label"), str) else math.nan
-        ref = ref if math.isfinite(ref) and ref > 0 else abs(float(r.get("g1_mean", 1.0))) or 1.0
-        scale = 100.0 / ref
-        y = len(rows) - 1 - i
-        lo, hi = float(r["ci_low"]) * scale, float(r["ci_high"]) * scale
-        c = VERDICT_COLORS[r["verdict"]]
-        ax.plot([lo, hi], [y, y], color=c, lw=2.5)
-        ax.plot([float(r["difference"]) * scale], [y], "o", color=c, ms=6)
-    ax.axvline(0, color="k", lw=0.8)
-    ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([f"{r['claim']} {r['dataset']} {r['scale']}" for _, r in rows.iloc[::-1].iterrows()], fontsize=8)
-    ax.set_xlabel("difference in the claimed direction, % of the compared group's mean (95% interval)")
-    ax.set_title("ACT paper claims: > 0 as claimed", fontsize=10)
-    handles = [plt.Line2D([], [], color=c, lw=2.5, label=v) for v, c in VERDICT_COLORS.items() if v != NOT_RUN]
-    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    fig.savefig(tmp, dpi=130)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
-
-
-def write_claims(summary: pd.DataFrame, out_dir: PathLike, theory_dir: Optional[PathLike] = None,
-                 reported: Optional[pd.DataFrame] = None, reported_as: Optional[Dict[str, str]] = None,
-                 title: str = "") -> Dict[str, Path]:
-    """claims.csv, claims.json, claims.md and claims.png into ``out_dir``."""
-    import json
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    table = claims_table(summary, theory_dir, reported, reported_as)
-    paths = {"csv": out / "claims.csv", "json": out / "claims.json", "md": out / "claims.md", "png": out / "claims.png"}
-    texts = {"csv": table.to_csv(index=False),
-             "json": json.dumps({"level": LEVEL, "min_seeds": MIN_SEEDS, "verdicts": list(VERDICTS), "claims": CLAIMS,
-                                 "rows": json.loads(table.to_json(orient="records"))}, indent=1),
-             "md": to_markdown(table, title)}
-    for k, text in texts.items():
-        tmp = paths[k].with_name(paths[k].name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(paths[k])
-    plot_claims(table, paths["png"])
-    return paths
-
-
-__all__ = ["CLAIMS", "VERDICTS", "Interval", "welch_contrast", "verdict", "claims_table", "write_claims"]
+__all__ = ["CLAIMS", "VERDICTS", "HOLDS", "FAILS", "INCONCLUSIVE", "NOT_RUN", "LEVEL", "MIN_SEEDS", "Interval",
+           "welch_contrast", "verdict", "claims_table"]

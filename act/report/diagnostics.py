@@ -16,18 +16,18 @@ import numpy as np
 import pandas as pd
 
 from act.checkpoint import checkpoint_step
-from act.report.layout import run_dirs
+from act.plan.layout import RunFolders
 from act.report.plotting import Skip, pyplot, save
 from act.report.style import method_color, method_label, method_rank
 
-PathLike = Union[str, Path]
+PathLike = Union[str, Path]  # or a RunFolders: the runs the figures draw from
 Tables = Dict[Tuple[str, int], Dict[int, List[pd.DataFrame]]]  # (method, batch) -> step -> per-seed tables
 
 
 def theory_tables(exp_dir: PathLike, dataset: str) -> Tables:
     """Every ``act theory`` timestep table of ``dataset``, grouped by (method, batch) and checkpoint step."""
     out: Tables = {}
-    for key, folder in run_dirs(exp_dir, "theory"):
+    for key, folder in RunFolders.of(exp_dir)("theory"):
         if key.dataset != dataset:
             continue
         for csv in sorted(folder.glob("step-*.csv")):

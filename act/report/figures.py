@@ -4,7 +4,9 @@ Per dataset: (a) ``samples_*``, (b) ``quality_vs_step_*``, (c) ``quality_vs_batc
 (d) ``quality_vs_compute_*``, (e) ``theory_bound_*``, (g) ``inpainting_*``, (h) ``distance_vs_sigma_*``,
 (i) ``discriminator_*`` (act.report.diagnostics); once:
 (f) ``lambda_schedule``. ``figures.json`` lists what was written, what was skipped for want of inputs, and
-what failed (the command then exits non-zero, after writing everything else).
+what failed (the command then exits non-zero, after writing everything else). Per-run files (sample
+grids, theory tables, inpainting, run configs) come from every run folder of the experiment, or only
+from the run outputs named (``inputs``: the workflow passes the ones it planned).
 """
 
 from __future__ import annotations
@@ -12,31 +14,36 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 import pandas as pd
 
 from act.report.curves import metric_vs_batch, metric_vs_compute, metric_vs_step
 from act.report.diagnostics import discriminator_diagnostics, distance_vs_sigma
-from act.report.layout import run_dirs
+from act.plan.layout import RunFolders
 from act.report.panels import inpainting, lambda_schedule, sample_grids, theory_bounds
 from act.report.plotting import Skip
 
 PathLike = Union[str, Path]
 
 
-def _datasets(summary: pd.DataFrame, exp_dir: Optional[PathLike]) -> List[str]:
+def _datasets(summary: pd.DataFrame, folders: Optional[RunFolders]) -> List[str]:
     names = set(summary["dataset"].dropna().astype(str)) if "dataset" in summary else set()
-    if exp_dir is not None:
+    if folders is not None:
         for stage in ("runs", "samples", "theory", "inpaint"):
-            names |= {k.dataset for k, _ in run_dirs(exp_dir, stage)}
+            names |= {k.dataset for k, _ in folders(stage)}
     return sorted(names)
 
 
-def make_figures(summary: pd.DataFrame, exp_dir: Optional[PathLike], out_dir: PathLike) -> Dict[str, Any]:
-    """Render every figure whose inputs exist; ``{"written": [paths], "skipped": [{figure, reason}], "errors": [...]}``."""
+def make_figures(summary: pd.DataFrame, exp_dir: Optional[PathLike], out_dir: PathLike,
+                 inputs: Optional[Iterable[PathLike]] = None) -> Dict[str, Any]:
+    """Render every figure whose inputs exist; ``{"written": [paths], "skipped": [{figure, reason}], "errors": [...]}``.
+
+    ``inputs``: the run outputs under ``exp_dir`` to draw from (as :func:`act.report.aggregate.aggregate`'s);
+    None: every run folder there."""
     from act.provenance import write_json_atomic
 
+    folders = RunFolders.of(exp_dir, inputs) if exp_dir is not None else None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: List[str] = []
@@ -53,19 +60,19 @@ def make_figures(summary: pd.DataFrame, exp_dir: Optional[PathLike], out_dir: Pa
             errors.append({"figure": name, "error": repr(err)})
             print(f"figures: {name} failed:\n{traceback.format_exc()}", file=sys.stderr)
 
-    for ds in _datasets(summary, exp_dir):
+    for ds in _datasets(summary, folders):
         rows = summary[summary["dataset"] == ds]
         for name, make in (("quality_vs_step", metric_vs_step), ("quality_vs_batch", metric_vs_batch),
                            ("quality_vs_compute", metric_vs_compute)):
             attempt(f"{name}_{ds}", lambda make=make: make(rows, ds, out_dir) if len(rows) else _no_rows())
-        if exp_dir is None:
+        if folders is None:
             continue
-        attempt(f"samples_{ds}", lambda: sample_grids(exp_dir, ds, out_dir))
-        attempt(f"theory_bound_{ds}", lambda: theory_bounds(exp_dir, ds, out_dir))
-        attempt(f"inpainting_{ds}", lambda: inpainting(exp_dir, ds, out_dir))
-        attempt(f"distance_vs_sigma_{ds}", lambda: distance_vs_sigma(exp_dir, ds, out_dir))
-        attempt(f"discriminator_{ds}", lambda: discriminator_diagnostics(exp_dir, ds, out_dir))
-    attempt("lambda_schedule", lambda: lambda_schedule(exp_dir, out_dir))
+        attempt(f"samples_{ds}", lambda: sample_grids(folders, ds, out_dir))
+        attempt(f"theory_bound_{ds}", lambda: theory_bounds(folders, ds, out_dir))
+        attempt(f"inpainting_{ds}", lambda: inpainting(folders, ds, out_dir))
+        attempt(f"distance_vs_sigma_{ds}", lambda: distance_vs_sigma(folders, ds, out_dir))
+        attempt(f"discriminator_{ds}", lambda: discriminator_diagnostics(folders, ds, out_dir))
+    attempt("lambda_schedule", lambda: lambda_schedule(folders, out_dir))
     index = {"written": written, "skipped": skipped, "errors": errors}
     write_json_atomic(out_dir / "figures.json", index)
     return index

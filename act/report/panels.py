@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from act.checkpoint import checkpoint_step
-from act.report.layout import parse_point, run_dirs
+from act.plan.layout import RunFolders, parse_point
 from act.report.plotting import Skip, pyplot, save
 from act.report.style import method_color, method_label, method_rank
 
-PathLike = Union[str, Path]
+PathLike = Union[str, Path]  # or a RunFolders: the runs the figures draw from
 TOY_POINTS = 2000  # points per scatter panel: dense enough to see modes, light enough for a PDF
 
 
@@ -42,7 +42,7 @@ def _image(path: Path) -> np.ndarray:
 
 def _toy_panel(ax: Any, folder: Path, color: str) -> None:
     from act.data import sample_toy
-    from act.report.toy_metrics import EVAL_SEED_OFFSET
+    from act.metrics.toy import EVAL_SEED_OFFSET
 
     with np.load(folder / "samples.npz") as f:
         pts = f["points"][:TOY_POINTS]
@@ -65,7 +65,7 @@ def _toy_panel(ax: Any, folder: Path, color: str) -> None:
 def sample_grids(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Path]:
     """(a) Samples of each method side by side (columns), 1-step and 2-step (rows)."""
     found: Dict[str, List[tuple]] = {}
-    for key, folder in run_dirs(exp_dir, "samples"):
+    for key, folder in RunFolders.of(exp_dir)("samples"):
         if key.dataset != dataset:
             continue
         for d in folder.iterdir():
@@ -106,7 +106,7 @@ def sample_grids(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Pat
 def inpainting(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Path]:
     """(g) ``act inpaint`` results of each method, one row per method."""
     found: Dict[str, List[tuple]] = {}
-    for key, folder in run_dirs(exp_dir, "inpaint"):
+    for key, folder in RunFolders.of(exp_dir)("inpaint"):
         if key.dataset == dataset:
             for png in folder.rglob("inpaint.png"):
                 meta = _read_json(png.parent / "inpaint.json")
@@ -133,7 +133,7 @@ def inpainting(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Path]
 
 def _theory_reports(exp_dir: PathLike, dataset: str) -> Dict[str, tuple]:
     found: Dict[str, List[tuple]] = {}
-    for key, folder in run_dirs(exp_dir, "theory"):
+    for key, folder in RunFolders.of(exp_dir)("theory"):
         if key.dataset != dataset:
             continue
         for js in folder.glob("*.json"):
@@ -181,7 +181,7 @@ def _experiment_lambdas(exp_dir: PathLike) -> List[Tuple[str, str, float, float]
     import yaml
 
     out = []
-    for key, folder in run_dirs(exp_dir, "runs"):
+    for key, folder in RunFolders.of(exp_dir)("runs"):
         cfg_file = folder / "config.yaml"
         if key.method == "act" and cfg_file.is_file():
             m = (yaml.safe_load(cfg_file.read_text()) or {}).get("method", {})

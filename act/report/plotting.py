@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Iterable, List, NamedTuple, Union
 
@@ -34,16 +33,11 @@ def pyplot() -> Any:
 
 
 def save(fig: Any, out_dir: PathLike, name: str) -> List[Path]:
-    """``{out_dir}/{name}.png`` and ``.pdf``, each written to a temporary name and renamed."""
+    """``{out_dir}/{name}.png`` and ``.pdf``, each written atomically."""
+    from act.io import write_figure
+
     plt = pyplot()
-    out = []
-    for ext in ("png", "pdf"):
-        path = Path(out_dir) / f"{name}.{ext}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.{ext}")
-        fig.savefig(tmp, bbox_inches="tight")
-        os.replace(tmp, path)
-        out.append(path)
+    out = [write_figure(Path(out_dir) / f"{name}.{ext}", fig, bbox_inches="tight") for ext in ("png", "pdf")]
     plt.close(fig)
     return out
 

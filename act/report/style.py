@@ -7,10 +7,10 @@ from typing import Dict
 METHODS = ("act", "ct", "ict")  # table and legend order: the paper's method first
 METHOD_LABELS: Dict[str, str] = {"act": "ACT", "ct": "CT", "ict": "iCT"}
 METHOD_COLORS: Dict[str, str] = {"act": "#d62728", "ct": "#1f77b4", "ict": "#2ca02c"}  # tab:red, tab:blue, tab:green
-IMAGES_PER_STEP_FACTOR: Dict[str, int] = {"act": 2}  # ACTMethod.images_per_step_factor: B for G, B/2 + B/2 for D
 
 # Experiment dataset keys that name a dataset of reported_results.csv; others (fashion_mnist, toy_*) have none.
 REPORTED_DATASETS = ("cifar10", "imagenet64", "lsun_cat256")
+REFERENCE_DIR = "workflow/resources/reference"  # reported_results.csv, reported_settings.csv (see its README)
 
 
 def method_label(method: str) -> str:

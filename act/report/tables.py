@@ -11,16 +11,17 @@ LaTeX hold the same table formatted for reading.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import pandas as pd
 
-from act.report.style import IMAGES_PER_STEP_FACTOR, REPORTED_DATASETS, method_label, method_rank
+from act.io import write_csv, write_text
+from act.report import style
+from act.report.style import REPORTED_DATASETS, method_label, method_rank
 
 PathLike = Union[str, Path]
-REFERENCE_DIR = Path("workflow/resources/reference")  # reported_results.csv, reported_settings.csv (see its README)
+REFERENCE_DIR = Path(style.REFERENCE_DIR)
 DASH = "–"
 TEXT_COLUMNS = ("method", "source", "status", "reference")
 INT_COLUMNS = ("batch size", "steps", "n seeds")
@@ -128,8 +129,28 @@ def _status(statuses: Mapping[str, str]) -> str:
     return "; ".join(f"{k}: {', '.join(c for c, s in statuses.items() if s == k)}" for k in sorted(kinds, reverse=True))
 
 
-def reported_rows(reported: pd.DataFrame, settings: pd.DataFrame, name: str, toy: bool) -> pd.DataFrame:
-    """The papers' rows for dataset ``name``: reported metrics, their status, and the training settings."""
+def images_per_step_factors(summary: pd.DataFrame) -> Dict[str, Any]:
+    """{method: images loaded per step / batch size} of the methods the summary's runs measured (``act cost``'s
+    ``images_per_step``; ACT loads 2B: B for the generator, B/2 + B/2 for the discriminator)."""
+    if not {"method", "batch", "images_per_step"} <= set(summary.columns):
+        return {}
+    runs = summary.dropna(subset=["images_per_step", "batch"])
+    runs = runs[runs["batch"] > 0]
+    out: Dict[str, Any] = {}
+    for method, ratio in (runs["images_per_step"].astype(float) / runs["batch"].astype(float)).groupby(runs["method"]):
+        f = float(ratio.iloc[0])
+        out[str(method).lower()] = int(round(f)) if abs(f - round(f)) < 1e-9 else f
+    return out
+
+
+def reported_rows(reported: pd.DataFrame, settings: pd.DataFrame, name: str, toy: bool,
+                  factors: Optional[Mapping[str, Any]] = None) -> pd.DataFrame:
+    """The papers' rows for dataset ``name``: reported metrics, their status, and the training settings.
+
+    Images seen: batch x iterations x the method's images per step over its batch size (``factors``, from the
+    measured runs: :func:`images_per_step_factors`); unknown for a method this experiment did not run.
+    """
+    factors = factors or {}
     rep = reported[reported["dataset"] == name]
     sett = settings[settings["dataset"] == name] if "dataset" in settings else settings.iloc[:0]
     out = []
@@ -149,7 +170,7 @@ def reported_rows(reported: pd.DataFrame, settings: pd.DataFrame, name: str, toy
             batch, iters = s.get("batch_size"), s.get("training_iterations")
             r.update({"batch size": batch, "steps": iters, "params G (M)": s.get("generator_params_M"),
                       "params D (M)": s.get("discriminator_params_M"),
-                      "images seen": batch * iters * IMAGES_PER_STEP_FACTOR.get(str(method).lower(), 1)})
+                      "images seen": batch * iters * factors.get(str(method).lower(), math.nan)})
             sources.append(f"settings: {s.get('source')}")
         r["status"] = _status(statuses)
         r["reference"] = "; ".join(dict.fromkeys(sources))
@@ -164,12 +185,16 @@ def reported_name(dataset: str, available: Sequence[str], mapping: Optional[Mapp
     return dataset if dataset in REPORTED_DATASETS and dataset in set(available) else None
 
 
-def dataset_table(rows: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataFrame, name: Optional[str]) -> pd.DataFrame:
-    """The numeric table of one dataset: measured and paper rows grouped by method, measured first."""
+def dataset_table(rows: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataFrame, name: Optional[str],
+                  factors: Optional[Mapping[str, Any]] = None) -> pd.DataFrame:
+    """The numeric table of one dataset: measured and paper rows grouped by method, measured first.
+
+    ``factors``: images per step over batch size per method (default: from ``rows``)."""
     toy = is_toy(rows)
     parts = [measured_rows(rows, toy)]
     if name is not None:
-        parts.append(reported_rows(reported, settings, name, toy))
+        parts.append(reported_rows(reported, settings, name, toy,
+                                   images_per_step_factors(rows) if factors is None else factors))
     table = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
     cols = columns(toy)
     stds = [f"{c} std" for c, _, _ in metric_columns(toy)]
@@ -286,31 +311,24 @@ def notes(dataset: str, name: Optional[str], toy: bool) -> List[str]:
     return out
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_tables(summary: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataFrame, out_dir: PathLike,
                  mapping: Optional[Mapping[str, str]] = None) -> Dict[str, pd.DataFrame]:
     """``{out_dir}/{dataset}.{md,tex,csv}`` for every dataset of ``summary``; returns the numeric tables."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = {}
+    factors = images_per_step_factors(summary)  # of every method run here: recipes may be separate dataset keys
     for dataset in sorted(summary["dataset"].dropna().unique()):
         rows = summary[summary["dataset"] == dataset]
         name = reported_name(dataset, list(reported["dataset"].unique()), mapping)
         toy = is_toy(rows)
-        table = dataset_table(rows, reported, settings, name)
+        table = dataset_table(rows, reported, settings, name, factors)
         shown = display(table, toy)
         title = f"{dataset}: one-step generation, measured" + (f" and reported ({name})" if name else "")
         md = [f"## {title}", "", shown.to_markdown(index=False, disable_numparse=True,
                                                     colalign=["left" if c in TEXT_COLUMNS else "right" for c in shown.columns]), "", *[f"- {n}" for n in notes(dataset, name, toy)], ""]
-        _atomic_text(out_dir / f"{dataset}.md", "\n".join(md))
-        _atomic_text(out_dir / f"{dataset}.tex", to_latex(shown, title))
-        tmp = out_dir / f"{dataset}.csv.tmp{os.getpid()}"
-        table.to_csv(tmp, index=False, float_format="%.6g")
-        os.replace(tmp, out_dir / f"{dataset}.csv")
+        write_text(out_dir / f"{dataset}.md", "\n".join(md))
+        write_text(out_dir / f"{dataset}.tex", to_latex(shown, title))
+        write_csv(out_dir / f"{dataset}.csv", table, index=False, float_format="%.6g")
         tables[dataset] = table
     return tables

@@ -5,17 +5,17 @@
 
 checkpoint budget:
     input:
-        costs=cost_files(),
+        costs=[path(cost_path, j["dataset"], j["method"], j["batch"]) for j in cost_jobs(PLAN)],
     output:
-        budget=f"{R}/budget.json",
-        configs=config_files(),
+        budget=path(budget_path),
+        configs=[str(config_path(CONFIGS, *r)) for r in runs()],
     log:
         logs("budget", "all"),
     benchmark:
         bench("budget", "all")
     params:
         experiment=EXPERIMENT_FILE,
-        configs_dir=lambda wc, output: configs_dir(output.configs[0]),
+        configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
         plan=plan_params(ACT_KEYS),  # seeds, checkpoints, the budget itself
     threads: 1
     resources:

@@ -3,16 +3,17 @@
 
 rule cost_configs:
     input:
-        train_config_files(),
+        # the config files the plan names: edits to them re-plan, as edits to the plan do
+        sorted({s for p in PLAN.datasets.values() for s in (p.config, *p.methods.values()) if isinstance(s, str)}),
     output:
-        cost_config_files(),
+        [str(cost_config_path(CONFIGS, j["dataset"], j["method"], j["batch"])) for j in cost_jobs(PLAN)],
     log:
         logs("cost_configs", "all"),
     benchmark:
         bench("cost_configs", "all")
     params:
         experiment=EXPERIMENT_FILE,
-        configs_dir=lambda wc, output: configs_dir(output[0]),
+        configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
         plan=plan_params(COST_KEYS),  # a change of what act cost measures re-plans
     threads: 1
     resources:
@@ -28,9 +29,9 @@ rule cost_configs:
 
 rule cost:
     input:
-        config=str(cost_config_path(f"{R}/configs", "{dataset}", "{method}", "{batch}")),
+        config=str(cost_config_path(CONFIGS, *WC[:3])),
     output:
-        str(cost_path(R, "{dataset}", "{method}", "{batch}")),
+        path(cost_path, *WC[:3]),
     log:
         logs("cost", "{dataset}/{method}_b{batch}"),
     benchmark:

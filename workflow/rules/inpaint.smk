@@ -3,10 +3,10 @@
 
 rule inpaint:
     input:
-        model=f"{R}/runs/{RUN}/model.pt",
+        model=path(model_path, *WC),
     output:
-        result=f"{R}/inpaint/{RUN}/inpaint.json",
-        grid=f"{R}/inpaint/{RUN}/inpaint.png",
+        result=path(inpaint_path, *WC),
+        grid=path(inpaint_path, *WC, ".png"),
     log:
         logs("inpaint", RUN),
     benchmark:

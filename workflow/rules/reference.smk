@@ -6,8 +6,8 @@
 
 rule train_classifier:
     output:
-        classifier=f"{R}/reference/{{dataset}}/classifier.pt",
-        summary=f"{R}/reference/{{dataset}}/classifier.json",
+        classifier=path(classifier_path, "{dataset}"),
+        summary=path(classifier_path, "{dataset}", ".json"),
     log:
         logs("train_classifier", "{dataset}"),
     benchmark:

@@ -6,7 +6,7 @@ rule aggregate:
     input:
         aggregate_inputs,
     output:
-        report(f"{R}/summary.csv", caption="../report/summary.rst", category="Summary"),
+        report(path(summary_path), caption="../report/summary.rst", category="Summary"),
     log:
         logs("aggregate", "all"),
     benchmark:
@@ -21,15 +21,15 @@ rule aggregate:
     conda:
         ENV
     shell:
-        "act aggregate --experiment-dir {params.experiment_dir} --out {output} > {log} 2>&1"
+        "act aggregate --experiment-dir {params.experiment_dir} --inputs {input} --out {output} > {log} 2>&1"
 
 
 rule tables:
     input:
-        summary=f"{R}/summary.csv",
+        summary=path(summary_path),
     output:
         report(
-            directory(f"{R}/tables"),
+            directory(path(tables_dir)),
             patterns=["{name}.csv"],
             caption="../report/tables.rst",
             category="Tables",
@@ -55,10 +55,10 @@ rule tables:
 
 rule figures:
     input:
-        summary=f"{R}/summary.csv",
+        summary=path(summary_path),
     output:
         report(
-            directory(f"{R}/figures"),
+            directory(path(figures_dir)),
             patterns=["{name}.png"],
             caption="../report/figures.rst",
             category="Figures",
@@ -69,6 +69,9 @@ rule figures:
         bench("figures", "all")
     params:
         experiment_dir=lambda wc, input: os.path.dirname(input.summary),
+        # What the figures draw from: the runs aggregate read (known before the budget, unlike its
+        # input), not every folder under experiment_dir, where runs of an earlier plan may lie.
+        runs=[f for r in runs() for f in run_outputs(*r)],
     threads: job("figures", "threads")
     resources:
         mem_mb=job("figures", "mem_mb"),
@@ -77,21 +80,21 @@ rule figures:
     conda:
         ENV
     shell:
-        "act figures --summary {input.summary} --experiment-dir {params.experiment_dir} --out-dir {output} "
-        "> {log} 2>&1"
+        "act figures --summary {input.summary} --experiment-dir {params.experiment_dir} --inputs {params.runs} "
+        "--out-dir {output} > {log} 2>&1"
 
 
 # For each claim of the ACT paper: the test at this experiment's scale, the evidence (mean, std,
-# seeds, the difference with a 95% Welch interval) and a verdict (act/report/claims.py).
+# seeds, the difference with a 95% Welch interval) and a verdict (act/report/claims.py, verdicts.py).
 rule claims:
     input:
-        summary=f"{R}/summary.csv",
-        theory=[f"{R}/theory/{d}/{m}/b{b}/s{s}" for d, m, b, s in runs() if SETTINGS[d]["theory"]["enabled"]],
+        summary=path(summary_path),
+        theory=[path(stage_dir, "theory", *r) for r in runs() if SETTINGS[r[0]]["theory"]["enabled"]],
     output:
-        md=report(f"{R}/claims.md", caption="../report/claims.rst", category="Claims"),
-        csv=f"{R}/claims.csv",
-        json=f"{R}/claims.json",
-        png=report(f"{R}/claims.png", caption="../report/claims.rst", category="Claims"),
+        md=report(path(claims_path, ".md"), caption="../report/claims.rst", category="Claims"),
+        csv=path(claims_path, ".csv"),
+        json=path(claims_path, ".json"),
+        png=report(path(claims_path, ".png"), caption="../report/claims.rst", category="Claims"),
     log:
         logs("claims", "all"),
     benchmark:

@@ -9,8 +9,8 @@ rule score:
     input:
         unpack(score_inputs),
     output:
-        samples=directory(f"{R}/samples/{RUN}"),
-        metrics=directory(f"{R}/metrics/{RUN}"),
+        samples=directory(path(stage_dir, "samples", *WC)),
+        metrics=directory(path(stage_dir, "metrics", *WC)),
     log:
         logs("score", RUN),
     benchmark:

@@ -1,20 +1,20 @@
-# Wasserstein-bound proxies (METHOD.md section 5) over a run's checkpoints, on one fixed
+# Wasserstein-bound proxies (docs/METHOD.md s.5) over a run's checkpoints, on one fixed
 # probe per dataset: per-timestep CT losses, the cumulative bound, measured distances,
 # the discriminator's JS estimate and a Lipschitz estimate.
 
 
 rule theory:
     input:
-        model=f"{R}/runs/{RUN}/model.pt",
+        model=path(model_path, *WC),
         config=run_config,  # after the budget: which checkpoints the run leaves
     output:
-        directory(f"{R}/theory/{RUN}"),
+        directory(path(stage_dir, "theory", *WC)),
     log:
         logs("theory", RUN),
     benchmark:
         bench("theory", RUN)
     params:
-        checkpoints=theory_checkpoints,
+        checkpoints=lambda wc: [checkpoint_file(wc, k) for k in run_steps(wc, SETTINGS[wc.dataset]["theory"]["at"])],
         options=theory_options,
         device=config["device"],
     threads: job("theory", "threads")

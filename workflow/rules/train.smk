@@ -6,9 +6,9 @@
 
 rule train:
     input:
-        config=f"{R}/configs/{RUN}.yaml",
+        config=str(config_path(CONFIGS, *WC)),
     output:
-        model=f"{R}/runs/{RUN}/model.pt",
+        model=path(model_path, *WC),
     log:
         logs("train", RUN),
     benchmark:
