@@ -18,16 +18,21 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union, ge
 
 import yaml
 
+from act.metrics.protocol import QUANTIZATIONS
+
 T = TypeVar("T")
 
 # Choices of the method fields, defined once (implementations import them from here).
-CURRICULA = ("official", "paper", "doubling")  # N(k): CT's two forms (docs/METHOD.md s.2), iCT's doubling (s.3)
+CT_CURRICULA = ("cm", "act")  # N(k) of CT, named for whose code: ceil form (Consistency Models), round form (ACT)
+CURRICULA = CT_CURRICULA + ("doubling",)  # ... and iCT's doubling (docs/METHOD.md s.2-3)
 EMA_SCHEDULES = ("official", "paper")  # mu(k) of the CT target EMA: divide by N-1 (official) or by N (paper)
 INDEX_SAMPLINGS = ("uniform", "lognormal")  # which adjacent pair of the grid: CT uniform, iCT discrete lognormal
 WEIGHTINGS = ("uniform", "ict")  # lambda(sigma_i): 1, or iCT's 1 / (sigma_{i+1} - sigma_i)
 TARGETS = ("ema", "online")  # the teacher: an EMA of the student (CT) or the student under stop-gradient (iCT)
 LAMBDA_SCHEDULES = ("constant", "power")  # ACT's adversarial weight over the grid
 AUGMENT_MODES = ("r1_ema", "ada_sign")  # ACT-Aug's controller: the official R1-EMA rule, or ADA's sign heuristic
+LPIPS_RESIZES = ("below256", "always")  # to 224 px: below 256 px only (CM), or at every size (ACT)
+LPIPS_POOLINGS = ("max", "avg")  # VGG pooling in LPIPS: as trained (CIFAR-10 CT, ACT), or CM's average (ImageNet-64, LSUN)
 RADAM_D_BETA2_LAZY = 16 / 17  # the official ACT D beta2 is 0.99 * 16/17 (lazy-regularisation correction)
 
 
@@ -91,6 +96,10 @@ class SampleConfig:
     seed: int = 0
     sigmas: Tuple[float, ...] = (80.0,)  # one step; e.g. (80.0, 0.661) for two steps
     grid_size: int = 64  # images in the PNG grid
+    quantize: str = "truncate"  # images to uint8: "truncate" as the official FID paths (ACT, CM), or "round"
+
+    def __post_init__(self) -> None:
+        check_choice("sample.quantize", self.quantize, QUANTIZATIONS)
 
 
 @dataclass
@@ -100,7 +109,7 @@ class CTConfig:
     name: str = "ct"
     s0: int = 2  # initial number of discretisation points N(0) (doubling: initial N - 1)
     s1: int = 150  # final N (CIFAR-10, LSUN; 200 for ImageNet-64) (doubling: final N - 1)
-    curriculum: str = "official"  # N(k): "official" round(...) of the ACT code, "paper", or iCT's "doubling"
+    curriculum: str = "cm"  # N(k): "cm" (CM paper and code, ends at s1 + 1), "act" (ACT code, ends at s1), or "doubling"
     mu0: float = 0.9  # target EMA at N = s0 (0.95 for ImageNet-64/LSUN); target "ema" only
     ema_schedule: str = "official"  # mu(k): "official" divides by N-1, "paper" by N
     index_sampling: str = "uniform"  # CT: sigma_hi uniform on the grid; iCT: "lognormal"
@@ -111,6 +120,8 @@ class CTConfig:
     distance: str = "lpips"  # the paper's; needs VGG-16 weights (see act.distances)
     huber_c: Optional[float] = None  # pseudo-Huber c; None derives 0.00054 sqrt(d)
     lpips_weights: Optional[str] = None  # local VGG-16 file for LPIPS
+    lpips_resize: str = "below256"  # CM resizes to 224 px below 256 px only (ACT: "always")
+    lpips_pooling: str = "max"  # CM's ImageNet-64 / LSUN LPIPS: "avg" (replace_pooling=True)
     eval_ema: Optional[float] = None  # separate evaluation EMA (CM paper: 0.9999); None samples the target
     clip_target: bool = False  # CM clips neither output
 
@@ -120,6 +131,8 @@ class CTConfig:
         check_choice("method.index_sampling", self.index_sampling, INDEX_SAMPLINGS)
         check_choice("method.weighting", self.weighting, WEIGHTINGS)
         check_choice("method.target", self.target, TARGETS)
+        check_choice("method.lpips_resize", self.lpips_resize, LPIPS_RESIZES)
+        check_choice("method.lpips_pooling", self.lpips_pooling, LPIPS_POOLINGS)
 
 
 @dataclass
@@ -142,7 +155,9 @@ class ACTConfig(CTConfig):
     """Adversarial consistency training (Kong et al. 2024; docs/METHOD.md s.4): CT's fields plus the discriminator's."""
 
     name: str = "act"
-    distance: str = "lpips"  # official: piq LPIPS-VGG; needs VGG-16 weights
+    curriculum: str = "act"  # the official ACT code's round() form of N(k): ends at N = s1
+    distance: str = "lpips"  # official: LPIPS-VGG; needs VGG-16 weights
+    lpips_resize: str = "always"  # official ACT resizes both images to 224 px at every size (LSUN 256 too)
     clip_target: bool = True  # official clips only the target (EMA) output to [-1, 1]
     lambda_schedule: str = "constant"  # "constant" (CIFAR-10) or "power" (ImageNet-64, LSUN)
     lambda_max: float = 0.3  # CIFAR-10 0.3; ImageNet-64 / LSUN 0.6 with the power schedule

@@ -83,7 +83,7 @@ class ConsistencyLoss:
             student = net(x0 + expand_like(s_hi, x0) * z, s_hi, labels)
         with torch.no_grad(), seeded_global_rng(dropout_seed, device):
             tgt = target(x0 + expand_like(s_lo, x0) * z, s_lo, labels)
-        if self.clip_target:
+        if self.clip_target and x0.ndim == 4:  # images live in [-1, 1]; 2-D toy points do not
             tgt = tgt.clamp(-1.0, 1.0)
         loss = self.distance(student, tgt.detach())  # (B,)
         if self.weighting == "ict":

@@ -3,8 +3,11 @@
 ``l2``: mean squared error per sample (Consistency Models' code calls it "l2").
 ``pseudo_huber``: sqrt(||x - y||^2 + c^2) - c, iCT (Song & Dhariwal 2023, Sec. 3.3),
 with c = 0.00054 sqrt(d) derived from the data dimension d unless given.
-``lpips``: LPIPS-VGG (Zhang et al. 2018) through the ``lpips`` package, images
-bilinearly resized to 224 px below 256 px, as Consistency Models and ACT do.
+``lpips``: LPIPS-VGG (Zhang et al. 2018) through the ``lpips`` package (docs/METHOD.md s.2).
+Two settings differ between the official codes: ``resize`` "below256" (Consistency Models:
+bilinear to 224 px only below 256 px) or "always" (ACT: both images to 224 px at every size);
+``pooling`` "max" (the VGG as trained; CM on CIFAR-10, ACT) or "avg" (CM's
+``replace_pooling=True`` on ImageNet-64 and LSUN: every max pooling of the VGG by average pooling).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Callable, Optional, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from act.config import LPIPS_POOLINGS, LPIPS_RESIZES
 
 DISTANCES = ("l2", "pseudo_huber", "lpips")
 HUBER_C_PER_SQRT_DIM = 0.00054  # iCT: c = 0.00054 * sqrt(d)
@@ -63,9 +68,16 @@ def find_vgg16_weights(path: Optional[str] = None) -> Optional[Path]:
 class LPIPSDistance(nn.Module):
     """LPIPS-VGG with a backbone loaded from a local file (or a download when allowed)."""
 
-    def __init__(self, weights: Optional[str] = None, allow_download: bool = False) -> None:
+    def __init__(self, weights: Optional[str] = None, allow_download: bool = False, resize: str = "below256",
+                 pooling: str = "max") -> None:
         super().__init__()
         import lpips  # the linear calibration layers ship inside the package
+
+        if resize not in LPIPS_RESIZES:
+            raise ValueError(f"unknown LPIPS resize {resize!r}; choose from {LPIPS_RESIZES}")
+        if pooling not in LPIPS_POOLINGS:
+            raise ValueError(f"unknown LPIPS pooling {pooling!r}; choose from {LPIPS_POOLINGS}")
+        self.resize, self.pooling = resize, pooling
 
         found = find_vgg16_weights(weights)
         if found is None and allow_download:
@@ -90,12 +102,18 @@ class LPIPSDistance(nn.Module):
                     if key in state:
                         mapped[f"slice{k}.{i}.{p}"] = state[key]
         self.net.net.load_state_dict(mapped, strict=True)
+        if pooling == "avg":  # CM's replace_pooling: same windows, averaged
+            for slice_ in (self.net.net.slice1, self.net.net.slice2, self.net.net.slice3, self.net.net.slice4,
+                           self.net.net.slice5):
+                for name, m in slice_.named_children():
+                    if isinstance(m, nn.MaxPool2d):
+                        setattr(slice_, name, nn.AvgPool2d(m.kernel_size, m.stride, m.padding, m.ceil_mode))
         self.net.eval().requires_grad_(False)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if x.shape[1] == 1:  # grayscale: the VGG backbone wants 3 channels
             x, y = x.expand(-1, 3, -1, -1), y.expand(-1, 3, -1, -1)
-        if x.shape[-1] < 256:
+        if self.resize == "always" or x.shape[-1] < 256:
             x = F.interpolate(x, size=LPIPS_RESOLUTION, mode="bilinear", align_corners=False)
             y = F.interpolate(y, size=LPIPS_RESOLUTION, mode="bilinear", align_corners=False)
         return self.net(x, y, normalize=False).reshape(x.shape[0])  # inputs already in [-1, 1]
@@ -107,6 +125,8 @@ def build_distance(
     huber_c: Optional[float] = None,
     lpips_weights: Optional[str] = None,
     allow_download: bool = False,
+    lpips_resize: str = "below256",
+    lpips_pooling: str = "max",
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """Distance by name; returns a callable (x, y) -> per-sample values (B,)."""
     if name == "l2":
@@ -115,6 +135,6 @@ def build_distance(
         c = pseudo_huber_c(data_shape) if huber_c is None else float(huber_c)
         return lambda x, y: pseudo_huber_distance(x, y, c)
     elif name == "lpips":
-        return LPIPSDistance(lpips_weights, allow_download)
+        return LPIPSDistance(lpips_weights, allow_download, resize=lpips_resize, pooling=lpips_pooling)
     else:
         raise ValueError(f"unknown distance {name!r}; choose from {DISTANCES}")

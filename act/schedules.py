@@ -12,14 +12,13 @@ import math
 
 import torch
 
-from act.config import EMA_SCHEDULES
+from act.config import CT_CURRICULA, EMA_SCHEDULES
 
 SIGMA_MIN = 0.002
 SIGMA_MAX = 80.0
 SIGMA_DATA = 0.5
 RHO = 7.0
 
-CT_VARIANTS = EMA_SCHEDULES  # the two forms of N(k) and of mu(k): "official" and "paper"
 
 
 def karras_sigmas(
@@ -44,20 +43,20 @@ def _check_progress(step: int, total_steps: int) -> None:
         raise ValueError(f"step must be non-negative, got {step}")
 
 
-def ct_num_scales(step: int, total_steps: int, s0: int, s1: int, variant: str = "official") -> int:
-    """CT discretisation curriculum N(k).
+def ct_num_scales(step: int, total_steps: int, s0: int, s1: int, variant: str = "cm") -> int:
+    """CT discretisation curriculum N(k) (docs/METHOD.md s.2), named for whose code runs it.
 
-    ``official`` (default; what the ACT code ran): ``round(sqrt(k/K (s1^2 - s0^2) + s0^2))``.
-    ``paper`` (Consistency Models, Appendix C): ``ceil(sqrt(k/K ((s1+1)^2 - s0^2) + s0^2) - 1) + 1``.
+    ``cm`` (Consistency Models, Appendix C and its code): ``ceil(sqrt(k/K ((s1+1)^2 - s0^2) + s0^2) - 1) + 1``.
+    ``act`` (the official ACT code): ``round(sqrt(k/K (s1^2 - s0^2) + s0^2))``.
     """
     _check_progress(step, total_steps)
     frac = min(step / total_steps, 1.0)
-    if variant == "official":
+    if variant == "act":
         return int(round(math.sqrt(frac * (s1**2 - s0**2) + s0**2)))
-    elif variant == "paper":
+    elif variant == "cm":
         return int(math.ceil(math.sqrt(frac * ((s1 + 1) ** 2 - s0**2) + s0**2) - 1)) + 1
     else:
-        raise ValueError(f"unknown CT curriculum variant {variant!r}; choose from {CT_VARIANTS}")
+        raise ValueError(f"unknown CT curriculum {variant!r}; choose from {CT_CURRICULA}")
 
 
 def ct_ema_decay(num_scales: int, s0: int, mu0: float, variant: str = "official") -> float:
@@ -73,7 +72,7 @@ def ct_ema_decay(num_scales: int, s0: int, mu0: float, variant: str = "official"
     elif variant == "paper":
         denom = num_scales
     else:
-        raise ValueError(f"unknown CT EMA variant {variant!r}; choose from {CT_VARIANTS}")
+        raise ValueError(f"unknown CT EMA variant {variant!r}; choose from {EMA_SCHEDULES}")
     if denom <= 0:
         raise ValueError(f"num_scales={num_scales} too small for the {variant} EMA schedule")
     return math.exp(s0 * math.log(mu0) / denom)

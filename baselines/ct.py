@@ -37,7 +37,8 @@ class ConsistencyTraining(Method):
             self.averaged["target"] = ema_copy(self.networks["generator"])
         if m.eval_ema is not None:
             self.averaged["eval_ema"] = ema_copy(self.networks["generator"])
-        self.distance = build_distance(m.distance, data_shape, huber_c=m.huber_c, lpips_weights=m.lpips_weights)
+        self.distance = build_distance(m.distance, data_shape, huber_c=m.huber_c, lpips_weights=m.lpips_weights,
+                                       lpips_resize=m.lpips_resize, lpips_pooling=m.lpips_pooling)
         self.consistency = ConsistencyLoss(
             self.distance, cfg.noise.sigma_min, cfg.noise.sigma_max, cfg.noise.rho,
             index_sampling=m.index_sampling, weighting=m.weighting, p_mean=m.p_mean, p_std=m.p_std,

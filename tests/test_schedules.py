@@ -27,18 +27,18 @@ def test_karras_grid_rejects_bad_input():
 
 @pytest.mark.parametrize("k,K,s0,s1", [(0, 1000, 2, 150), (1, 1000, 2, 150), (500, 1000, 2, 150), (999, 1000, 2, 150), (1000, 1000, 2, 150), (123, 800, 2, 200)])
 def test_ct_num_scales_both_variants(k, K, s0, s1):
-    official = round(math.sqrt(k / K * (s1**2 - s0**2) + s0**2))
-    paper = math.ceil(math.sqrt(k / K * ((s1 + 1) ** 2 - s0**2) + s0**2) - 1) + 1
-    assert S.ct_num_scales(k, K, s0, s1) == official
-    assert S.ct_num_scales(k, K, s0, s1, variant="paper") == paper
-    assert abs(official - paper) <= 2  # "essentially the same"
+    act = round(math.sqrt(k / K * (s1**2 - s0**2) + s0**2))  # the official ACT code
+    cm = math.ceil(math.sqrt(k / K * ((s1 + 1) ** 2 - s0**2) + s0**2) - 1) + 1  # Consistency Models
+    assert S.ct_num_scales(k, K, s0, s1) == cm  # CT's own curriculum is the default
+    assert S.ct_num_scales(k, K, s0, s1, variant="act") == act
+    assert abs(act - cm) <= 2  # "essentially the same"
 
 
 def test_ct_num_scales_endpoints():
-    assert S.ct_num_scales(0, 100, 2, 150) == 2
-    assert S.ct_num_scales(100, 100, 2, 150) == 150
-    assert S.ct_num_scales(0, 100, 2, 150, "paper") == 2
-    assert S.ct_num_scales(100, 100, 2, 150, "paper") == 151
+    assert S.ct_num_scales(0, 100, 2, 150, "act") == 2
+    assert S.ct_num_scales(100, 100, 2, 150, "act") == 150
+    assert S.ct_num_scales(0, 100, 2, 150, "cm") == 2
+    assert S.ct_num_scales(100, 100, 2, 150, "cm") == 151  # CM's final N is s1 + 1
     with pytest.raises(ValueError):
         S.ct_num_scales(0, 100, 2, 150, variant="nope")
 
@@ -83,3 +83,13 @@ def test_ict_weights():
     w = S.ict_weights(sig)
     assert torch.allclose(w, 1.0 / (sig[1:] - sig[:-1]))
     assert bool((w[:-1] > w[1:]).all())  # small sigma gaps get large weights
+
+
+def test_method_defaults_take_each_code_s_own_curriculum():
+    """CT ends at N = s1 + 1 (CM's ceil form), ACT at N = s1 (ACT's round form)."""
+    from act.config import load_config
+
+    ct, act = load_config().method, load_config(None, ("method.name=act",)).method
+    assert (ct.curriculum, act.curriculum) == ("cm", "act")
+    assert S.ct_num_scales(1000, 1000, ct.s0, ct.s1, ct.curriculum) == 151
+    assert S.ct_num_scales(1000, 1000, act.s0, act.s1, act.curriculum) == 150

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from act.checkpoint import load_networks
+from act.metrics.protocol import QUANTIZATIONS
 from act.provenance import provenance, write_json_atomic
 
 
@@ -25,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--network", default=None, help="which weights: generator, target or eval_ema (default: the method's sampling network)")
+    p.add_argument("--quantize", choices=QUANTIZATIONS, default=None,
+                   help="images to uint8: truncate (the official FID paths) or round (default: the config's sample.quantize)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from act.devices import resolve_device
 
     out = sample_to_dir(args.checkpoint, args.out, resolve_device(args.device), num=args.num, steps=args.steps,
-                        sigmas=args.sigmas, seed=args.seed, batch_size=args.batch_size, network=args.network,
+                        sigmas=args.sigmas, seed=args.seed, batch_size=args.batch_size, network=args.network, quantize=args.quantize,
                         progress=not args.no_progress)
     print(f"wrote {out / 'samples.npz'}")
     return 0
@@ -55,7 +58,7 @@ def sampling_sigmas(config_sigmas, steps=None, sigmas=None) -> list:
 
 
 def sample_to_dir(checkpoint, out, device, *, num=None, steps=None, sigmas=None, seed=None, batch_size=None,
-                  network=None, progress=True, plot=True, loaded=None):
+                  network=None, quantize=None, progress=True, plot=True, loaded=None):
     """Samples of ``checkpoint`` into ``out``: samples.npz, sample.json and (``plot``) grid.png or scatter.png.
 
     ``loaded``: the (net, cfg, state) of :func:`act.checkpoint.load_networks`, when the caller has them.
@@ -71,6 +74,7 @@ def sample_to_dir(checkpoint, out, device, *, num=None, steps=None, sigmas=None,
     sigmas = sampling_sigmas(sc.sigmas, steps, sigmas)
     num = num or sc.num_samples
     seed = sc.seed if seed is None else seed
+    quantize = quantize or sc.quantize
     shape = tuple(state["data_shape"])
     num_classes = int(getattr(net.backbone, "num_classes", 0) or 0)
     x, labels = generate(net, num, shape, sigmas, seed=seed, batch_size=batch_size or sc.batch_size,
@@ -85,12 +89,13 @@ def sample_to_dir(checkpoint, out, device, *, num=None, steps=None, sigmas=None,
 
             save_scatter(x[:5000], out / "scatter.png", title=f"{cfg.method.name}, {len(sigmas)}-step")
     else:
-        io.write_npz(out / "samples.npz", images=to_uint8(x), **arrays)
+        io.write_npz(out / "samples.npz", images=to_uint8(x, quantize), **arrays)
         if plot:
             from act.viz import save_grid
 
             save_grid(x[: sc.grid_size], out / "grid.png")
     write_json_atomic(out / "sample.json", provenance({
         "checkpoint": str(checkpoint), "step": state["step"], "network": network or state["sampling_network"],
-        "num": num, "seed": seed, "sigmas": sigmas, "config": to_dict(cfg)}))
+        "num": num, "seed": seed, "sigmas": sigmas, "quantize": quantize if x.ndim == 4 else None,
+        "config": to_dict(cfg)}))
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from act.checkpoint import load_checkpoint
+from act.metrics.protocol import IMAGE_DISTANCES
 from act.provenance import provenance, write_json_atomic
 
 
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "theory", help="CT-loss Wasserstein bound against measured distances, per checkpoint",
         description="Measures per-timestep l2 CT losses l_n on a fixed probe of (x0, z), the cumulative bound "
         "B_k = sum_{n<k} l_n + eps E||z||, and the distance of f(x0 + sigma_k z, sigma_k) to the probe's own x0 "
-        "(bounded by B_k) and to independent data: exact W1 for 2-D toy data, sliced W2 for images.")
+        "(bounded by B_k) and to independent data: exact W1 (2-D toy data and, by default, images; --image-distance).")
     p.add_argument("--checkpoint", action="extend", nargs="+", required=True,
                    help="model.pt or checkpoints/step-*.pt; several after one flag or with the flag repeated")
     p.add_argument("--out", "-o", required=True, help="output folder")
@@ -31,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lipschitz-points", type=int, default=16)
     p.add_argument("--lipschitz-iters", type=int, default=30)
-    p.add_argument("--sliced-p", type=int, default=2, choices=(1, 2), help="images: sliced W_p (p = 1 is bounded by B_k too)")
+    p.add_argument("--image-distance", default="w1", choices=IMAGE_DISTANCES,
+                   help="images: exact W1 between the flattened images (default; what B_k bounds), sliced_w1 "
+                        "(a lower bound of W1, also bounded) or sliced_w2 (a proxy B_k does not bound)")
     p.add_argument("--projections", type=int, default=256, help="images: sliced-W projections (fixed seed 0)")
     p.add_argument("--plots", choices=("all", "final", "none"), default="all",
                    help="which checkpoints get their bound-vs-distance PNG (the last given is the final one)")
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         save_probe(probe, probe_path)
     opts = TheoryOptions(num_scales=args.num_scales, network=args.network, batch_size=args.batch_size,
                          lipschitz_points=args.lipschitz_points, lipschitz_iters=args.lipschitz_iters,
-                         sliced_p=args.sliced_p, projections=args.projections, progress=not args.no_progress)
+                         image_distance=args.image_distance, projections=args.projections, progress=not args.no_progress)
     results = []
     last = len(args.checkpoint) - 1
     for i, (ckpt, stem) in enumerate(zip(tqdm(args.checkpoint, desc="checkpoints", disable=args.no_progress or len(args.checkpoint) < 2), stems)):

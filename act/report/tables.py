@@ -302,6 +302,9 @@ def notes(dataset: str, name: Optional[str], toy: bool) -> List[str]:
            "means the curve has flattened, tens of percent that the run stopped while still improving.",
            "Compute: `act cost` FLOPs per training step × steps (every phase, forward and backward; ACT's discriminator and R1 "
            "included). Images seen: steps × images per step (ACT loads 2B per step). Wall time: the training log's clock.",
+           "Params D: the discriminator as built and trained. The official ACT discriminators also carry an unused "
+           "4C+1 logit head (never called), counted in the sizes the ACT code reports: +0.001 M (CIFAR-10 17.977 M), "
+           "+0.002 M (ImageNet-64 53.902 M, LSUN 56.985 M); `model.discriminator_overrides.unused_logit_head: true` builds it.",
            "Measured numbers come from this experiment's settings (model size, batch, steps), not the papers' recipes."]
     if name:
         out.append(f"Paper rows: reported numbers for `{name}` (reported_results.csv) with their status, training settings "

@@ -2,7 +2,7 @@
 
 On a fixed probe of (x0, z) pairs: the per-timestep l2 CT losses l_n, their cumulative
 bound B_k = sum_{n<k} l_n + eps E||z||, the measured distance of f(x0 + sigma_k z, sigma_k)
-to data (exact W1 on 2-D toy data, sliced W_p for images; coupled with the probe's own
+to data (exact W1 by default, for 2-D toy data and images; sliced W1 or W2 for images as options; coupled with the probe's own
 x0, for which W1 <= B_k must hold, and against independent data), the discriminator's
 JS estimate per sigma, and a Lipschitz estimate of f(., T). See :mod:`act.theory.bound`
 for the inequality.

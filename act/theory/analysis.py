@@ -25,7 +25,7 @@ from act.schedules import karras_sigmas
 from act.theory.bound import apply_batched, measure_timesteps, num_classes, per_sample_norm
 from act.theory.lipschitz import lipschitz_at_T
 from act.theory.probe import Probe, check_probe
-from act.theory.wasserstein import distance_name, distance_to_data
+from act.theory.wasserstein import BOUNDED_DISTANCES, distance_name, distance_to_data
 
 DEFAULT_NUM_SCALES = 150  # when the method has no s1 (the CT/ACT CIFAR-10 value)
 BOUND_TOLERANCE = 1e-6  # float32 rounding of the input x0 + eps z; see act.theory.bound
@@ -40,7 +40,7 @@ class TheoryOptions:
     batch_size: int = 256  # probe samples per forward pass
     lipschitz_points: int = 16  # probe points x0 + T z for the power iteration
     lipschitz_iters: int = 30
-    sliced_p: int = 2  # images: sliced W_p in pixel space
+    image_distance: str = "w1"  # images: exact W1 (bounded by B_k), or sliced_w1 (bounded) / sliced_w2 (not)
     projections: int = 256
     projection_seed: int = 0
     progress: bool = True
@@ -77,11 +77,11 @@ def analyse_checkpoint(path: Union[str, Path], probe: Probe, device: torch.devic
     nc = cfg.noise
     sigmas = karras_sigmas(n, nc.sigma_min, nc.sigma_max, nc.rho)
     table = measure_timesteps(nets, measured, probe, sigmas, discriminator=disc, batch_size=opts.batch_size,
-                              device=device, sliced_p=opts.sliced_p, projections=opts.projections,
+                              device=device, image_distance=opts.image_distance, projections=opts.projections,
                               projection_seed=opts.projection_seed, progress=opts.progress)
     table["k"] = np.arange(n)
-    dname = distance_name(probe.x0, opts.sliced_p)
-    exact = dname in ("exact W1", "sliced W1")  # both <= the identity coupling's mean cost
+    dname = distance_name(probe.x0, opts.image_distance)
+    exact = dname in BOUNDED_DISTANCES  # both <= the identity coupling's mean cost
     bound = table["bound_online"]
     summary = {
         "checkpoint": str(path), "step": int(state["step"]), "method": cfg.method.name, "network": measured,
@@ -103,7 +103,7 @@ def analyse_checkpoint(path: Union[str, Path], probe: Probe, device: torch.devic
 def one_step_summary(net: nn.Module, probe: Probe, T: float, final_bound: float, exact: bool, device: torch.device,
                      opts: TheoryOptions) -> Dict[str, Any]:
     """One-step distances, the one-step bounds of the module docstring, and the Lipschitz estimate at T."""
-    dist = dict(sliced_p=opts.sliced_p, n_projections=opts.projections, seed=opts.projection_seed)
+    dist = dict(image_distance=opts.image_distance, n_projections=opts.projections, seed=opts.projection_seed)
     labels = probe.labels if num_classes(net) else None
     one_step = apply_batched(net, T * probe.z, T, labels, opts.batch_size, device)  # f(T z, T)
     at_T = apply_batched(net, probe.x0 + T * probe.z, T, labels, opts.batch_size, device)  # f(x0 + T z, T)

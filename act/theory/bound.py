@@ -77,7 +77,7 @@ def measure_timesteps(
     discriminator: Optional[nn.Module] = None,
     batch_size: int = 256,
     device: torch.device = torch.device("cpu"),
-    sliced_p: int = 2,
+    image_distance: str = "w1",
     projections: int = 256,
     projection_seed: int = 0,
     progress: bool = True,
@@ -94,7 +94,7 @@ def measure_timesteps(
     use_labels = {k: probe.labels if num_classes(nets[k]) else None for k in needed}
     res = {key: np.full(n, np.nan) for key in ("l_online", "l_target", "e_coupled", "w_coupled", "w_independent", "js",
                                           "logit_gap")}
-    dist = dict(sliced_p=sliced_p, n_projections=projections, seed=projection_seed)
+    dist = dict(image_distance=image_distance, n_projections=projections, seed=projection_seed)
     prev: Dict[str, torch.Tensor] = {}
     for k in tqdm(range(n), disable=not progress, desc="timesteps", leave=False):
         sigma = float(sigmas[k])

@@ -11,6 +11,7 @@ import numpy as np
 
 from act import io
 from act.theory.analysis import COLUMNS, TheoryResult
+from act.theory.wasserstein import BOUNDED_DISTANCES
 
 OVER_TRAINING_COLUMNS = ("step", "checkpoint", "one_step_w_probe", "one_step_w_independent", "final_bound_online",
                          "final_bound_target", "one_step_bound_measured", "w_coupled_T", "w_independent_T",
@@ -85,7 +86,7 @@ def plot_bound(result: TheoryResult, path: Union[str, Path]) -> Path:
                 label=r"same sum with $l_n$: generator vs target (training pair; a proxy)")
     ax.plot(sig, t["e_coupled"], color="C2", lw=1.2, ls=":",
             label=r"$\mathbb{E}\,\|f(x_0+\sigma_k z,\sigma_k)-x_0\|$ (identity coupling; $\leq B_k$)")
-    bounded = dname in ("exact W1", "sliced W1")  # sliced W2 is not below the identity coupling's mean l2 cost
+    bounded = dname in BOUNDED_DISTANCES  # sliced W2 is not below the identity coupling's mean l2 cost
     ax.plot(sig, t["w_coupled"], color="C2", lw=1.5, marker="o", ms=2.5,
             label=rf"{dname}: $f(x_0+\sigma_k z,\sigma_k)$ vs the probe's own $x_0$ "
                   + (r"(coupled; $\leq B_k$)" if bounded else "(coupled; no guarantee)"))

@@ -1,4 +1,5 @@
-"""Distances between a generated point cloud and data: exact W1 (2-D toy data), sliced W_p (images).
+"""Distances between a generated point cloud and data: exact W1 (the default, 2-D points and images alike),
+sliced W1 or sliced W2 (images, as options).
 
 Exact W1 between two empirical measures with uniform weights and Euclidean ground
 cost: an assignment problem for equal sizes (scipy's ``linear_sum_assignment``,
@@ -6,13 +7,16 @@ exact), POT's network simplex ``ot.emd2`` otherwise. Sliced W_p (Rabin et al. 20
 Bonneel et al. 2015) projects flattened images on random unit directions drawn from
 a fixed seed, so every checkpoint and timestep is measured along the same directions.
 Sliced W1 <= W1 (each projection is 1-Lipschitz); sliced W2 is a proxy with no such
-relation to W1.
+relation to W1. What the theory's bound B_k bounds is W1 (docs/METHOD.md s.5): exact W1 and
+sliced W1 lie below it, sliced W2 does not.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+from act.metrics.protocol import BOUNDED_DISTANCES, IMAGE_DISTANCES  # noqa: F401  (BOUNDED_DISTANCES re-exported)
 
 DEFAULT_PROJECTIONS = 256  # enough for a stable estimate at CIFAR size, cheap on a CPU
 DEFAULT_PROJECTION_SEED = 0
@@ -64,15 +68,28 @@ def sliced_wasserstein(
     return float(ot.sliced_wasserstein_distance(a, b, n_projections=n_projections, p=p, seed=seed))
 
 
-def distance_to_data(x: torch.Tensor, y: torch.Tensor, sliced_p: int = 2, n_projections: int = DEFAULT_PROJECTIONS,
-                     seed: int = DEFAULT_PROJECTION_SEED) -> float:
-    """Exact W1 for 2-D points (B, 2); sliced W_p in pixel space for anything else (images (B, C, H, W))."""
-    if x.ndim == 2 and x.shape[1] == 2:
+def _check_image_distance(image_distance: str) -> None:
+    if image_distance not in IMAGE_DISTANCES:
+        raise ValueError(f"unknown image distance {image_distance!r}; choose from {IMAGE_DISTANCES}")
+
+
+def _is_points(x: torch.Tensor) -> bool:
+    return x.ndim == 2 and x.shape[1] == 2
+
+
+def distance_to_data(x: torch.Tensor, y: torch.Tensor, image_distance: str = "w1",
+                     n_projections: int = DEFAULT_PROJECTIONS, seed: int = DEFAULT_PROJECTION_SEED) -> float:
+    """Exact W1 for 2-D points (B, 2); for images (B, C, H, W) ``image_distance``: exact W1 between the
+    flattened images (l2 ground cost in pixel space), or sliced W1 / W2 along fixed projections."""
+    _check_image_distance(image_distance)
+    if _is_points(x) or image_distance == "w1":
         return exact_w1(x, y)
-    else:
-        return sliced_wasserstein(x, y, p=sliced_p, n_projections=n_projections, seed=seed)
+    return sliced_wasserstein(x, y, p=int(image_distance[-1]), n_projections=n_projections, seed=seed)
 
 
-def distance_name(x: torch.Tensor, sliced_p: int = 2) -> str:
+def distance_name(x: torch.Tensor, image_distance: str = "w1") -> str:
     """Label of :func:`distance_to_data` for these points, for CSV metadata and plot axes."""
-    return "exact W1" if x.ndim == 2 and x.shape[1] == 2 else f"sliced W{sliced_p}"
+    _check_image_distance(image_distance)
+    if _is_points(x) or image_distance == "w1":
+        return "exact W1"
+    return f"sliced W{image_distance[-1]}"
