@@ -109,6 +109,8 @@ def test_two_step_sigma_is_each_source_s_own():
     # CM's launch.sh: --ts 0,106,200 on a 201-point grid, counted from sigma_max
     sigma_106 = float(karras_sigmas(201).flip(0)[106])
     assert sampling_sigmas(ct64.sample.sigmas, steps=2)[1] == pytest.approx(sigma_106, abs=1e-4)
+    cat = _paper_runs("lsun_cat256")["ct"]  # launch.sh: --ts 0,62,150 on a 151-point grid
+    assert sampling_sigmas(cat.sample.sigmas, steps=2)[1] == pytest.approx(float(karras_sigmas(151).flip(0)[62]), abs=1e-4)
 
 
 # 7. CT's own curriculum ----------------------------------------------------------------------
