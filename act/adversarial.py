@@ -102,10 +102,14 @@ class ACTMethod(Method):
 
     # -- helpers --------------------------------------------------------------------------------
     def _augment(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        if not self.augment_on or self.controller.p == 0.0:
+        """ACT-Aug on D's inputs (reals and fakes alike). The official code resamples every input through
+        its filtered path even at p = 0 ("official"); "simple" passes them through untouched at p = 0."""
+        m = self.mcfg
+        if not self.augment_on or (self.controller.p == 0.0 and m.augment_fidelity == "simple"):
             return x
         seed = draw_seed(generator)
-        return ada_augment(x, self.controller.p, torch.Generator().manual_seed(seed), transforms=self.mcfg.augment_pipeline)
+        return ada_augment(x, self.controller.p, torch.Generator().manual_seed(seed), transforms=m.augment_pipeline,
+                           fidelity=m.augment_fidelity)
 
     def _weight(self, index: torch.Tensor, num_scales: int) -> torch.Tensor:
         m = self.mcfg

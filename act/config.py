@@ -31,6 +31,7 @@ WEIGHTINGS = ("uniform", "ict")  # lambda(sigma_i): 1, or iCT's 1 / (sigma_{i+1}
 TARGETS = ("ema", "online")  # the teacher: an EMA of the student (CT) or the student under stop-gradient (iCT)
 LAMBDA_SCHEDULES = ("constant", "power")  # ACT's adversarial weight over the grid
 AUGMENT_MODES = ("r1_ema", "ada_sign")  # ACT-Aug's controller: the official R1-EMA rule, or ADA's sign heuristic
+AUGMENT_FIDELITIES = ("official", "simple")  # ACT-Aug's resampling: the official sym6-filtered path, or one grid_sample
 LPIPS_RESIZES = ("below256", "always")  # to 224 px: below 256 px only (CM), or at every size (ACT)
 LPIPS_POOLINGS = ("max", "avg")  # VGG pooling in LPIPS: as trained (CIFAR-10 CT, ACT), or CM's average (ImageNet-64, LSUN)
 RADAM_D_BETA2_LAZY = 16 / 17  # the official ACT D beta2 is 0.99 * 16/17 (lazy-regularisation correction)
@@ -168,6 +169,9 @@ class ACTConfig(CTConfig):
     augment_mode: str = "r1_ema"  # official R1-EMA controller, or ADA's "ada_sign" heuristic
     augment_threshold: float = 1.0e4  # R1-EMA threshold: 1e4 CIFAR-10, 1e7 ImageNet-64, 1e9 LSUN
     augment_pipeline: str = "bgc"  # blit + geometric + colour
+    # official: reflect pad + sym6 up/down-sampling on every call, p = 0 included, quarter turns {0, 270};
+    # simple: one unfiltered grid_sample, {0, 90, 180, 270}, the input itself at p = 0 (docs/METHOD.md s.4)
+    augment_fidelity: str = "official"
     time_conditioned_discriminator: bool = True  # ablation: an unconditioned D ignores sigma
     g_betas: Tuple[float, float] = (0.0, 0.99)  # official RAdam betas of G
     d_betas: Tuple[float, float] = (0.0, 0.99 * RADAM_D_BETA2_LAZY)  # and of D
@@ -177,6 +181,7 @@ class ACTConfig(CTConfig):
         super().__post_init__()
         check_choice("method.lambda_schedule", self.lambda_schedule, LAMBDA_SCHEDULES)
         check_choice("method.augment_mode", self.augment_mode, AUGMENT_MODES)
+        check_choice("method.augment_fidelity", self.augment_fidelity, AUGMENT_FIDELITIES)
         if self.r1_interval < 1:
             raise ValueError(f"method.r1_interval must be >= 1, got {self.r1_interval}")
 

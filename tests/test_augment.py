@@ -1,4 +1,4 @@
-"""ACT-Aug: the ADA pipeline (act.augment.pipeline) and the p controller (act.augment.controller)."""
+"""ACT-Aug: the ADA pipeline (act.augment.pipeline, act.augment.filters) and the p controller (act.augment.controller)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from act.augment import PIPELINES, AugmentController, ada_augment
+from act.augment import SYM6, PIPELINES, AugmentController, ada_augment, antialiased_warp, upfirdn2d
 
 
 def _images(b: int = 8, c: int = 3, h: int = 16, w: int = 16, seed: int = 0) -> torch.Tensor:
@@ -24,17 +25,19 @@ def _gen(seed: int) -> torch.Generator:
 
 def test_identity_at_p0():
     x = _images().requires_grad_()
-    y = ada_augment(x, 0.0, _gen(0))
+    y = ada_augment(x, 0.0, _gen(0), fidelity="simple")
     assert torch.equal(y, x)
     y.sum().backward()
     assert torch.equal(x.grad, torch.ones_like(x))
 
 
-def test_generator_stream_does_not_depend_on_p():
-    g0, g1 = _gen(3), _gen(3)
+def test_generator_stream_does_not_depend_on_p_or_fidelity():
+    g0, g1, g2 = _gen(3), _gen(3), _gen(3)
     ada_augment(_images(), 0.0, g0)
     ada_augment(_images(), 0.8, g1)
-    assert torch.equal(torch.rand(5, generator=g0), torch.rand(5, generator=g1))
+    ada_augment(_images(), 0.8, g2, fidelity="simple")
+    ref = torch.rand(5, generator=g0)
+    assert torch.equal(ref, torch.rand(5, generator=g1)) and torch.equal(ref, torch.rand(5, generator=g2))
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -64,16 +67,16 @@ def test_same_seed_same_output_different_seed_different():
 
 def test_xflip_only_flips_half_the_samples():
     x = _images(b=2000, c=1, h=4, w=4)
-    y = ada_augment(x, 1.0, _gen(0), transforms={"xflip": 1.0})
+    y = ada_augment(x, 1.0, _gen(0), transforms={"xflip": 1.0}, fidelity="simple")
     flipped = (y - x.flip(-1)).abs().amax(dim=(1, 2, 3)) < 1e-6
     kept = torch.equal(y[~flipped], x[~flipped])  # untouched samples keep their exact values
     assert kept
     assert 0.45 < flipped.float().mean().item() < 0.55  # Binomial(2000, 0.5): sd ~ 0.011
 
 
-def test_blits_are_exact():
+def test_blits_are_exact_in_simple_mode():
     x = _images(b=64, h=8, w=8)
-    y = ada_augment(x, 1.0, _gen(0), transforms={"rotate90": 1.0})
+    y = ada_augment(x, 1.0, _gen(0), transforms={"rotate90": 1.0}, fidelity="simple")
     errs = torch.stack([(y - torch.rot90(x, k, (-2, -1))).abs().amax(dim=(1, 2, 3)) for k in range(4)], 1)
     assert errs.min(dim=1).values.max() < 1e-5
     assert (errs.argmin(dim=1).bincount(minlength=4) > 0).all()  # all four quarter turns occur
@@ -88,9 +91,12 @@ def test_probability_scales_the_number_of_augmented_samples():
 
 def test_output_range_sane():
     x = _images(b=64, h=16, w=16)
-    # Geometric transforms only resample (bilinear, reflection): values stay in the input's range.
-    y = ada_augment(x, 1.0, _gen(0), transforms="bg")
+    # "simple" geometric transforms only resample (bilinear, reflection): values stay in the input's range.
+    y = ada_augment(x, 1.0, _gen(0), transforms="bg", fidelity="simple")
     assert y.min() >= x.min() - 1e-5 and y.max() <= x.max() + 1e-5
+    # The sym6 filter has negative taps: "official" rings past the range, even on white noise mildly.
+    y = ada_augment(x, 1.0, _gen(0), transforms="bg")
+    assert y.abs().max() < 1.75
     # Colour transforms can leave [-1, 1] (ADA's contrast and saturation are lognormal), but rarely far.
     y = ada_augment(x, 1.0, _gen(0), transforms="bgc")
     assert torch.isfinite(y).all()
@@ -111,6 +117,8 @@ def test_unknown_names_raise():
         ada_augment(_images(), 0.5, transforms={"cutout": 1.0})
     with pytest.raises(ValueError):
         ada_augment(_images(), 0.5, transforms="bgcfnc")
+    with pytest.raises(ValueError):
+        ada_augment(_images(), 0.5, fidelity="exact")
     assert set(PIPELINES["bgc"]) == set(PIPELINES["bg"]) | set(PIPELINES["color"])
 
 
@@ -123,6 +131,176 @@ def test_bfloat16_autocast():
     assert y.dtype == torch.float32 and out.dtype == torch.bfloat16
     out.float().sum().backward()
     assert torch.isfinite(x.grad).all()
+
+
+# --- fidelity="official": the official ACT code's sym6 resampling and quarter turns -------------
+
+
+def test_sym6_is_an_orthonormal_scaling_filter():
+    h = torch.tensor(SYM6, dtype=torch.float64)
+    assert h.numel() == 12 and h.sum().item() == pytest.approx(math.sqrt(2), abs=1e-14)
+    for k in range(6):  # sum_m h[m] h[m + 2k] = [k == 0]
+        assert (h[: 12 - 2 * k] * h[2 * k :]).sum().item() == pytest.approx(float(k == 0), abs=1e-11)
+
+
+def _reference_upfirdn(x, f, up, down, pad):
+    """Zero insertion with a Kronecker product, zero pad / crop, conv2d with the flipped kernel, subsample."""
+    (ux, uy), (dx, dy), (x0, x1, y0, y1) = up, down, pad
+    spike = torch.zeros(uy, ux, dtype=x.dtype)
+    spike[0, 0] = 1
+    z = torch.kron(x, spike)  # (B, C, H * uy, W * ux)
+    z = F.pad(z, [max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)])
+    z = z[..., max(-y0, 0) : z.shape[-2] - max(-y1, 0), max(-x0, 0) : z.shape[-1] - max(-x1, 0)]
+    c = x.shape[1]
+    out = F.conv2d(z, f.flip([0, 1]).repeat(c, 1, 1, 1), groups=c)
+    return out[..., ::dy, ::dx]
+
+
+@pytest.mark.parametrize(
+    "up, down, pad",
+    [((2, 2), (1, 1), (2, 1, 1, 2)), ((2, 1), (1, 1), (6, 5, 0, 0)), ((1, 1), (2, 2), (-1, 2, 0, -1)), ((3, 2), (2, 3), (1, -2, 3, 0))],
+)
+def test_upfirdn2d_matches_a_direct_reference(up, down, pad):
+    g = _gen(4)
+    x = torch.randn(2, 3, 7, 9, generator=g, dtype=torch.float64)
+    f = torch.randn(3, 4, generator=g, dtype=torch.float64)  # asymmetric: catches a missing flip
+    y = upfirdn2d(x, f, up=up, down=down, pad=pad)
+    ref = _reference_upfirdn(x, f, up, down, pad)
+    assert y.shape == ref.shape
+    assert torch.allclose(y, ref, atol=1e-12)
+    # A true convolution: a unit impulse, upsampled by 2 and padded by 11 in front, gives back the
+    # filter from the impulse on, in order; the zero inserted after the impulse leaves no trace.
+    impulse = torch.zeros(1, 1, 1, 8, dtype=torch.float64)
+    impulse[..., 0] = 1
+    row = upfirdn2d(impulse, torch.tensor(SYM6, dtype=torch.float64)[None, :], up=(2, 1), pad=(11, 0, 0, 0))
+    assert row.shape == (1, 1, 1, 16)
+    assert torch.equal(row[0, 0, 0, :12], torch.tensor(SYM6, dtype=torch.float64)) and not row[0, 0, 0, 12:].any()
+
+
+def _checkerboard(b=2, c=3, n=16):
+    i = torch.arange(n)
+    return ((i[:, None] + i[None, :]) % 2 * 2 - 1).float().expand(b, c, n, n).contiguous()
+
+
+def test_official_p0_filters_every_call_yet_returns_the_image():
+    # The official code sends every image through pad -> 2x sym6 upsampling -> grid_sample ->
+    # 2x downsampling, also at p = 0. sym6 is orthonormal at even shifts, so with an identity
+    # matrix the chain reconstructs the image: only float rounding remains, even for a Nyquist
+    # checkerboard (no visible low-pass). The old behaviour returned x itself.
+    x = _images(h=16, w=16).requires_grad_()
+    y = ada_augment(x, 0.0, _gen(0))
+    eye = torch.eye(3, dtype=torch.float64).expand(x.shape[0], 3, 3)
+    assert y is not x and not torch.equal(y, x)
+    assert torch.equal(y, antialiased_warp(x, eye))  # the whole batch went through the filter
+    assert torch.equal(y, ada_augment(x, 0.0, _gen(0))) and torch.equal(y, ada_augment(x, 0.0, _gen(1)))  # deterministic
+    assert (y - x).abs().max() < 1e-5
+    y.sum().backward()
+    assert torch.allclose(x.grad, torch.ones_like(x), atol=1e-4) and not torch.equal(x.grad, torch.ones_like(x))
+    cb = _checkerboard()
+    assert (ada_augment(cb, 0.0, _gen(0)) - cb).abs().max() < 1e-5
+    xd = _images(h=12, w=10).double()
+    assert (ada_augment(xd, 0.0, _gen(0)) - xd).abs().max() < 1e-10  # exact up to the listed digits
+    # No geometric transform enabled: nothing to resample (ADA's rule), p = 0 gives x itself.
+    assert ada_augment(x, 0.0, _gen(0), transforms="color") is x
+
+
+def test_official_quarter_turns_are_0_or_270_degrees():
+    # Official ACT draws category_sample(size, (0, 3)): torch.rot90 k = 0 or 3 only.
+    x = _images(b=256, h=8, w=8)
+    y = ada_augment(x, 1.0, _gen(0), transforms={"rotate90": 1.0})
+    errs = torch.stack([(y - torch.rot90(x, k, (-2, -1))).abs().mean(dim=(1, 2, 3)) for k in range(4)], 1)
+    best = errs.argmin(dim=1)
+    counts = best.bincount(minlength=4)
+    assert counts[1] == 0 and counts[2] == 0
+    assert 100 < counts[0] < 156 and counts[0] + counts[3] == 256  # Binomial(256, 1/2)
+    assert errs.min(dim=1).values.max() < 0.15  # filtered, but clearly that rotation (others ~0.67)
+    assert errs[best == 0, 0].max() < 1e-5  # k = 0 still passes through the filter unchanged
+
+
+def test_official_blits_are_filtered_not_exact():
+    # Under the official path a flip is a flip of the 2x sym6 image: close, not exact (sym6 is not symmetric).
+    x = _images(b=64, h=16, w=16)
+    y = ada_augment(x, 1.0, _gen(0), transforms={"xflip": 1.0})
+    err_flip = (y - x.flip(-1)).abs().amax(dim=(1, 2, 3))
+    err_keep = (y - x).abs().amax(dim=(1, 2, 3))
+    flipped = err_flip < err_keep
+    assert 16 < int(flipped.sum()) < 48
+    assert (err_flip[flipped] > 1e-2).all() and (err_flip[flipped] < 0.5).all()
+    assert (err_keep[~flipped] < 1e-5).all()
+
+
+# Outputs of the official ACT code (kong13661/ACT @ 94e0853, augmentation.py, random_apply_affine(x, 1.0, G))
+# on _images(4, 3, 12, 10, seed=3) with the four matrices of _official_matrices(): per sample and channel,
+# the pixel sum and the sum weighted by _projection_weights().
+OFFICIAL_PROJECTIONS = [
+    [[-10.8925011, -2.9068473], [7.1768889, -8.0834106], [-5.6684175, 6.1324083]],
+    [[-6.4283153, 2.8573099], [-3.6025364, 2.6739633], [1.7702334, -3.7102982]],
+    [[-2.9185114, 2.3677066], [7.8672824, 0.2703212], [-1.0341611, 11.869538]],
+    [[2.4973742, 4.4250294], [-8.6430514, -2.3511665], [6.8217974, 9.0875775]],
+]
+
+
+def _official_matrices() -> torch.Tensor:
+    """Output pixel -> input pixel: identity, x-flip, quarter turn k = 3, rotation @ aniso scale @ translation."""
+
+    def rot(t):
+        c, s = math.cos(t), math.sin(t)
+        return torch.tensor([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+
+    def diag(a, b):
+        return torch.diag(torch.tensor([a, b, 1.0], dtype=torch.float64))
+
+    shift = torch.eye(3, dtype=torch.float64)
+    shift[0, 2], shift[1, 2] = 0.7, -1.3
+    return torch.stack([torch.eye(3, dtype=torch.float64), diag(-1, 1), rot(3 * math.pi / 2), rot(0.3) @ diag(1 / 1.2, 1.1) @ shift])
+
+
+def _projection_weights(shape) -> torch.Tensor:
+    return torch.randn(shape, generator=_gen(99), dtype=torch.float64)
+
+
+def _projections(y: torch.Tensor) -> torch.Tensor:
+    y = y.double()
+    return torch.stack([y.sum(dim=(2, 3)), (y * _projection_weights(y.shape[1:])).sum(dim=(2, 3))], -1)
+
+
+def test_antialiased_warp_matches_the_official_code():
+    x = _images(4, 3, 12, 10, seed=3)
+    y = antialiased_warp(x, _official_matrices())
+    assert y.shape == x.shape
+    assert torch.allclose(_projections(y), torch.tensor(OFFICIAL_PROJECTIONS, dtype=torch.float64), atol=1e-4)
+    # The old path (one unfiltered grid_sample) is far from the official one on the same matrices.
+    assert not torch.allclose(_projections(y[1:2]), _projections(x[1:2].flip(-1)), atol=1e-2)
+
+
+# Outputs of the previous ada_augment (git HEAD 6b77438, act/augment/pipeline.py, before the fidelity
+# option) on _images(4, c, 12, 10, seed=5): (transforms, channels, p, generator seed) -> projections.
+SIMPLE_PROJECTIONS = {
+    ("bgc", 3, 0.7, 11): [
+        [[-16.2497899, 7.4379385], [-14.1744875, 4.8813], [-14.1426288, -1.1225419]],
+        [[-51.3026729, 5.7625745], [-38.5721893, 3.21687], [-50.7817948, 5.4775146]],
+        [[12.1251694, -2.0451671], [15.9759136, 4.1733192], [3.1079608, 3.2556757]],
+        [[-24.6527119, 7.7331355], [-23.8408967, -10.4912663], [-23.2844513, -1.622498]],
+    ],
+    ("bgc", 1, 1.0, 12): [[[-3.0101281, 4.885785]], [[-37.439116, 15.6198356]], [[6.612512, 15.1263931]], [[29.555818, -7.8381498]]],
+    ("bg", 3, 1.0, 13): [
+        [[12.0675296, -5.2946125], [-2.3895471, 5.1617319], [-0.9150513, 4.7762316]],
+        [[-10.9216299, -0.4397507], [0.6771662, 6.3846249], [-17.175122, -2.5920176]],
+        [[-4.5325555, -4.5071762], [-26.7752994, -4.8387796], [-16.5599862, -1.3591999]],
+        [[7.6643762, 3.5937451], [-2.9271757, -2.4216461], [1.9784907, 4.0534014]],
+    ],
+}
+
+
+@pytest.mark.parametrize("case", sorted(SIMPLE_PROJECTIONS))
+def test_simple_keeps_the_previous_results(case):
+    transforms, channels, p, seed = case
+    x = _images(4, channels, 12, 10, seed=5)
+    y = ada_augment(x, p, _gen(seed), transforms=transforms, fidelity="simple")
+    assert torch.allclose(_projections(y), torch.tensor(SIMPLE_PROJECTIONS[case], dtype=torch.float64), atol=1e-5)
+    # ... and official differs from it on the same draws (filter, quarter turns, padding).
+    z = ada_augment(x, p, _gen(seed), transforms=transforms)
+    assert not torch.allclose(_projections(z), _projections(y), atol=1e-2)
 
 
 # --- the controller -----------------------------------------------------------

@@ -194,3 +194,24 @@ def test_target_clipping_applies_to_images_not_to_points():
     clipped_images = value(images)
     assert not torch.equal(clipped_images, unclipped(net, net, images, num_scales=10,
                                                      generator=torch.Generator().manual_seed(0)))
+
+
+# 6. ACT-Aug at p = 0 ------------------------------------------------------------------------
+
+
+def test_act_resamples_discriminator_inputs_at_p0_as_the_official_code():
+    from act.registry import build_method
+
+    def method(fidelity):
+        cfg = load_config(None, ("method.name=act", "method.distance=l2", "model.preset=tiny", "model.discriminator=tiny",
+                                 "method.augment=true", f"method.augment_fidelity={fidelity}"))
+        return build_method(cfg, (1, 32, 32))
+
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    official, simple = method("official"), method("simple")
+    assert official.controller.p == simple.controller.p == 0.0
+    assert simple._augment(x, torch.Generator().manual_seed(0)) is x  # the old behaviour: untouched
+    out = official._augment(x, torch.Generator().manual_seed(0))
+    assert out is not x and torch.allclose(out, x, atol=1e-4)  # filtered path, identity up to rounding
+    with pytest.raises(ValueError, match="method.augment_fidelity"):
+        load_config(None, ("method.name=act", "method.augment_fidelity=exact"))

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
-CONTROLLER_MODES = ("r1_ema", "ada_sign")
+from act.config import AUGMENT_MODES
+
+CONTROLLER_MODES = AUGMENT_MODES  # the official R1-EMA rule, ADA's sign heuristic
 
 
 class AugmentController:
