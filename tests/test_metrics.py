@@ -23,7 +23,8 @@ import torch
 
 from act.metrics import scores
 from act.metrics.inception import FEATURE_NETWORK, build_feature_extractor, extract_features
-from act.metrics.reference import ReferenceKey, cached_features, float_to_uint8, load_samples
+from act.metrics.formats import read_image_set
+from act.metrics.reference import ReferenceKey, cached_features, float_to_uint8
 
 N_BASE = 16  # images per set in the FID/KID/PR tests
 NOISE_LEVELS = (8.0, 32.0, 96.0)  # Gaussian noise std on the 0..255 scale, increasing
@@ -323,9 +324,10 @@ def test_reference_key_and_feature_cache(tmp_path):
 def test_load_samples_checks_format(tmp_path):
     np.savez(tmp_path / "bad.npz", images=np.zeros((2, 8, 8, 3), np.float32))
     with pytest.raises(ValueError, match="uint8"):
-        load_samples(str(tmp_path / "bad.npz"))
+        read_image_set(str(tmp_path / "bad.npz"))
     np.savez(tmp_path / "ok.npz", images=np.zeros((5, 8, 8, 1), np.uint8), labels=np.arange(5))
-    images, labels = load_samples(str(tmp_path / "ok.npz"), num=3)
+    got = read_image_set(str(tmp_path / "ok.npz"), num=3)
+    images, labels = got.images, got.labels
     assert images.shape == (3, 8, 8, 1) and labels.tolist() == [0, 1, 2]
 
 

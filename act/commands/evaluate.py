@@ -17,9 +17,15 @@ from act.metrics.protocol import DEFAULT_CACHE_DIR, DEFAULT_RESIZE_MODE, RESIZE_
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "evaluate", help="FID/KID/precision/recall/IS of a sample set against a dataset",
-        description="Evaluate an `act sample` npz against a dataset's reference images.")
-    p.add_argument("--samples", required=True, help="npz from act sample (uint8 'images' (N, H, W, C))")
-    p.add_argument("--dataset", required=True, help="act.data dataset name of the reference images")
+        description="Evaluate a sample set against a dataset's reference images (--dataset) or a reference file "
+        "(--reference). Sample sets and references: an act sample npz ('images'), an ADM reference batch ('arr_0', "
+        "with 'mu'/'sigma'), a zip or a folder of images; references also: EDM / clean-fid statistics npz "
+        "('mu', 'sigma': FID only).")
+    p.add_argument("--samples", required=True, help="act sample npz, ADM batch npz, zip or folder of images (uint8)")
+    ref = p.add_mutually_exclusive_group(required=True)
+    ref.add_argument("--dataset", help="act.data dataset name of the reference images")
+    ref.add_argument("--reference", help="reference file: an ADM batch, an EDM / clean-fid statistics npz, a zip or "
+                     "a folder of images (must come from the same pool3 network and a compatible resize)")
     p.add_argument("--data-root", default=None, help="dataset root (default: the loader's search path)")
     p.add_argument("--split", default="train", help="reference split (paper protocol: train)")
     p.add_argument("--num-ref", type=int, default=None, help="reference images (default: the whole split)")
@@ -48,12 +54,21 @@ def run(args: argparse.Namespace) -> int:
     from act.metrics.evaluation import EvalOptions, evaluate
 
     opts = EvalOptions(
-        samples=args.samples, dataset=args.dataset, data_root=args.data_root, split=args.split,
+        samples=args.samples, dataset=args.dataset, reference=args.reference, data_root=args.data_root, split=args.split,
         num_ref=args.num_ref, ref_seed=args.ref_seed, num_samples=args.num_samples, resolution=args.resolution,
         resize_mode=args.resize_mode, cache_dir=args.cache_dir, device=args.device, batch_size=args.batch_size,
         inception_weights=args.inception_weights, allow_download=args.allow_download, classifier=args.classifier,
         kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, progress=not args.no_progress,
     )
+    from act.metrics.formats import read_image_set
+
+    try:  # the user's files, before any network is built: one line and exit 2 if they are not readable
+        read_image_set(args.samples, 1)
+        if args.reference:
+            read_image_set(args.reference, 1)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"act evaluate: {e}", file=sys.stderr)
+        return 2
     result = evaluate(opts)
     io.write_json(args.out, result, allow_nan=False)
     summary = {k: result.get(k) for k in ("fid", "kid_mean", "precision", "recall", "classifier_is", "classifier_fd")}

@@ -89,7 +89,9 @@ def sample_to_dir(checkpoint, out, device, *, num=None, steps=None, sigmas=None,
 
             save_scatter(x[:5000], out / "scatter.png", title=f"{cfg.method.name}, {len(sigmas)}-step")
     else:
-        io.write_npz(out / "samples.npz", images=to_uint8(x, quantize), **arrays)
+        images = to_uint8(x, quantize)
+        # arr_0: the same images under the ADM evaluator's key, so its evaluator.py reads this file as it is
+        io.write_npz(out / "samples.npz", images=images, arr_0=images, **arrays)
         if plot:
             from act.viz import save_grid
 

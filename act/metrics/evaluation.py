@@ -17,10 +17,11 @@ from typing import Any, Dict, Optional
 from act.devices import resolve_device
 from act.metrics import reference as ref
 from act.metrics.classifier import classifier_metrics, load_classifier
+from act.metrics.formats import read_image_set
 from act.metrics.inception import FEATURE_NETWORK, build_feature_extractor, extract_features, inception_info
 from act.metrics.inception_score import inception_score
 from act.metrics.protocol import DEFAULT_CACHE_DIR, DEFAULT_RESIZE_MODE
-from act.metrics.scores import feature_metrics
+from act.metrics.scores import feature_metrics, feature_statistics, frechet_distance
 from act.provenance import package_versions
 
 VERSIONED_MODULES = ("act", "torch", "torch_fidelity", "numpy", "scipy")  # metrics.json "versions", with python
@@ -28,8 +29,9 @@ VERSIONED_MODULES = ("act", "torch", "torch_fidelity", "numpy", "scipy")  # metr
 
 @dataclass
 class EvalOptions:
-    samples: str  # act sample's npz (uint8 'images' (N, H, W, C))
-    dataset: str  # act.data name of the reference data
+    samples: str  # act sample's npz (uint8 'images'), an ADM batch ('arr_0'), a zip or a folder of images
+    dataset: Optional[str] = None  # act.data name of the reference data; or give ``reference``
+    reference: Optional[str] = None  # a reference file instead (act.metrics.formats): images, or mu/sigma only
     data_root: Optional[str] = None
     split: str = "train"  # the paper protocol compares against the training set
     num_ref: Optional[int] = None  # None: the whole split (paper protocol); else a seeded subset
@@ -60,33 +62,59 @@ def evaluate(opts: EvalOptions) -> Dict[str, Any]:
     """All metrics of ``opts.samples`` against ``opts.dataset``; a JSON-ready dict."""
     t_start = time.perf_counter()
     device = resolve_device(opts.device, strict=False)
-    samples, _ = ref.load_samples(opts.samples, opts.num_samples)
+    if (opts.dataset is None) == (opts.reference is None):
+        raise ValueError("give the reference as a dataset name or as a reference file, exactly one of the two")
+    sample_set = read_image_set(opts.samples, opts.num_samples)
+    if sample_set.images is None:
+        raise ValueError(f"{opts.samples} holds statistics only; the sample set must hold images")
+    samples = sample_set.images
     resolution = opts.resolution or int(samples.shape[1])
 
     t0 = time.perf_counter()
-    ref_images, _ = ref.load_reference_images(opts.dataset, opts.data_root, opts.split, resolution,
-                                              opts.num_ref, opts.ref_seed)
+    stats = None  # (mu, sigma) of a reference file, when it has them
+    if opts.reference is not None:
+        ref_set = read_image_set(opts.reference, opts.num_ref)
+        ref_images, ref_kind = ref_set.images, ref_set.kind
+        stats = (ref_set.mu, ref_set.sigma) if ref_set.mu is not None else None
+        if ref_images is None and opts.classifier:
+            raise ValueError(f"{opts.reference} holds statistics only: classifier scores need reference images")
+    else:
+        ref_images, _ = ref.load_reference_images(opts.dataset, opts.data_root, opts.split, resolution,
+                                                  opts.num_ref, opts.ref_seed)
+        ref_kind = "dataset"
     load_ref_s = time.perf_counter() - t0
-    if len(ref_images) < 2:
-        raise ValueError(f"{opts.dataset}/{opts.split} gave {len(ref_images)} reference images; need at least 2")
+    if ref_images is not None and len(ref_images) < 2:
+        raise ValueError(f"{opts.reference or opts.dataset} gave {len(ref_images)} reference images; need at least 2")
 
     extractor = build_feature_extractor(opts.resize_mode, str(device))
     t0 = time.perf_counter()
     sample_feats = extract_features(samples, extractor, opts.batch_size, "sample features", opts.progress)
     sample_s = time.perf_counter() - t0
 
-    key = ref.ReferenceKey(dataset=opts.dataset, split=opts.split, resolution=int(ref_images.shape[1]),
-                           feature_network=FEATURE_NETWORK, resize_mode=opts.resize_mode, num=len(ref_images),
-                           seed=opts.ref_seed, pixels_sha1=ref.pixels_sha1(ref_images))
-    ref_feats, cache = ref.cached_features(
-        key, opts.cache_dir,
-        lambda: extract_features(ref_images, extractor, opts.batch_size, "reference features", opts.progress))
+    cache: Dict[str, Any] = {"cache_file": None, "from_cache": None, "seconds": None}
+    key = None
+    if ref_images is not None:
+        key = ref.ReferenceKey(dataset=opts.dataset or f"file:{opts.reference}", split=opts.split if opts.dataset else "",
+                               resolution=int(ref_images.shape[1]), feature_network=FEATURE_NETWORK,
+                               resize_mode=opts.resize_mode, num=len(ref_images), seed=opts.ref_seed,
+                               pixels_sha1=ref.pixels_sha1(ref_images))
+        ref_feats, cache = ref.cached_features(
+            key, opts.cache_dir,
+            lambda: extract_features(ref_images, extractor, opts.batch_size, "reference features", opts.progress))
     del extractor
 
     t0 = time.perf_counter()
-    out: Dict[str, Any] = feature_metrics(sample_feats, ref_feats, kid_subsets=opts.kid_subsets,
-                                          kid_subset_size=opts.kid_subset_size, pr_k=opts.pr_k,
-                                          seed=opts.kid_seed, device=str(device))
+    if ref_images is not None:
+        out: Dict[str, Any] = feature_metrics(sample_feats, ref_feats, kid_subsets=opts.kid_subsets,
+                                              kid_subset_size=opts.kid_subset_size, pr_k=opts.pr_k,
+                                              seed=opts.kid_seed, device=str(device))
+    else:  # statistics only: FID, nothing that needs the reference features themselves
+        out = {"fid": None, "kid_mean": None, "kid_std": None, "precision": None, "recall": None}
+    if stats is not None:
+        fid_stats = frechet_distance(*feature_statistics(sample_feats), *stats)
+        out["fid_reference_stats"] = fid_stats  # against the file's own mu / sigma (the ADM evaluator's number)
+        if ref_images is None:
+            out["fid"] = fid_stats
     metrics_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -99,23 +127,25 @@ def evaluate(opts: EvalOptions) -> Dict[str, Any]:
     if opts.classifier:
         t0 = time.perf_counter()
         net, ccfg = load_classifier(opts.classifier, str(device))
-        out.update(classifier_metrics(net, ccfg, samples, ref_images, splits=opts.is_splits))
+        out.update(classifier_metrics(net, ccfg, samples, ref_images, splits=opts.is_splits))  # reference images exist
         out["classifier_path"] = opts.classifier
         classifier_s = time.perf_counter() - t0
 
     out.update({
         "num_samples": int(len(samples)),
-        "num_ref": int(len(ref_images)),
+        "num_ref": int(len(ref_images)) if ref_images is not None else None,
         "samples": opts.samples,
+        "sample_format": sample_set.kind,
         "sample_shape": list(samples.shape[1:]),
         "dataset": opts.dataset,
-        "split": opts.split,
-        "resolution": int(ref_images.shape[1]),
+        "split": opts.split if opts.dataset else None,
+        "resolution": int(ref_images.shape[1]) if ref_images is not None else None,
         "resize_mode": opts.resize_mode,
         "feature_network": FEATURE_NETWORK,
         "feature_network_info": inception_info(opts.resize_mode),
         "reference": {"cache_file": cache["cache_file"], "from_cache": cache["from_cache"],
-                      "pixels_sha1": key.pixels_sha1, "seed": opts.ref_seed},
+                      "pixels_sha1": key.pixels_sha1 if key else None, "seed": opts.ref_seed,
+                      "path": opts.reference, "format": ref_kind, "statistics": stats is not None},
         "timings": {
             "sample_features_s": sample_s,
             "sample_features_per_1000_s": 1000.0 * sample_s / max(1, len(samples)),

@@ -38,24 +38,6 @@ def float_to_uint8(x: torch.Tensor) -> torch.Tensor:
     return ((x.to(torch.float32) + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
 
 
-def load_samples(path: str, num: Optional[int] = None) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """The first ``num`` images (all when None) of an ``act sample`` npz: uint8 (N, H, W, C) and labels or None."""
-    with np.load(path) as f:
-        if "images" not in f:
-            raise KeyError(f"{path}: no 'images' array (found {sorted(f.files)}); expected act sample output")
-        images = f["images"]
-        labels = f["labels"] if "labels" in f else None
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise ValueError(f"{path}: 'images' must be uint8 (N, H, W, C) with C in (1, 3), "
-                         f"got {images.dtype} {images.shape}")
-    if num is not None:
-        if num > len(images):
-            raise ValueError(f"{path} holds {len(images)} images, fewer than the {num} requested")
-        images = images[:num]
-        labels = labels[:num] if labels is not None else None
-    return images, labels
-
-
 def reference_indices(n_total: int, num: Optional[int], seed: int) -> np.ndarray:
     """All indices when ``num`` is None or covers the split; else a seeded random subset, sorted."""
     if num is None or num >= n_total:
