@@ -7,6 +7,7 @@ content (or nothing) or its new content. ``write_*`` return the path written.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -88,3 +89,12 @@ def write_figure(path: PathLike, fig: Any, **savefig: Any) -> Path:
     """A matplotlib figure, in the format of ``path``'s suffix."""
     fmt = Path(path).suffix.lstrip(".") or None
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, **savefig))
+
+
+def file_digest(path: PathLike, algorithm: str = "sha256", block: int = 1 << 22) -> str:
+    """Hex digest of a file's bytes, read in blocks (checkpoints and weights are large)."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(block), b""):
+            h.update(chunk)
+    return h.hexdigest()

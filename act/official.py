@@ -32,10 +32,11 @@ Mapping: ``model_ema.unet.K`` -> averaged ``target`` ``backbone.unet.K`` (the sa
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+from act import io
 
 OFFICIAL_CODE = "https://github.com/kong13661/ACT at 94e0853"
 
@@ -294,11 +295,7 @@ def load_lightning(path: Union[str, Path], unsafe_load: bool = False) -> Tuple[D
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
+    return io.file_digest(path, "sha256")
 
 
 def import_official(src: Union[str, Path], out: Union[str, Path], preset: Optional[str] = None, *,

@@ -21,7 +21,6 @@ The resize to 299 px is part of the metric's definition, so it is a named mode:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +35,7 @@ from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 from tqdm import tqdm
 
+from act import io
 from act.devices import resolve_device
 from act.metrics import protocol
 from act.metrics.protocol import DEFAULT_RESIZE_MODE
@@ -101,11 +101,7 @@ def torchscript_path() -> Path:
 
 @lru_cache(maxsize=4)
 def _sha1(path: str) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return io.file_digest(path, "sha1")
 
 
 def load_inception_torchscript(path: Optional[str] = None, check_sha1: bool = True) -> torch.jit.ScriptModule:
