@@ -13,9 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sample",
         help="draw samples from a trained checkpoint",
-        description="Writes samples.npz (images: uint8 (N, H, W, C) and labels; or points: float (N, 2) "
-        "for 2-D toy data), grid.png (or scatter.png) and sample.json into --out. Image i comes from "
-        "seed + i whatever the batch size.",
+        description="Writes samples.npz (images: uint8 (N, H, W, C), the same array as arr_0 for the ADM "
+        "evaluator, and labels; or points: float (N, 2) for 2-D toy data), grid.png (or scatter.png) and "
+        "sample.json into --out. Image i comes from seed + i whatever the batch size.",
     )
     p.add_argument("--checkpoint", required=True, help="model.pt or checkpoints/step-*.pt of a run")
     p.add_argument("--out", "-o", required=True, help="output folder")
