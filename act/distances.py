@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from act.config import LPIPS_POOLINGS, LPIPS_RESIZES
+from act.config import LPIPS_POOLINGS, LPIPS_RESIZES, check_choice
 
 DISTANCES = ("l2", "pseudo_huber", "lpips")
 HUBER_C_PER_SQRT_DIM = 0.00054  # iCT: c = 0.00054 * sqrt(d)
@@ -73,10 +73,8 @@ class LPIPSDistance(nn.Module):
         super().__init__()
         import lpips  # the linear calibration layers ship inside the package
 
-        if resize not in LPIPS_RESIZES:
-            raise ValueError(f"unknown LPIPS resize {resize!r}; choose from {LPIPS_RESIZES}")
-        if pooling not in LPIPS_POOLINGS:
-            raise ValueError(f"unknown LPIPS pooling {pooling!r}; choose from {LPIPS_POOLINGS}")
+        check_choice("LPIPS resize", resize, LPIPS_RESIZES)
+        check_choice("LPIPS pooling", pooling, LPIPS_POOLINGS)
         self.resize, self.pooling = resize, pooling
 
         found = find_vgg16_weights(weights)

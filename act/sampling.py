@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from act.config import check_choice
 from act.metrics.protocol import DEFAULT_QUANTIZATION, QUANTIZATIONS
 from act.rng import LABEL_DRAW, image_generator
 
@@ -96,9 +97,8 @@ def generate(model: nn.Module, num: int, shape: Sequence[int], sigmas: Sequence[
 def to_uint8(x: torch.Tensor, quantize: str = DEFAULT_QUANTIZATION) -> np.ndarray:
     """[-1, 1] images (B, C, H, W) -> uint8 (B, H, W, C): ``truncate`` (the official FID paths of ACT and
     CM: (x + 1) * 127.5 cast down) or ``round`` to nearest (docs/METHOD.md s.6)."""
+    check_choice("quantisation", quantize, QUANTIZATIONS)
     v = (x.clamp(-1, 1) + 1) * 127.5
     if quantize == "round":
         v = v.round()
-    elif quantize != "truncate":
-        raise ValueError(f"unknown quantisation {quantize!r}; choose from {QUANTIZATIONS}")
     return v.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from act.config import check_choice
 from act.metrics.protocol import BOUNDED_DISTANCES, IMAGE_DISTANCES  # noqa: F401  (BOUNDED_DISTANCES re-exported)
 
 DEFAULT_PROJECTIONS = 256  # enough for a stable estimate at CIFAR size, cheap on a CPU
@@ -68,11 +69,6 @@ def sliced_wasserstein(
     return float(ot.sliced_wasserstein_distance(a, b, n_projections=n_projections, p=p, seed=seed))
 
 
-def _check_image_distance(image_distance: str) -> None:
-    if image_distance not in IMAGE_DISTANCES:
-        raise ValueError(f"unknown image distance {image_distance!r}; choose from {IMAGE_DISTANCES}")
-
-
 def _is_points(x: torch.Tensor) -> bool:
     return x.ndim == 2 and x.shape[1] == 2
 
@@ -81,7 +77,7 @@ def distance_to_data(x: torch.Tensor, y: torch.Tensor, image_distance: str = "w1
                      n_projections: int = DEFAULT_PROJECTIONS, seed: int = DEFAULT_PROJECTION_SEED) -> float:
     """Exact W1 for 2-D points (B, 2); for images (B, C, H, W) ``image_distance``: exact W1 between the
     flattened images (l2 ground cost in pixel space), or sliced W1 / W2 along fixed projections."""
-    _check_image_distance(image_distance)
+    check_choice("image distance", image_distance, IMAGE_DISTANCES)
     if _is_points(x) or image_distance == "w1":
         return exact_w1(x, y)
     return sliced_wasserstein(x, y, p=int(image_distance[-1]), n_projections=n_projections, seed=seed)
@@ -89,7 +85,7 @@ def distance_to_data(x: torch.Tensor, y: torch.Tensor, image_distance: str = "w1
 
 def distance_name(x: torch.Tensor, image_distance: str = "w1") -> str:
     """Label of :func:`distance_to_data` for these points, for CSV metadata and plot axes."""
-    _check_image_distance(image_distance)
+    check_choice("image distance", image_distance, IMAGE_DISTANCES)
     if _is_points(x) or image_distance == "w1":
         return "exact W1"
     return f"sliced W{image_distance[-1]}"
