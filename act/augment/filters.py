@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Tuple
 
 import torch
 import torch.nn.functional as F
@@ -99,6 +100,14 @@ def _affine(b: int, sx: float, sy: float, tx: float = 0.0, ty: float = 0.0) -> t
     return m
 
 
+def grid_theta(g: torch.Tensor, in_hw: Tuple[int, int], out_hw: Tuple[int, int]) -> torch.Tensor:
+    """``affine_grid``'s theta (B, 2, 3) float64 of ``g`` (B, 3, 3), output pixel -> input pixel:
+    affine_grid and grid_sample (align_corners=False) work in [-1, 1], pixel = normalised * size / 2."""
+    (in_h, in_w), (out_h, out_w) = in_hw, out_hw
+    b = g.shape[0]
+    return (_affine(b, 2 / in_w, 2 / in_h) @ g @ _affine(b, out_w / 2, out_h / 2))[:, :2, :]
+
+
 def batch_margins(g_inv: torch.Tensor, height: int, width: int, taps: int) -> tuple[int, int, int, int]:
     """Reflect-padding (left, right, top, bottom) for ``g_inv`` (B, 3, 3), shared by the batch.
 
@@ -142,9 +151,8 @@ def antialiased_warp(x: torch.Tensor, g_inv: torch.Tensor, taps: Sequence[float]
     g = _affine(b, 1.0, 1.0, -0.5, -0.5) @ g @ _affine(b, 1.0, 1.0, 0.5, 0.5)
     out_h, out_w = 2 * (h + 2 * m), 2 * (w + 2 * m)
     in_h, in_w = x.shape[-2:]
-    # affine_grid and grid_sample (align_corners=False) work in [-1, 1]: pixel = normalised * size / 2.
-    theta = _affine(b, 2 / in_w, 2 / in_h) @ g @ _affine(b, out_w / 2, out_h / 2)
-    grid = F.affine_grid(theta[:, :2, :].to(device=x.device, dtype=x.dtype), [b, c, out_h, out_w], align_corners=False)
+    theta = grid_theta(g, (in_h, in_w), (out_h, out_w))
+    grid = F.affine_grid(theta.to(device=x.device, dtype=x.dtype), [b, c, out_h, out_w], align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
     fr = f.flip(0)

@@ -60,8 +60,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from act.augment.filters import antialiased_warp
-from act.config import AUGMENT_FIDELITIES
+from act.augment.filters import antialiased_warp, grid_theta
+from act.config import AUGMENT_FIDELITIES, check_choice
 
 GEOMETRIC = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac")
 COLOR = ("brightness", "contrast", "lumaflip", "hue", "saturation")
@@ -261,10 +261,7 @@ def sample_color(
 def _warp(x: torch.Tensor, g_inv: torch.Tensor) -> torch.Tensor:
     """Resample ``x`` (B, C, H, W) at ``g_inv @ output pixel``; bilinear, reflection padding."""
     _, _, h, w = x.shape
-    # affine_grid works in [-1, 1] per axis (align_corners=False): pixel = normalised * size / 2.
-    to_pix = _scale2d(torch.full((1,), w / 2, dtype=torch.float64), torch.full((1,), h / 2, dtype=torch.float64))
-    to_norm = _scale2d(torch.full((1,), 2 / w, dtype=torch.float64), torch.full((1,), 2 / h, dtype=torch.float64))
-    theta = (to_norm @ g_inv @ to_pix)[:, :2, :].to(device=x.device, dtype=x.dtype)  # (B, 2, 3)
+    theta = grid_theta(g_inv, (h, w), (h, w)).to(device=x.device, dtype=x.dtype)  # (B, 2, 3)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # (B, H, W, 2)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
@@ -308,8 +305,7 @@ def ada_augment(
         raise ValueError(f"expected images (B, C, H, W), got shape {tuple(x.shape)}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"augmentation probability must lie in [0, 1], got {p}")
-    if fidelity not in FIDELITIES:
-        raise ValueError(f"unknown augmentation fidelity {fidelity!r}; choose from {FIDELITIES}")
+    check_choice("augmentation fidelity", fidelity, FIDELITIES)
     if generator is not None and generator.device.type != "cpu":
         raise ValueError(f"pass a CPU torch.Generator (device-neutral draws), got one on {generator.device}")
     b, ch, h, w = x.shape
