@@ -147,14 +147,15 @@ def flop_keys(exp: Any) -> List[Key]:
 
 def plan_steps(exp: Any, dataset: str, flops: Mapping[Key, float]) -> Tuple[Dict[Tuple[str, int], int], Optional[float]]:
     """Steps per (method, batch) of ``dataset`` under its budget, as ``act budget`` plans them, and the budget's FLOPs."""
-    from act.plan.budget import steps_for
+    from act.plan.budget import budget_flops, steps_for
 
     plan = exp.datasets[dataset]
-    b = plan.budget
-    if b.kind == "steps":
-        return {(m, bs): int(b.steps) for m in plan.methods for bs in plan.batch_sizes}, None
-    budget = float(b.flops) if b.kind == "flops" else b.steps * float(flops[(dataset, b.method, b.batch)])
-    return {(m, bs): steps_for(budget, float(flops[(dataset, m, bs)])) for m in plan.methods for bs in plan.batch_sizes}, budget
+    budget = budget_flops(exp, dataset, flops)
+
+    def steps(method: str, batch: int) -> int:
+        return int(plan.budget.steps) if budget is None else steps_for(budget, float(flops[(dataset, method, batch)]))
+
+    return {(m, bs): steps(m, bs) for m in plan.methods for bs in plan.batch_sizes}, budget
 
 
 # --- FLOPs per step ------------------------------------------------------------------------

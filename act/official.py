@@ -294,10 +294,6 @@ def load_lightning(path: Union[str, Path], unsafe_load: bool = False) -> Tuple[D
     raise OfficialImportError(f"{path}: neither a Lightning checkpoint (no 'state_dict') nor a state dict")
 
 
-def _sha256(path: Path) -> str:
-    return io.file_digest(path, "sha256")
-
-
 def import_official(src: Union[str, Path], out: Union[str, Path], preset: Optional[str] = None, *,
                     spec: Optional[OfficialSpec] = None, unsafe_load: bool = False) -> Dict[str, Any]:
     """Convert official checkpoint ``src`` into act-bench checkpoint ``out``; returns its ``imported`` record.
@@ -322,7 +318,7 @@ def import_official(src: Union[str, Path], out: Union[str, Path], preset: Option
     step = int(global_step) // 2 if isinstance(global_step, int) else 0
     has_disc = "discriminator" in conv.networks
     record = {
-        "source": str(src.resolve()), "source_bytes": src.stat().st_size, "source_sha256": _sha256(src),
+        "source": str(src.resolve()), "source_bytes": src.stat().st_size, "source_sha256": io.file_digest(src, "sha256"),
         "official_code": OFFICIAL_CODE, "script": spec.script, "released_as": spec.released_as,
         "preset": spec.preset, "preset_detected": detected, "step": step,
         "lightning": {k: rest.get(k) for k in ("pytorch-lightning_version", "epoch", "global_step")},
@@ -359,8 +355,7 @@ def import_official(src: Union[str, Path], out: Union[str, Path], preset: Option
         "device_type": "cuda" if spec.train.get("device") == "cuda" else "cpu",
         "imported": record,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out, state)
+    save_checkpoint(out, state)  # makes out's folder
     return record
 
 

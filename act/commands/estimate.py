@@ -49,8 +49,8 @@ def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from act import estimate as E
-    from act.report import bill as B
     from act import io
+    from act.report import bill as B
 
     gpu = E.gpu_spec(str(args.gpu).lower())
     B.check_out(args.out)
@@ -69,9 +69,7 @@ def _run(args: argparse.Namespace) -> int:
                                   "(results/{exp}/cost), or --measure")
         if (cost_dir / "cost").is_dir() and not any((cost_dir / ds).is_dir() for ds in exp.datasets):
             cost_dir = cost_dir / "cost"  # the experiment folder itself
-        costs, missing = E.read_cost_dir(cost_dir, keys)
-        for key, c in costs.items():
-            c["_source"] = c.get("_file")
+        costs, missing = E.read_cost_dir(cost_dir, keys)  # each with its "_file": E.estimate names it as the source
         if missing and not args.measure:
             ds, m, b = missing[0]
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""

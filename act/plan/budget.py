@@ -56,16 +56,17 @@ def checkpoint_schedule(steps: int, checkpoints: int, log_every: int) -> Tuple[i
     return ckpt_every, log_every, periodic + [steps]
 
 
-def _budget_flops(exp: Experiment, dataset: str, costs: Mapping[CostKey, Dict[str, Any]]) -> Optional[float]:
+def budget_flops(exp: Experiment, dataset: str, flops: Mapping[CostKey, float]) -> Optional[float]:
+    """The FLOPs every run of ``dataset`` gets (None: a fixed ``steps`` budget), from FLOPs per step by run."""
     b = exp.datasets[dataset].budget
     if b.kind == "flops":
         return float(b.flops)
     elif b.kind == "reference":
         key = (dataset, b.method, b.batch)
-        if key not in costs:
+        if key not in flops:
             raise KeyError(f"budget of {dataset} refers to {b.method} at batch {b.batch}: no cost file "
                            f"{dataset}/{b.method}_b{b.batch}.json among --costs")
-        return b.steps * float(costs[key]["flops_per_step"])
+        return b.steps * float(flops[key])
     elif b.kind == "steps":
         return None  # not matched: every run trains b.steps
     else:
@@ -86,7 +87,7 @@ def plan_budget(experiment: Union[PathLike, Mapping[str, Any], Experiment], cost
     costs = dict(costs) if isinstance(costs, Mapping) else read_costs(costs)
     runs, datasets, warnings = [], {}, []
     for ds, plan in exp.datasets.items():
-        budget = _budget_flops(exp, ds, costs)
+        budget = budget_flops(exp, ds, {k: c["flops_per_step"] for k, c in costs.items()})
         total_s, total_flops, devices = 0.0, 0.0, set()
         for method in plan.methods:
             for batch in plan.batch_sizes:

@@ -91,6 +91,7 @@ def write_result(result: Mapping[str, Any], path: PathLike) -> Path:
         return io.write_text(path, to_markdown(result))
     elif suffix == ".csv":
         return io.write_text(path, to_csv(result))
-    from act.provenance import provenance
+    from act.provenance import provenance, write_json_atomic
 
-    return io.write_json(path, {**result, "provenance": provenance()}, default=str)
+    write_json_atomic(path, {**result, "provenance": provenance()})
+    return Path(path)
