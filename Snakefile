@@ -3,7 +3,8 @@
 #   snakemake --cores 2 --configfile config/ci.yaml      another experiment
 #   snakemake --profile slurm --configfile config/paper/cifar10.yaml
 #   snakemake --report results/<name>/report.html        after a run
-# Stages, in order: reference, cost, budget, train, score (sample + metrics), theory, inpaint, report, claims.
+# Stages, in order: reference, cost, budget, train, score (sample + metrics), theory, inpaint, released
+# checkpoints (import + score), report, claims.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -27,6 +28,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/sample.smk"
 include: "workflow/rules/theory.smk"
 include: "workflow/rules/inpaint.smk"
+include: "workflow/rules/released.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -39,6 +41,7 @@ localrules:
     tables,
     figures,
     claims,
+    import_released,
 
 
 rule all:

@@ -295,16 +295,24 @@ def load_lightning(path: Union[str, Path], unsafe_load: bool = False) -> Tuple[D
 
 
 def import_official(src: Union[str, Path], out: Union[str, Path], preset: Optional[str] = None, *,
-                    spec: Optional[OfficialSpec] = None, unsafe_load: bool = False) -> Dict[str, Any]:
+                    spec: Optional[OfficialSpec] = None, unsafe_load: bool = False,
+                    sha256: Optional[str] = None) -> Dict[str, Any]:
     """Convert official checkpoint ``src`` into act-bench checkpoint ``out``; returns its ``imported`` record.
 
     ``preset``: a key of :data:`SPECS`, or None to detect it; ``spec`` replaces the preset's spec
-    (overrides, other data). Raises :class:`OfficialImportError` before writing anything.
+    (overrides, other data); ``sha256``: the digest ``src`` must have (checked before it is read).
+    Raises :class:`OfficialImportError` before writing anything.
     """
     from act.checkpoint import save_checkpoint
     from act.config import to_dict
 
     src, out = Path(src), Path(out)
+    if not src.is_file():
+        raise OfficialImportError(f"no file {src}: pass the path of a downloaded official .ckpt")
+    digest = io.file_digest(src, "sha256")
+    if sha256 is not None and digest.lower() != sha256.strip().lower():
+        raise OfficialImportError(f"{src} has sha256 {digest}, not the expected {sha256.strip()}: "
+                                  "download the file again, or correct the expected digest")
     sd, rest = load_lightning(src, unsafe_load)
     if spec is None:
         if preset is not None and preset not in SPECS:
@@ -318,7 +326,7 @@ def import_official(src: Union[str, Path], out: Union[str, Path], preset: Option
     step = int(global_step) // 2 if isinstance(global_step, int) else 0
     has_disc = "discriminator" in conv.networks
     record = {
-        "source": str(src.resolve()), "source_bytes": src.stat().st_size, "source_sha256": io.file_digest(src, "sha256"),
+        "source": str(src.resolve()), "source_bytes": src.stat().st_size, "source_sha256": digest,
         "official_code": OFFICIAL_CODE, "script": spec.script, "released_as": spec.released_as,
         "preset": spec.preset, "preset_detected": detected, "step": step,
         "lightning": {k: rest.get(k) for k in ("pytorch-lightning_version", "epoch", "global_step")},
@@ -335,6 +343,9 @@ def import_official(src: Union[str, Path], out: Union[str, Path], preset: Option
         "ignored": {p: {"tensors": len(ks), "why": IGNORED[p]} for p, ks in conv.ignored.items()},
         "unused_logit_head_dropped": bool(conv.dropped.get(DISCRIMINATOR + UNUSED_HEAD)),
         "tensors": {"in_file": len(sd), "used": len(conv.used)},
+        "params": {k: sum(int(v.numel()) for v in conv.networks[k].values()) if k in conv.networks else None
+                   for k in ("generator", "discriminator")},
+        "train": {k: spec.train.get(k) for k in ("steps", "batch_size", "lr")},
         "source_dtypes": conv.source_dtypes, "stored_dtype": "torch.float32",
         "not_converted": [k for k in NOT_CONVERTED if k in rest] + ["the augmentation probability (ada_aug_p is not "
                                                                    "saved by the official code)"],

@@ -398,3 +398,21 @@ def test_specs_follow_the_paper_configs_and_the_cli():
         assert spec.train["lr"] == float(entry["methods"]["act"]["train"]["lr"]) and spec.train["batch_size"] == entry["batch_sizes"][0]
         assert spec.train["steps"] == entry["budget"]["steps"]
         assert spec.train["precision"] == paper["defaults"]["config"]["train"]["precision"]
+
+
+def test_sha256_is_checked_before_reading_and_the_record_is_written(plain_tiny, tmp_path, capsys):
+    from act.cli import main
+    from act.io import file_digest
+
+    root, _ = plain_tiny
+    src = root / "official.ckpt"
+    out, record = tmp_path / "model.pt", tmp_path / "import.json"
+    assert main(["import-official", str(src), "-o", str(out), "--sha256", "0" * 64, "--record", str(record)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not the expected" in err and not out.exists() and not record.exists()
+    digest = file_digest(src, "sha256")
+    assert main(["import-official", str(src), "-o", str(out), "--sha256", digest.upper(), "--record", str(record)]) == 0
+    rec = json.loads(record.read_text())
+    assert rec["source_sha256"] == digest and rec["checkpoint"] == str(out)
+    nets = torch.load(out, weights_only=True)["networks"]
+    assert rec["params"] == {k: sum(t.numel() for t in nets[k].values()) for k in ("generator", "discriminator")}

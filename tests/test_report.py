@@ -319,3 +319,41 @@ def test_figures_skip_missing_inputs(tmp_path, capsys):
                                                                         "samples", "theory_bound", "inpainting",
                                                                         "distance_vs_sigma", "discriminator")}
     assert "skipping samples_d" in capsys.readouterr().err
+
+
+def test_tables_give_a_released_checkpoint_its_own_row(experiment, tmp_path):
+    """A released checkpoint's folder (import.json + metrics/) is one row beside the measured ones: its FID, its
+    file's step and batch, no seeds, never averaged in; a dataset with only released rows gets a table too."""
+    from act.plan.layout import released_dir
+
+    exp = experiment["exp"]
+    folders = []
+    for dataset, name, fid in (("cifar10", "official", 6.3), ("imagenet64", "official", 12.0)):
+        folder = released_dir(tmp_path / "exp", dataset, name)
+        write_json_atomic(folder / "import.json", {
+            "step": 150000, "source": "/ckpt/cifar10_fid_6_0.ckpt", "released_as": "cifar10_fid_6_0.ckpt",
+            "source_sha256": "ab" * 32, "train": {"steps": 300000, "batch_size": 80},
+            "params": {"generator": 27_500_000, "discriminator": 17_976_000}})
+        for nfe, value in ((1, fid), (2, fid - 1)):
+            write_json_atomic(folder / "metrics" / f"step150000_nfe{nfe}.json",
+                              {"fid": value, "precision": 0.7, "recall": 0.5, "inception_score": {"value": 9.1, "std": 0.1}})
+        folders.append(str(folder))
+    out = tmp_path / "tables"
+    assert main(["tables", "--summary", str(exp / "summary.csv"), "--released", *folders, "--out-dir", str(out)]) == 0
+    cif = pd.read_csv(out / "cifar10.csv")
+    rel = cif[cif["source"] == "released"]
+    assert len(rel) == 1 and len(cif[cif["source"] == "measured"]) == 5  # the measured means are untouched
+    r = rel.iloc[0]
+    assert (r["method"], r["1-step FID"], r["2-step FID"], r["IS"]) == ("ACT", 6.3, 5.3, 9.1)
+    assert (r["steps"], r["batch size"]) == (150000, 80) and pd.isna(r["n seeds"]) and pd.isna(r["1-step FID std"])
+    assert r["params G (M)"] == pytest.approx(27.5) and r["images seen"] == 150000 * 80 * 2
+    assert list(cif["source"][cif["method"] == "ACT"]) == ["measured", "measured", "released", "paper"]
+    md = (out / "cifar10.md").read_text()
+    assert "cifar10_fid_6_0.ckpt (sha256 abababababab...)" in md and "Released rows" in md
+    assert set(pd.read_csv(out / "imagenet64.csv")["source"]) == {"released", "paper"}
+
+    bad = tmp_path / "exp" / "released" / "cifar10" / "missing"
+    bad.mkdir(parents=True)
+    assert main(["tables", "--summary", str(exp / "summary.csv"), "--released", str(bad),
+                 "--out-dir", str(tmp_path / "t2")]) == 2
+    assert not (tmp_path / "t2").exists()

@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from act.io import file_digest
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(str(p.relative_to(REPO)) for p in [*REPO.glob("config/*.yaml"), *REPO.glob("config/paper/*.yaml")])
 METHODS = {"ACT", "CT", "iCT"}
@@ -36,6 +38,20 @@ def jobs_of(dry_run_output: str) -> dict:
     """The 'Job stats' table of a dry run: rule -> count."""
     stats = dry_run_output.split("Job stats:")[1]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M) if m[1] != "total"}
+
+
+def write_official_tiny(path: Path) -> Path:
+    """A released-checkpoint stand-in: the tiny preset's networks in the official (Lightning) key layout."""
+    import torch
+
+    from act.networks import build_discriminator, build_generator
+    from act.official import to_official_key
+
+    torch.manual_seed(0)
+    nets = {"generator": build_generator("tiny"), "target": build_generator("tiny"), "discriminator": build_discriminator("tiny")}
+    sd = {to_official_key(n, k): t.clone() for n, net in nets.items() for k, t in net.state_dict().items()}
+    torch.save({"global_step": 20, "pytorch-lightning_version": "2.1.2", "state_dict": sd}, path)
+    return path
 
 
 def config_of(path: str) -> dict:
@@ -186,8 +202,14 @@ def test_slurm_submissions_request_gpus_where_needed(tmp_path):
 
 @pytest.mark.slow
 def test_ci_config_end_to_end(tmp_path):
-    """config/ci.yaml from costs to report into a temporary folder; a second run has nothing to do."""
-    cfg = ["--configfile", "config/ci.yaml", "--config", f"results_dir={tmp_path}",
+    """config/ci.yaml from costs to report into a temporary folder, with a released checkpoint (a synthetic file
+    in the official layout) scored beside the runs; a second run has nothing to do."""
+    released = write_official_tiny(tmp_path / "official_tiny.ckpt")
+    ci = config_of("config/ci.yaml")
+    ci["datasets"]["fashion_mnist"]["released"] = [
+        {"name": "tiny_release", "checkpoint": str(released), "sha256": file_digest(released, "sha256")}]
+    (tmp_path / "ci.yaml").write_text(yaml.safe_dump(ci, sort_keys=False))
+    cfg = ["--configfile", str(tmp_path / "ci.yaml"), "--config", f"results_dir={tmp_path}",
            f"reference_cache={tmp_path / 'reference_cache'}"]
     res = snakemake("--cores", "2", *cfg, timeout=900)
     assert res.returncode == 0, res.stderr[-5000:]
@@ -206,6 +228,9 @@ def test_ci_config_end_to_end(tmp_path):
         assert set(zip(measured["method"], measured["batch size"])) == {(m, b) for m in METHODS for b in batches}
         assert measured[metric].notna().all()
         assert (exp / "tables" / f"{dataset}.md").is_file() and (exp / "tables" / f"{dataset}.tex").is_file()
+    rel = pd.read_csv(exp / "tables" / "fashion_mnist.csv").query("source == 'released'")
+    assert len(rel) == 1 and rel["1-step FID"].notna().all() and rel["steps"].iloc[0] == 10  # global_step 20 // 2
+    assert "tiny_release" not in (exp / "summary.csv").read_text()  # a released file is no seed of the runs
     figures = json.loads((exp / "figures" / "figures.json").read_text())
     assert not figures["errors"] and any(f.endswith("samples_fashion_mnist.png") for f in figures["written"])
     assert any(f.endswith("discriminator_toy2d.png") for f in figures["written"])

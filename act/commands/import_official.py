@@ -28,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", choices=PRESETS, default=None,
                    help="network preset (default: detected from the EMA generator's shapes); tiny: this "
                         "suite's CPU-sized nets in the official layout, for tests")
+    p.add_argument("--sha256", default=None,
+                   help="the digest the file must have (checked before it is read; e.g. the workflow's `released:` entry)")
+    p.add_argument("--record", default=None,
+                   help="also write the import record (source digest, step, parameters, what was dropped) as JSON here")
     p.add_argument("--unsafe-load", action="store_true",
                    help="unpickle with torch.load(weights_only=False) when the safe loader refuses the file: "
                         "only for files you trust")
@@ -39,12 +43,16 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from act.official import OfficialImportError, import_official
+    from act.provenance import write_json_atomic
 
     try:
-        record = import_official(args.checkpoint, args.out, args.preset, unsafe_load=args.unsafe_load)
+        record = import_official(args.checkpoint, args.out, args.preset, unsafe_load=args.unsafe_load,
+                                 sha256=args.sha256)
     except OfficialImportError as e:
         print(f"act import-official: {e}", file=sys.stderr)
         return 2
+    if args.record:
+        write_json_atomic(args.record, {"checkpoint": str(args.out), **record})
     print(json.dumps({"wrote": str(args.out), "preset": record["preset"], "step": record["step"],
                       "networks": record["networks"],
                       "dropped": {k: v["tensors"] for k, v in record["dropped"].items()},

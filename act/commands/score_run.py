@@ -62,13 +62,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
     device = resolve_device(args.device)
     samples_dir, metrics_dir = Path(args.samples_dir), Path(args.metrics_dir)
-    metrics_dir.mkdir(parents=True, exist_ok=True)
     # One network in memory at a time (16 ImageNet-64 checkpoints would not fit on a GPU together);
     # the plots go to the latest step by file name, else the last file given.
     steps = [checkpoint_step(Path(c).name) for c in args.checkpoint]
     final_index = steps.index(max(steps)) if None not in steps else len(steps) - 1
     for i, ckpt in enumerate(args.checkpoint):
         net, cfg, state = load_networks(ckpt, device=device)
+        if args.dataset and cfg.data.name != "toy2d" and args.dataset != cfg.data.name:
+            print(f"act score-run: {ckpt} generates {cfg.data.name!r} images, but --dataset is {args.dataset!r}: "
+                  f"score it against its own data (--dataset {cfg.data.name})", file=sys.stderr)
+            return 2
+        metrics_dir.mkdir(parents=True, exist_ok=True)
         step = int(state["step"])
         for nfe in args.nfe:
             point = f"step{step}_nfe{nfe}"

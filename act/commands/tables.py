@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reported-as", action="append", default=[], metavar="DATASET=REPORTED",
                    help="compare an experiment dataset key with a reported dataset (e.g. cifar10_small=cifar10); "
                         "DATASET= for none")
+    p.add_argument("--released", nargs="+", default=[], metavar="DIR",
+                   help="released checkpoints' folders ({exp}/released/{dataset}/{name}: import.json and metrics/ of "
+                        "act import-official --record and act score-run), one row each beside the measured rows")
     p.add_argument("--out-dir", "-o", required=True, help="results/{exp}/tables")
     p.set_defaults(func=run)
 
@@ -28,12 +31,18 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from act.report.aggregate import read_summary
+    from act.report.released import read_released
     from act.report.tables import read_reference_csv, reference_file, write_tables
 
     mapping = parse_reported_as(args.reported_as)
+    try:
+        released = [read_released(d) for d in args.released]
+    except (OSError, ValueError) as e:
+        print(f"act tables: {e}", file=sys.stderr)
+        return 2
     tables = write_tables(read_summary(args.summary), read_reference_csv(args.reported or reference_file("reported_results.csv")),
                           read_reference_csv(args.reported_settings or reference_file("reported_settings.csv")),
-                          args.out_dir, mapping)
+                          args.out_dir, mapping, released)
     print(f"wrote tables of {sorted(tables)} to {args.out_dir}", file=sys.stderr)
     return 0
 

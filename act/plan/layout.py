@@ -12,6 +12,7 @@ every path through these functions (with wildcards such as ``"{dataset}"`` for t
 {exp}/metrics/{dataset}/{method}/b{batch}/s{seed}/step{ckpt_step}_nfe{1|2}.json
 {exp}/theory/{dataset}/{method}/b{batch}/s{seed}/
 {exp}/inpaint/{dataset}/{method}/b{batch}/s{seed}/            inpaint.json, inpaint.png
+{exp}/released/{dataset}/{name}/                released checkpoints: model.pt, import.json, samples/, metrics/
 {exp}/summary.csv, {exp}/tables/, {exp}/figures/, {exp}/claims.{md,csv,json,png}
 {exp}/logs/{stage}/{name}.log, {exp}/benchmarks/{stage}/{name}.tsv
 ```
@@ -59,6 +60,20 @@ def model_path(exp: PathLike, dataset: str, method: str, batch: int, seed: int) 
 
 def inpaint_path(exp: PathLike, dataset: str, method: str, batch: int, seed: int, suffix: str = ".json") -> Path:
     return stage_dir(exp, "inpaint", dataset, method, batch, seed) / f"inpaint{suffix}"
+
+
+def released_dir(exp: PathLike, dataset: str, name: str) -> Path:
+    """A released (official) checkpoint scored like a run: ``model.pt`` (act import-official), ``import.json``
+    (its record), ``samples/step{k}_nfe{n}/`` and ``metrics/step{k}_nfe{n}.json`` (act score-run)."""
+    return Path(exp, "released", dataset, name)
+
+
+def parse_released_dir(path: PathLike) -> Tuple[str, str]:
+    """``.../released/{dataset}/{name}`` -> (dataset, name)."""
+    p = Path(path)
+    if p.parent.parent.name != "released":
+        raise ValueError(f"{path} is not a released checkpoint's folder (.../released/{{dataset}}/{{name}})")
+    return p.parent.name, p.name
 
 
 def configs_dir(exp: PathLike) -> Path:

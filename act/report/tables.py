@@ -28,6 +28,7 @@ INT_COLUMNS = ("batch size", "steps", "n seeds")
 INFO = ["method", "source", "status", "batch size", "steps", "n seeds"]
 REPORTED_METRIC = {"inception_score": "is"}  # summary column -> metric name in reported_results.csv
 COST = ["params G (M)", "params D (M)", "compute (PFLOP)", "images seen", "wall time (min)"]
+SOURCE_ORDER = {"measured": 0, "released": 1, "paper": 2}  # within a method: ours, the released file, the paper
 LAST_CHANGE = "last change"  # relative change of the 1-step metric over the last checkpoint interval: has it flattened?
 
 
@@ -186,12 +187,18 @@ def reported_name(dataset: str, available: Sequence[str], mapping: Optional[Mapp
 
 
 def dataset_table(rows: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataFrame, name: Optional[str],
-                  factors: Optional[Mapping[str, Any]] = None) -> pd.DataFrame:
-    """The numeric table of one dataset: measured and paper rows grouped by method, measured first.
+                  factors: Optional[Mapping[str, Any]] = None, released: Sequence[Mapping[str, Any]] = ()) -> pd.DataFrame:
+    """The numeric table of one dataset: measured, released-checkpoint and paper rows grouped by method, measured first.
 
-    ``factors``: images per step over batch size per method (default: from ``rows``)."""
+    ``factors``: images per step over batch size per method (default: from ``rows``); ``released``: entries of
+    :func:`act.report.released.read_released` of this dataset, one row each."""
+    from act.report.released import released_rows
+
     toy = is_toy(rows)
     parts = [measured_rows(rows, toy)]
+    if released:
+        parts.append(released_rows(released, released[0]["dataset"], metric_columns(toy),
+                                   images_per_step_factors(rows) if factors is None else factors))
     if name is not None:
         parts.append(reported_rows(reported, settings, name, toy,
                                    images_per_step_factors(rows) if factors is None else factors))
@@ -200,7 +207,7 @@ def dataset_table(rows: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataF
     stds = [f"{c} std" for c, _, _ in metric_columns(toy)]
     table = table.reindex(columns=cols + stds)
     if len(table):
-        order = table.apply(lambda r: (method_rank(str(r["method"]).lower()), r["source"] != "measured",
+        order = table.apply(lambda r: (method_rank(str(r["method"]).lower()), SOURCE_ORDER.get(r["source"], 9),
                                        float(r["batch size"]) if pd.notna(r["batch size"]) else 0.0), axis=1)
         table = table.loc[order.sort_values().index].reset_index(drop=True)
     for c in INT_COLUMNS:  # whole numbers, empty where unknown
@@ -294,7 +301,7 @@ def to_latex(shown: pd.DataFrame, caption: str) -> str:
     return "\n".join(lines)
 
 
-def notes(dataset: str, name: Optional[str], toy: bool) -> List[str]:
+def notes(dataset: str, name: Optional[str], toy: bool, released: bool = False) -> List[str]:
     metric = "exact W1 of one-step (two-step) samples to held-out toy data (`act score-run`, as `act toy-metrics`)" if toy else \
         "FID/IS/precision/recall of `act score-run` (as `act evaluate`; Inception features)"
     out = [f"Measured: {metric}, at each run's last evaluated checkpoint (`steps`); mean ± sample std over `n seeds`.",
@@ -306,6 +313,10 @@ def notes(dataset: str, name: Optional[str], toy: bool) -> List[str]:
            "4C+1 logit head (never called), counted in the sizes the ACT code reports: +0.001 M (CIFAR-10 17.977 M), "
            "+0.002 M (ImageNet-64 53.902 M, LSUN 56.985 M); `model.discriminator_overrides.unused_logit_head: true` builds it.",
            "Measured numbers come from this experiment's settings (model size, batch, steps), not the papers' recipes."]
+    if released:
+        out.append("Released rows: an official checkpoint (`act import-official`, its EMA generator) sampled and scored "
+                   "here exactly as the measured rows; one file, so no seeds and no std; steps: the file's training step. "
+                   "Not in summary.csv, the figures or the claims.")
     if name:
         out.append(f"Paper rows: reported numbers for `{name}` (reported_results.csv) with their status, training settings "
                    "from reported_settings.csv; compute and wall time are not reported.")
@@ -315,21 +326,24 @@ def notes(dataset: str, name: Optional[str], toy: bool) -> List[str]:
 
 
 def write_tables(summary: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataFrame, out_dir: PathLike,
-                 mapping: Optional[Mapping[str, str]] = None) -> Dict[str, pd.DataFrame]:
-    """``{out_dir}/{dataset}.{md,tex,csv}`` for every dataset of ``summary``; returns the numeric tables."""
+                 mapping: Optional[Mapping[str, str]] = None,
+                 released: Sequence[Mapping[str, Any]] = ()) -> Dict[str, pd.DataFrame]:
+    """``{out_dir}/{dataset}.{md,tex,csv}`` for every dataset of ``summary`` or of ``released``
+    (:func:`act.report.released.read_released` entries); returns the numeric tables."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = {}
     factors = images_per_step_factors(summary)  # of every method run here: recipes may be separate dataset keys
-    for dataset in sorted(summary["dataset"].dropna().unique()):
+    for dataset in sorted(set(summary["dataset"].dropna().unique()) | {e["dataset"] for e in released}):
         rows = summary[summary["dataset"] == dataset]
         name = reported_name(dataset, list(reported["dataset"].unique()), mapping)
         toy = is_toy(rows)
-        table = dataset_table(rows, reported, settings, name, factors)
+        mine = [e for e in released if e["dataset"] == dataset]
+        table = dataset_table(rows, reported, settings, name, factors, mine)
         shown = display(table, toy)
         title = f"{dataset}: one-step generation, measured" + (f" and reported ({name})" if name else "")
         md = [f"## {title}", "", shown.to_markdown(index=False, disable_numparse=True,
-                                                    colalign=["left" if c in TEXT_COLUMNS else "right" for c in shown.columns]), "", *[f"- {n}" for n in notes(dataset, name, toy)], ""]
+                                                    colalign=["left" if c in TEXT_COLUMNS else "right" for c in shown.columns]), "", *[f"- {n}" for n in notes(dataset, name, toy, bool(mine))], ""]
         write_text(out_dir / f"{dataset}.md", "\n".join(md))
         write_text(out_dir / f"{dataset}.tex", to_latex(shown, title))
         write_csv(out_dir / f"{dataset}.csv", table, index=False, float_format="%.6g")

@@ -16,7 +16,7 @@ from act.config import deep_update
 from act.plan.experiment import cost_jobs, parse_experiment, resolve_run_config
 from act.plan.layout import (RunKey, benchmark_path, budget_path, claims_path, classifier_path, config_path,
                              configs_dir, cost_config_path, cost_path, experiment_dir, figures_dir, inpaint_path,
-                             log_path, model_path, stage_dir, summary_path, tables_dir)
+                             log_path, model_path, released_dir, stage_dir, summary_path, tables_dir)
 from act.report.style import method_rank
 
 # act budget reads the experiment from its file: the keys it reads must not be changed
@@ -211,6 +211,25 @@ def score_options(wc, input):
     opts += [f"--data-root {root}"] if root else []
     opts += [f"--classifier {input.classifier}"] if "classifier" in input.keys() else []
     return " ".join(opts)
+
+
+# Released (official) checkpoints, per image dataset: imported, then scored as its runs are (released.smk).
+RELEASED = {(d, r["name"]): r for d in PLAN.datasets for r in SETTINGS[d].get("released", [])}
+if any(d in TOY for d, _ in RELEASED):
+    raise WorkflowError(f"released checkpoints are image generators: {sorted({d for d, _ in RELEASED if d in TOY})} "
+                        "is 2-D toy data; move the `released:` entries to an image dataset")
+REL = path(released_dir, "{dataset}", "{name}")
+
+
+def released_inputs(wc):
+    """score_released's inputs: the imported model, and the dataset's first run's scoring (the reference cache)."""
+    inputs = {"model": os.path.join(REL.format(**wc), "model.pt")}
+    if SETTINGS[wc.dataset]["classifier"]["enabled"]:
+        inputs["classifier"] = path(classifier_path, wc.dataset)
+    first = next((r for r in runs() if r[0] == wc.dataset), None)
+    if first is not None:
+        inputs["reference_cache"] = ancient(path(stage_dir, "metrics", *first))
+    return inputs
 
 
 def theory_options(wc):

@@ -27,6 +27,7 @@ rule aggregate:
 rule tables:
     input:
         summary=path(summary_path),
+        released=[os.path.join(REL.format(dataset=d, name=n), f) for d, n in RELEASED for f in ("import.json", "metrics")],
     output:
         report(
             directory(path(tables_dir)),
@@ -42,6 +43,7 @@ rule tables:
         reported=" ".join(
             f"--reported-as {d}={SETTINGS[d]['reported_as']}" for d in PLAN.datasets if SETTINGS[d].get("reported_as")
         ),
+        released=" ".join(["--released"] + [REL.format(dataset=d, name=n) for d, n in RELEASED]) if RELEASED else "",
     threads: job("tables", "threads")
     resources:
         mem_mb=job("tables", "mem_mb"),
@@ -50,7 +52,7 @@ rule tables:
     conda:
         ENV
     shell:
-        "act tables --summary {input.summary} {params.reported} --out-dir {output} > {log} 2>&1"
+        "act tables --summary {input.summary} {params.reported} {params.released} --out-dir {output} > {log} 2>&1"
 
 
 rule figures:
