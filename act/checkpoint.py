@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 FORMAT = "act-bench/1"
 NETWORKS = ("generator", "target", "eval_ema", "discriminator")  # every network a checkpoint can hold
 _STEP_RE = re.compile(r"step-(\d+)\.pt$")
+_RESUME_RE = re.compile(r"^resume-(\d+)\.pt$")
 
 
 def save_checkpoint(path: Union[str, Path], state: Dict[str, Any]) -> None:
@@ -28,12 +29,20 @@ def save_checkpoint(path: Union[str, Path], state: Dict[str, Any]) -> None:
 def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device] = "cpu") -> Dict[str, Any]:
     import torch
 
+    from act.errors import InputError, MissingInputError
+
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location=map_location, weights_only=True)
+        raise MissingInputError(f"no checkpoint at {path}: pass a model.pt or checkpoints/step-*.pt written by act train")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001  a damaged file fails inside torch's unpickler in many ways
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise InputError(f"{path} is not a readable act-bench checkpoint ({type(e).__name__}: {first[:160]}); "
+                         "pass a model.pt or checkpoints/step-*.pt written by act train (official ACT files: "
+                         "act import-official)") from e
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not an act-bench checkpoint (format {FORMAT})")
+        raise InputError(f"{path} is not an act-bench checkpoint (format {FORMAT}); official ACT files: act import-official")
     return state
 
 
@@ -47,12 +56,48 @@ def checkpoint_step(path: Union[str, Path]) -> Optional[int]:
     return int(m.group(1)) if m else None
 
 
-def latest_checkpoint(run_dir: Union[str, Path]) -> Optional[Path]:
-    """The checkpoint with the highest step under ``run_dir/checkpoints``, or None."""
+def resume_path(run_dir: Union[str, Path], step: int) -> Path:
+    """A checkpoint written only to resume from (by wall time, or on a stop signal): not an evaluation point."""
+    return Path(run_dir) / "checkpoints" / f"resume-{step:07d}.pt"
+
+
+def resume_step(path: Union[str, Path]) -> Optional[int]:
+    m = _RESUME_RE.search(Path(path).name)
+    return int(m.group(1)) if m else None
+
+
+def resume_checkpoints(run_dir: Union[str, Path]) -> Dict[Path, int]:
+    """{resume-*.pt: step} under ``run_dir/checkpoints``."""
     folder = Path(run_dir) / "checkpoints"
-    steps = {p: checkpoint_step(p) for p in (folder.glob("step-*.pt") if folder.is_dir() else [])}
-    steps = {p: k for p, k in steps.items() if k is not None}
-    return max(steps, key=steps.get) if steps else None
+    found = {p: resume_step(p) for p in (folder.glob("resume-*.pt") if folder.is_dir() else [])}
+    return {p: k for p, k in found.items() if k is not None}
+
+
+def planned_checkpoints(run_dir: Union[str, Path]) -> Dict[Path, int]:
+    """{step-*.pt: step} under ``run_dir/checkpoints``: the evaluation points (``train.ckpt_every``)."""
+    folder = Path(run_dir) / "checkpoints"
+    found = {p: checkpoint_step(p) for p in (folder.glob("step-*.pt") if folder.is_dir() else [])}
+    return {p: k for p, k in found.items() if k is not None}
+
+
+def latest_checkpoint(run_dir: Union[str, Path]) -> Optional[Path]:
+    """The checkpoint (planned or resume-only) with the highest step under ``run_dir/checkpoints``, or None;
+    at equal steps the planned one."""
+    steps = {**resume_checkpoints(run_dir), **planned_checkpoints(run_dir)}
+    return max(steps, key=lambda p: (steps[p], p.name.startswith("step-"))) if steps else None
+
+
+def prune_checkpoints(run_dir: Union[str, Path], keep_planned: int = 0) -> None:
+    """Remove resume-only checkpoints older than the newest checkpoint, and (``keep_planned`` > 0) all but
+    the newest ``keep_planned`` planned ones."""
+    planned, resume = planned_checkpoints(run_dir), resume_checkpoints(run_dir)
+    newest = max([*planned.values(), *resume.values()], default=None)
+    for p, k in resume.items():
+        if k != newest or newest in planned.values():
+            p.unlink(missing_ok=True)
+    if keep_planned > 0:
+        for p in sorted(planned, key=planned.get)[:-keep_planned]:
+            p.unlink(missing_ok=True)
 
 
 def load_networks(path: Union[str, Path], which: Union[None, str, Sequence[str]] = None,

@@ -18,29 +18,14 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union, ge
 
 import yaml
 
+from act.errors import ConfigError, MissingInputError
 from act.metrics.protocol import QUANTIZATIONS
 
 T = TypeVar("T")
 
-# Choices of the method fields, defined once (implementations import them from here).
-CT_CURRICULA = ("cm", "act")  # N(k) of CT, named for whose code: ceil form (Consistency Models), round form (ACT)
-CURRICULA = CT_CURRICULA + ("doubling",)  # ... and iCT's doubling (docs/METHOD.md s.2-3)
-EMA_SCHEDULES = ("official", "paper")  # mu(k) of the CT target EMA: divide by N-1 (official) or by N (paper)
-INDEX_SAMPLINGS = ("uniform", "lognormal")  # which adjacent pair of the grid: CT uniform, iCT discrete lognormal
-WEIGHTINGS = ("uniform", "ict")  # lambda(sigma_i): 1, or iCT's 1 / (sigma_{i+1} - sigma_i)
-TARGETS = ("ema", "online")  # the teacher: an EMA of the student (CT) or the student under stop-gradient (iCT)
-LAMBDA_SCHEDULES = ("constant", "power")  # ACT's adversarial weight over the grid
-AUGMENT_MODES = ("r1_ema", "ada_sign")  # ACT-Aug's controller: the official R1-EMA rule, or ADA's sign heuristic
-AUGMENT_FIDELITIES = ("official", "simple")  # ACT-Aug's resampling: the official sym6-filtered path, or one grid_sample
-LPIPS_RESIZES = ("below256", "always")  # to 224 px: below 256 px only (CM), or at every size (ACT)
-LPIPS_POOLINGS = ("max", "avg")  # VGG pooling in LPIPS: as trained (CIFAR-10 CT, ACT), or CM's average (ImageNet-64, LSUN)
-RADAM_D_BETA2_LAZY = 16 / 17  # the official ACT D beta2 is 0.99 * 16/17 (lazy-regularisation correction)
-
-
-def check_choice(where: str, value: Any, choices: Tuple[Any, ...]) -> None:
-    """A ValueError naming the setting, the bad value and the valid ones, unless ``value`` is one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"unknown {where} {value!r}; choose from {choices}")
+from act.choices import (  # noqa: F401  (re-exported: the choices are part of the config's interface)
+    CT_CURRICULA, CURRICULA, EMA_SCHEDULES, INDEX_SAMPLINGS, WEIGHTINGS, TARGETS, LAMBDA_SCHEDULES, AUGMENT_MODES,
+    AUGMENT_FIDELITIES, LPIPS_RESIZES, LPIPS_POOLINGS, RADAM_D_BETA2_LAZY, PRECISIONS, check_choice, check_range, check_betas, check_switches)
 
 
 @dataclass
@@ -51,6 +36,13 @@ class NoiseConfig:
     sigma_max: float = 80.0  # T: one-step sampling starts from N(0, T^2 I)
     sigma_data: float = 0.5  # data std assumed by the c_skip/c_out/c_in scalings
     rho: float = 7.0  # Karras grid curvature
+
+    def __post_init__(self) -> None:
+        check_range("noise.sigma_min", self.sigma_min, 0.0, low_open=True)
+        if not self.sigma_min < self.sigma_max:
+            raise ConfigError(f"noise: sigma_min ({self.sigma_min:g}) must be below sigma_max ({self.sigma_max:g})")
+        check_range("noise.sigma_data", self.sigma_data, 0.0, low_open=True)
+        check_range("noise.rho", self.rho, 0.0, low_open=True)
 
 
 @dataclass
@@ -63,6 +55,10 @@ class DataConfig:
     download: bool = False  # allow a torchvision download when the files are missing
     num_workers: int = 0  # 0 loads in the training process: fastest for in-memory sets
     options: Dict[str, Any] = field(default_factory=dict)  # loader-specific (toy kind, n, ...)
+
+    def __post_init__(self) -> None:
+        check_range("data.resolution", self.resolution, 1)
+        check_range("data.num_workers", self.num_workers, 0)
 
 
 @dataclass
@@ -82,12 +78,25 @@ class TrainConfig:
     seed: int = 0  # every random draw of step k derives from (seed, k): resume is exact
     log_every: int = 25  # JSON-lines log interval (steps)
     ckpt_every: int = 500  # periodic checkpoints, kept for FID-vs-step curves; 0 = final only
+    ckpt_minutes: float = 30.0  # also a resume-only checkpoint after this much wall time (0: off): a kill loses minutes
+    keep_checkpoints: int = 0  # keep only the newest K periodic checkpoints (0: all, as the curves need)
     device: str = "auto"  # auto: cuda when available, else cpu
     precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; weights stay fp32)
     compile: bool = False  # torch.compile the trained networks
     tf32: bool = False  # allow TF32 matmuls on Ampere+ (faster, not bit-reproducible)
     cudnn_benchmark: bool = False  # autotune convolutions (faster, not bit-reproducible)
     deterministic: bool = False  # torch.use_deterministic_algorithms
+
+    def __post_init__(self) -> None:
+        for key in ("batch_size", "log_every"):
+            check_range(f"train.{key}", getattr(self, key), 1)
+        check_range("train.steps", self.steps, 0)  # 0: the initial networks, written as model.pt
+        check_range("train.ckpt_every", self.ckpt_every, 0)
+        check_range("train.ckpt_minutes", self.ckpt_minutes, 0.0)
+        check_range("train.keep_checkpoints", self.keep_checkpoints, 0)
+        check_range("train.lr", self.lr, 0.0, low_open=True)
+        check_betas("train.betas", self.betas)
+        check_choice("train.precision", self.precision, PRECISIONS)
 
 
 @dataclass
@@ -101,6 +110,13 @@ class SampleConfig:
 
     def __post_init__(self) -> None:
         check_choice("sample.quantize", self.quantize, QUANTIZATIONS)
+        check_range("sample.num_samples", self.num_samples, 1)
+        check_range("sample.batch_size", self.batch_size, 1)
+        check_range("sample.grid_size", self.grid_size, 0)
+        if not self.sigmas or any(not s > 0 for s in self.sigmas) or \
+                any(a <= b for a, b in zip(self.sigmas, self.sigmas[1:])):
+            raise ConfigError(f"sample.sigmas must be positive and decreasing (one per step, the first the "
+                              f"starting noise level), got {list(self.sigmas)}")
 
 
 @dataclass
@@ -134,6 +150,13 @@ class CTConfig:
         check_choice("method.target", self.target, TARGETS)
         check_choice("method.lpips_resize", self.lpips_resize, LPIPS_RESIZES)
         check_choice("method.lpips_pooling", self.lpips_pooling, LPIPS_POOLINGS)
+        check_range("method.s0", self.s0, 1)
+        if self.s1 < self.s0 or (self.curriculum != "doubling" and self.s1 == self.s0):
+            raise ConfigError(f"method: s0 ({self.s0}) must be below s1 ({self.s1}): N(k) grows from s0 to s1")
+        check_range("method.mu0", self.mu0, 0.0, 1.0, high_open=True)
+        check_range("method.p_std", self.p_std, 0.0, low_open=True)
+        check_range("method.huber_c", self.huber_c, 0.0, low_open=True)
+        check_range("method.eval_ema", self.eval_ema, 0.0, 1.0, high_open=True)
 
 
 @dataclass
@@ -182,8 +205,14 @@ class ACTConfig(CTConfig):
         check_choice("method.lambda_schedule", self.lambda_schedule, LAMBDA_SCHEDULES)
         check_choice("method.augment_mode", self.augment_mode, AUGMENT_MODES)
         check_choice("method.augment_fidelity", self.augment_fidelity, AUGMENT_FIDELITIES)
-        if self.r1_interval < 1:
-            raise ValueError(f"method.r1_interval must be >= 1, got {self.r1_interval}")
+        check_range("method.r1_interval", self.r1_interval, 1)
+        check_range("method.r1_gamma", self.r1_gamma, 0.0)
+        check_range("method.lambda_max", self.lambda_max, 0.0)
+        check_range("method.w_mid", self.w_mid, 0.0, 1.0, low_open=True, high_open=True)
+        check_range("method.augment_threshold", self.augment_threshold, 0.0)
+        check_range("method.d_lr", self.d_lr, 0.0, low_open=True)
+        check_betas("method.g_betas", self.g_betas)
+        check_betas("method.d_betas", self.d_betas)
 
 
 # The methods by name: the one list of method names (act.registry maps each to its implementation).
@@ -200,6 +229,14 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
 
+    def __post_init__(self) -> None:
+        if self.sample.sigmas[0] > self.noise.sigma_max:
+            raise ConfigError(f"sample.sigmas starts at {self.sample.sigmas[0]:g}, above noise.sigma_max "
+                              f"({self.noise.sigma_max:g}), where the generator never trained")
+        if self.method.name == "act" and self.train.batch_size % 2:
+            raise ConfigError(f"ACT splits train.batch_size over the discriminator's real and fake halves: "
+                              f"it must be even, got {self.train.batch_size}")
+
 
 def generator_overrides(cfg: ExperimentConfig) -> Dict[str, Any]:
     """build_generator keyword arguments of a config: its overrides plus the noise constants."""
@@ -213,7 +250,7 @@ def method_config_from_dict(d: Mapping[str, Any]) -> Any:
     d = dict(d)
     name = d.setdefault("name", "ct")  # the default method, as in ExperimentConfig
     if name not in METHOD_CONFIGS:
-        raise ValueError(f"unknown method {name!r}; choose from {sorted(METHOD_CONFIGS)}")
+        raise ConfigError(f"unknown method {name!r}; choose from {sorted(METHOD_CONFIGS)}")
     return from_dict(METHOD_CONFIGS[name], d, where="method")
 
 
@@ -229,32 +266,37 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
     if origin is tuple:
         args = get_args(tp)
         if not isinstance(value, (list, tuple)):
-            raise TypeError(f"{where}: expected a list, got {value!r}")
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_coerce(args[0], v, where) for v in value)
         if len(args) != len(value):
-            raise TypeError(f"{where}: expected {len(args)} values, got {value!r}")
+            raise ConfigError(f"{where}: expected {len(args)} values, got {value!r}")
         return tuple(_coerce(a, v, where) for a, v in zip(args, value))
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    if tp is float and isinstance(value, str):
-        return float(value)  # YAML reads 1e-4 as a string
+    if tp is float:
+        try:
+            if isinstance(value, str):
+                return float(value)  # YAML reads 1e-4 as a string
+        except ValueError:
+            pass
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
     if tp is int and isinstance(value, float) and value.is_integer():
         return int(value)
     if tp in (int, str, bool) and not isinstance(value, tp):
-        raise TypeError(f"{where}: expected {tp.__name__}, got {value!r}")
+        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
     return value
 
 
 def from_dict(cls: Type[T], d: Mapping[str, Any], where: str = "config") -> T:
     """Build dataclass ``cls`` from a mapping; unknown keys raise with the valid ones."""
     if not isinstance(d, Mapping):
-        raise TypeError(f"{where}: expected a mapping, got {d!r}")
+        raise ConfigError(f"{where}: expected a mapping, got {d!r}")
     hints = get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(d) - names
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; valid keys are {sorted(names)}")
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; valid keys are {sorted(names)}")
     kwargs = {}
     for key, value in d.items():
         if cls is ExperimentConfig and key == "method":
@@ -304,12 +346,17 @@ def _read_yaml(path: Path, seen: Tuple[Path, ...] = ()) -> Dict[str, Any]:
     """A config file; ``base: other.yaml`` (relative to the file) is loaded first and merged under it."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"config file {path} does not exist")
+        raise MissingInputError(f"config file {path} does not exist: check the path (configs live in config/)")
     if path.resolve() in seen:
-        raise ValueError(f"config {path} includes itself through 'base'")
-    raw = yaml.safe_load(path.read_text()) or {}
+        raise ConfigError(f"config {path} includes itself through 'base'")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"{path} is not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
     if not isinstance(raw, Mapping):
-        raise ValueError(f"{path}: top level must be a mapping")
+        raise ConfigError(f"{path}: top level must be a mapping")
     raw = dict(raw)
     base = raw.pop("base", None)
     if base is not None:
@@ -320,9 +367,14 @@ def _read_yaml(path: Path, seen: Tuple[Path, ...] = ()) -> Dict[str, Any]:
 def parse_override(text: str) -> Dict[str, Any]:
     """``train.steps=100`` -> {"train": {"steps": 100}} (value parsed as YAML)."""
     if "=" not in text:
-        raise ValueError(f"override {text!r} must look like section.key=value")
+        raise ConfigError(f"override {text!r} must look like section.key=value")
     dotted, raw = text.split("=", 1)
-    value = yaml.safe_load(raw)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise ConfigError(f"override {text!r}: the value {raw!r} is not valid YAML (quote it)") from None
+    if not dotted or any(not k for k in dotted.split(".")):
+        raise ConfigError(f"override {text!r} must look like section.key=value")
     out: Dict[str, Any] = {}
     node = out
     keys = dotted.split(".")
@@ -339,9 +391,22 @@ def load_config(path: Optional[Union[str, Path]] = None, overrides: Tuple[str, .
     method (in a file or an override) resets the method section to that method's defaults.
     """
     raw: Dict[str, Any] = _read_yaml(Path(path)) if path is not None else {}
-    for o in overrides:
-        raw = merge_config(raw, parse_override(o))
+    parsed = [parse_override(o) for o in overrides]
+    check_switches(raw, parsed, str(path) if path else "the defaults",
+                   {n: to_dict(c()) for n, c in METHOD_CONFIGS.items()}, DataConfig.name)
+    for o in parsed:
+        raw = merge_config(raw, o)
+        _clear_emptied(raw, o)
     return from_dict(ExperimentConfig, raw, where=str(path) if path else "config")
+
+
+def _clear_emptied(raw: Dict[str, Any], override: Mapping[str, Any]) -> None:
+    """An override's empty mapping (``--set 'data.options={}'``) clears that section; a deep merge would keep it."""
+    for k, v in override.items():
+        if isinstance(v, Mapping) and not v:
+            raw[k] = {}
+        elif isinstance(v, Mapping) and isinstance(raw.get(k), dict):
+            _clear_emptied(raw[k], v)
 
 
 def save_config(cfg: ExperimentConfig, path: Union[str, Path]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from act.errors import ConfigError
+
 
 def resolve_device(spec: str = "auto", strict: bool = True) -> torch.device:
     """``auto``: CUDA when available, else the CPU; anything else is passed to ``torch.device``.
@@ -13,7 +15,10 @@ def resolve_device(spec: str = "auto", strict: bool = True) -> torch.device:
     """
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(spec)
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {spec!r}: use auto, cpu, cuda or cuda:<index>") from None
     if strict and device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {spec!r} requested but CUDA is not available")
+        raise ConfigError(f"device {spec!r} requested but CUDA is not available here: use device auto or cpu")
     return device

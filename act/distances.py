@@ -12,6 +12,8 @@ bilinear to 224 px only below 256 px) or "always" (ACT: both images to 224 px at
 
 from __future__ import annotations
 
+from act.errors import ConfigError, MissingInputError
+
 import math
 import os
 from pathlib import Path
@@ -83,7 +85,7 @@ class LPIPSDistance(nn.Module):
             found.parent.mkdir(parents=True, exist_ok=True)
             torch.hub.download_url_to_file(VGG16_URL, str(found))
         if found is None:
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f"LPIPS needs the VGG-16 ImageNet weights {VGG16_FILE}, which no package ships. "
                 f"Looked in: {weights or '(no path given)'}, $ACT_VGG16_WEIGHTS, resources/weights/{VGG16_FILE}, "
                 f"{Path(torch.hub.get_dir()) / 'checkpoints' / VGG16_FILE}. Download {VGG16_URL} to one of "
@@ -135,4 +137,4 @@ def build_distance(
     elif name == "lpips":
         return LPIPSDistance(lpips_weights, allow_download, resize=lpips_resize, pooling=lpips_pooling)
     else:
-        raise ValueError(f"unknown distance {name!r}; choose from {DISTANCES}")
+        raise ConfigError(f"unknown distance {name!r}; choose from {DISTANCES}")

@@ -31,11 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
+from act.errors import InputError
+
 PathLike = Union[str, Path]
 Key = Tuple[str, str, int]  # (dataset, method, batch)
 
 
-class EstimateError(Exception):
+class EstimateError(InputError):
     """A user error: one line naming the problem and its fix (``act estimate`` exits 2)."""
 
 

@@ -98,3 +98,24 @@ def file_digest(path: PathLike, algorithm: str = "sha256", block: int = 1 << 22)
         for chunk in iter(lambda: f.read(block), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def open_npz(path: PathLike, what: str = "npz file") -> Any:
+    """``np.load(path)`` of an .npz (use as a context manager), with one-line input errors: a missing
+    file, or one that is not an npz archive of plain arrays (no pickles are loaded)."""
+    import zipfile
+
+    import numpy as np
+
+    from act.errors import InputError, MissingInputError
+
+    p = Path(path)
+    if not p.is_file():
+        raise MissingInputError(f"{what} {p} does not exist: check the path")
+    try:
+        f = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise InputError(f"{p} is not an .npz archive of arrays ({type(e).__name__}): pass the {what} itself") from None
+    if not hasattr(f, "files"):  # a bare .npy
+        raise InputError(f"{p} is a single .npy array, not an .npz archive: pass the {what} itself")
+    return f

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from act import io
+from act.errors import InputError
 
 OFFICIAL_CODE = "https://github.com/kong13661/ACT at 94e0853"
 
@@ -62,7 +63,7 @@ IGNORED = {"fid.": "torchmetrics FrechetInceptionDistance (Inception-v3 weights,
 NOT_CONVERTED = ("optimizer_states", "lr_schedulers", "loops", "callbacks")
 
 
-class OfficialImportError(ValueError):
+class OfficialImportError(InputError):
     """A file that does not hold an official ACT checkpoint of the expected layout (one-line message)."""
 
 
@@ -284,7 +285,7 @@ def load_lightning(path: Union[str, Path], unsafe_load: bool = False) -> Tuple[D
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise OfficialImportError(f"{path}: torch's weights-only loader refuses it ({first}); if you trust the "
                                   f"file, rerun with --unsafe-load") from e
-    except (RuntimeError, EOFError, OSError) as e:
+    except Exception as e:  # noqa: BLE001  a damaged file fails inside torch's unpickler in many ways
         raise OfficialImportError(f"{path}: not a readable torch checkpoint ({type(e).__name__}: "
                                   f"{str(e).strip().splitlines()[0] if str(e).strip() else ''})") from e
     if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from act import io
-from act.checkpoint import checkpoint_step, latest_checkpoint, load_checkpoint
+from act.checkpoint import latest_checkpoint, load_checkpoint, planned_checkpoints, resume_checkpoints
 from act.config import ExperimentConfig, to_dict
+from act.errors import ConfigError, InputError
 
 # Config keys that do not change a run's trajectory: resuming across a change of these is safe.
 # (train.device is free as a string, "auto" or "cuda"; the resolved device type and the number of
 # processes, which decide the noise streams, are compared as run.device_type and run.world_size.)
-RESUME_FREE_KEYS = ("train.log_every", "train.ckpt_every", "train.device", "train.compile", "train.tf32",
+RESUME_FREE_KEYS = ("train.log_every", "train.ckpt_every", "train.ckpt_minutes", "train.keep_checkpoints", "train.device", "train.compile", "train.tf32",
                     "train.cudnn_benchmark", "train.deterministic", "data.root", "data.download",
                     "data.num_workers", "sample")
 RESUME_MODES = ("auto", "same-config", "none")  # or a checkpoint path
@@ -68,7 +69,7 @@ def choose_checkpoint(signature: Dict[str, Any], run_dir: Path,
     if explicit:
         path: Optional[Path] = Path(resume)
         if not path.is_file():
-            raise ValueError(f"resume={resume!r} is neither a mode {RESUME_MODES} nor a checkpoint file")
+            raise InputError(f"resume={resume!r} is neither a mode {RESUME_MODES} nor a checkpoint file")
     else:
         path = latest_checkpoint(run_dir)
         if path is None:
@@ -83,16 +84,15 @@ def choose_checkpoint(signature: Dict[str, Any], run_dir: Path,
     if resume == "same-config":
         print(f"{run_dir} holds checkpoints of another config ({'; '.join(changes)}): starting afresh", flush=True)
         return None, None
-    raise ValueError(f"{run_dir} holds checkpoints of another config ({'; '.join(changes)}); resuming would mix two "
+    raise ConfigError(f"{run_dir} holds checkpoints of another config ({'; '.join(changes)}); resuming would mix two "
                      f"runs. Start afresh there with --resume none (its checkpoints are removed), or use another --out.")
 
 
 def clear_run(run_dir: Path, after_step: int = -1) -> None:
     """Remove what an earlier run left in ``run_dir`` beyond ``after_step`` (-1: everything): a fresh or
     resumed run must not leave checkpoints of another history for later jobs to pick up."""
-    for p in (run_dir / "checkpoints").glob("step-*.pt"):
-        step = checkpoint_step(p)
-        if step is not None and step > after_step:
+    for p, step in {**planned_checkpoints(run_dir), **resume_checkpoints(run_dir)}.items():
+        if step > after_step:
             p.unlink(missing_ok=True)
     (run_dir / "model.pt").unlink(missing_ok=True)
     if after_step < 0:

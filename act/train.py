@@ -16,7 +16,11 @@ averaged over processes, and only rank 0 writes files.
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
+import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
@@ -26,17 +30,20 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from act import distributed
-from act.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from act.checkpoint import (checkpoint_path, latest_checkpoint, load_checkpoint, prune_checkpoints, resume_path,
+                            save_checkpoint)
 from act.config import ExperimentConfig, save_config, to_dict
 from act.data import build_dataset
 from act.devices import resolve_device
+from act.errors import ConfigError, InputError, UserError
 from act.method import Method, set_trainable
 from act.provenance import provenance, write_json_atomic
 from act.registry import build_method
 from act.resume import choose_checkpoint, clear_run, run_signature, truncate_log
 from act.rng import DATA_STREAM, epoch_permutation_generator, per_step_generator, rank_step_generator, seeded_global_rng
+from act.stopping import Diverged, Preempted, StopSignals, all_finite, nonfinite_term
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # act.config.PRECISIONS
 
 
 def apply_determinism(cfg: ExperimentConfig) -> None:
@@ -135,10 +142,15 @@ def train_step(method: Method, optimizers: Dict[str, Any], scalers: Dict[str, An
         with _autocast(device, precision):
             losses, phase_logs = method.loss(phase, x, labels, step=step, generator=generator)
         loss = losses.float().mean()
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite {phase} loss at step {step} on rank {distributed.rank()}: {phase_logs}")
+        finite = bool(torch.isfinite(loss))  # one host synchronisation per phase
         scalers[phase].scale(loss).backward()
         distributed.all_reduce_gradients(method.networks[phase].parameters())  # scaled: one inf decision
+        # After the all-reduce every process holds the same gradients, so all of them stop at this step.
+        # fp16's scaler skips steps with inf gradients itself; a non-finite loss stops it too.
+        if not finite or (not scalers[phase].is_enabled()
+                          and not all_finite(p.grad for p in method.networks[phase].parameters())):
+            term = nonfinite_term({k: float(v) for k, v in phase_logs.items()}) if not finite else None
+            raise Diverged(step + 1, f"{term or phase + (' loss' if not finite else ' gradient')} ({phase} phase)", None)
         scalers[phase].step(opt)
         scalers[phase].update()
         logs.update(phase_logs)
@@ -196,11 +208,10 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
     tc = cfg.train
     rank, world, main = distributed.rank(), distributed.world_size(), distributed.is_main()
     if tc.batch_size % world:
-        raise ValueError(f"train.batch_size={tc.batch_size} is the global batch per step and must be divisible "
-                         f"by the number of processes ({world})")
-    if main:
-        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-
+        raise ConfigError(f"train.batch_size={tc.batch_size} is the global batch per step and must be divisible "
+                          f"by the number of processes ({world})")
+    # Data and networks first: a missing dataset or a preset that does not fit it stops the run
+    # before its folder exists.
     dataset = _build_data_rank0_first(cfg)
     data_shape = tuple(dataset[0][0].shape)
     with seeded_global_rng(tc.seed, torch.device("cpu")):  # initial weights are a function of the seed
@@ -216,11 +227,17 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
         try:
             path, state = choose_checkpoint(run_signature(cfg, world, device.type), run_dir, resume)
             choice = (path, None)
-        except (ValueError, FileNotFoundError) as e:
+        except UserError as e:
             choice = (None, str(e))
     ckpt_file, error = distributed.broadcast_object(choice)
     if error is not None:
-        raise ValueError(error)
+        raise InputError(error)
+    if main:  # every input checked: the run's folder may exist now
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        # One header per attempt: the workflow appends every attempt's output to one log.
+        print(f"=== act train {run_dir}: start {datetime.datetime.now().astimezone().isoformat(timespec='seconds')} on "
+              f"{socket.gethostname()}, pid {os.getpid()}, {world} process(es), "
+              f"{'resuming ' + str(ckpt_file) if ckpt_file else 'from step 0'} ===", file=sys.stderr, flush=True)
     if ckpt_file is not None:
         if state is None:  # the other ranks load it themselves
             state = load_checkpoint(ckpt_file, map_location=device)
@@ -262,35 +279,69 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
     accum: Dict[str, Tuple[float, int]] = {}  # key -> (sum, count): some terms (R1) are logged only on their steps
     step = start
     it = iter(loader)
-    for step in range(start, tc.steps):
-        x, y = next(it)
-        x = x.to(device, non_blocking=True)
-        labels = y.to(device, non_blocking=True) if getattr(dataset, "num_classes", 0) else None
-        g = rank_step_generator(tc.seed, step, device, rank)
-        for k, v in train_step(method, optimizers, scalers, x, labels, step, g, device, tc.precision).items():
-            total, count = accum.get(k, (0.0, 0))
-            accum[k] = (total + v, count + 1)
-        done = step + 1
-        if done % tc.log_every == 0 or done == tc.steps:
-            means = {k: total / count for k, (total, count) in accum.items()}
-            if world > 1:  # the global batch's values
-                keys = sorted(means)
-                means.update(zip(keys, distributed.all_reduce_mean([means[k] for k in keys], device)))
-            record = {"step": done, **means, **method.scalars(step),
-                      "lr": tc.lr, "images_seen": done * images_per_step, "wall_time": time.perf_counter() - t0}
-            if main:
-                with open(log_path, "a") as f:
-                    f.write(json.dumps(record) + "\n")
-            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.startswith("loss")})
-            accum = {}
-        if main and tc.ckpt_every and done % tc.ckpt_every == 0 and done != tc.steps:
-            save_checkpoint(checkpoint_path(run_dir, done), training_state(method, optimizers, scalers, done, cfg, dataset))
-        bar.update(1)
+    last_good: Optional[Path] = Path(ckpt_file) if ckpt_file else None  # the newest checkpoint, finite by construction
+    last_save = time.monotonic()
+
+    def check_weights(done: int) -> None:
+        nets = (*method.networks.values(), *method.averaged.values())
+        if not all_finite(t for net in nets for t in net.state_dict().values()):
+            raise Diverged(done, "weights", last_good)  # never written over a good checkpoint
+
+    def save(path: Path, done: int) -> None:
+        nonlocal last_good, last_save
+        check_weights(done)
+        save_checkpoint(path, training_state(method, optimizers, scalers, done, cfg, dataset))
+        prune_checkpoints(run_dir, tc.keep_checkpoints)
+        last_good, last_save = path, time.monotonic()
+
+    # SIGTERM / SIGUSR1 (a scheduler's time limit or preemption) end the current step, then a checkpoint
+    # and Preempted; a non-finite value ends the run with Diverged, naming the last good checkpoint.
+    with StopSignals() as stop:
+        try:
+            for step in range(start, tc.steps):
+                x, y = next(it)
+                x = x.to(device, non_blocking=True)
+                labels = y.to(device, non_blocking=True) if getattr(dataset, "num_classes", 0) else None
+                g = rank_step_generator(tc.seed, step, device, rank)
+                for k, v in train_step(method, optimizers, scalers, x, labels, step, g, device, tc.precision).items():
+                    total, count = accum.get(k, (0.0, 0))
+                    accum[k] = (total + v, count + 1)
+                done = step + 1
+                if done % tc.log_every == 0 or done == tc.steps:
+                    means = {k: total / count for k, (total, count) in accum.items()}
+                    if world > 1:  # the global batch's values
+                        keys = sorted(means)
+                        means.update(zip(keys, distributed.all_reduce_mean([means[k] for k in keys], device)))
+                    record = {"step": done, **means, **method.scalars(step),
+                              "lr": tc.lr, "images_seen": done * images_per_step, "wall_time": time.perf_counter() - t0}
+                    if main:
+                        with open(log_path, "a") as f:
+                            f.write(json.dumps(record) + "\n")
+                    bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.startswith("loss")})
+                    accum = {}
+                bar.update(1)
+                if done == tc.steps:
+                    break  # the final checkpoint is the caller's
+                signame = stop.received
+                if world > 1:  # every process stops after the same step (any of them may have been signalled)
+                    flags = distributed.all_reduce_mean([1.0 if signame else 0.0], device)
+                    signame = signame or ("SIGTERM" if flags[0] > 0 else None)
+                timed = tc.ckpt_minutes and time.monotonic() - last_save >= 60 * tc.ckpt_minutes
+                if main and tc.ckpt_every and done % tc.ckpt_every == 0:
+                    save(checkpoint_path(run_dir, done), done)
+                elif main and (signame or timed):
+                    save(resume_path(run_dir, done), done)
+                if signame:
+                    distributed.barrier()  # the checkpoint exists when any process stops
+                    raise Preempted(signame, done, latest_checkpoint(run_dir) or run_dir)
+        except Diverged as e:
+            raise Diverged(e.step, e.term, last_good) from None
     bar.close()
     if main:
+        check_weights(tc.steps)
         final = training_state(method, optimizers, scalers, tc.steps, cfg, dataset)
         save_checkpoint(checkpoint_path(run_dir, tc.steps), final)
         save_checkpoint(run_dir / "model.pt", final)
+        prune_checkpoints(run_dir, tc.keep_checkpoints)  # and no resume-only points left in a finished run
     distributed.barrier()  # model.pt exists when any process returns
     return run_dir / "model.pt"
-

@@ -1,4 +1,5 @@
 import gzip
+import socket
 import struct
 from pathlib import Path
 
@@ -7,6 +8,23 @@ import pytest
 import torch
 
 torch.set_num_threads(1)  # tests run in parallel workers on 2 cores
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """No test touches the network: any socket connection but a local (AF_UNIX) one raises. (The workflow's
+    end-to-end test blocks it in its subprocesses too, through a sitecustomize.)"""
+    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guard(real):
+        def blocked(self, address):
+            if self.family == getattr(socket, "AF_UNIX", None):
+                return real(self, address)
+            raise OSError(f"a test tried to connect to {address!r}: tests may not touch the network")
+        return blocked
+
+    monkeypatch.setattr(socket.socket, "connect", guard(connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guard(connect_ex))
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -57,8 +57,15 @@ def test_base_inheritance_and_method_switch(tmp_path):
     assert child.train.steps == 3 and child.train.lr == 0.01 and child.method.mu0 == 0.95
     other = load_config(tmp_path / "other.yaml")
     assert isinstance(other.method, ICTConfig)  # mu0 of CT is not carried over
-    switched = load_config(tmp_path / "child.yaml", ("method.name=act",))
-    assert switched.method.name == "act" and switched.method.mu0 == 0.9  # ACT's own default
+    # --set method.name=act would reset the file's mu0 to ACT's default: an error naming it, unless restated
+    with pytest.raises(ValueError, match=r"would drop what .*child.yaml sets: mu0=0.95 \(act: 0.9\); keep them with --set method.mu0=0.95"):
+        load_config(tmp_path / "child.yaml", ("method.name=act",))
+    switched = load_config(tmp_path / "child.yaml", ("method.name=act", "method.mu0=0.95"))
+    assert switched.method.name == "act" and switched.method.mu0 == 0.95
+    (tmp_path / "toy.yaml").write_text("data: {name: toy2d, options: {kind: moons}}\n")
+    with pytest.raises(ValueError, match="keeps data.options of 'toy2d'"):
+        load_config(tmp_path / "toy.yaml", ("data.name=cifar10",))
+    assert load_config(tmp_path / "toy.yaml", ("data.name=cifar10", "data.options={}")).data.options == {}
     (tmp_path / "loop.yaml").write_text("base: loop.yaml\n")
     with pytest.raises(ValueError, match="itself"):
         load_config(tmp_path / "loop.yaml")

@@ -133,7 +133,7 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
     out = tmp_path / "never.md"
     for argv, words in [
         (["-c", exp, "--gpu", "v100", "--cost-dir", costs], ("v100", "a100, h100, h200")),
-        (["-c", tmp_path / "nope.yaml", "--gpu", "a100", "--cost-dir", costs], ("nope.yaml", "-c")),
+        (["-c", tmp_path / "nope.yaml", "--gpu", "a100", "--cost-dir", costs], ("nope.yaml", "experiment YAML")),
         (["-c", exp, "--gpu", "a100", "--cost-dir", tmp_path / "empty"], ("--cost-dir", "--measure")),
         (["-c", exp, "--gpu", "a100"], ("--cost-dir", "--measure")),
         (["-c", exp, "--gpu", "a100", "--cost-dir", costs, "--utilization", "1.5"], ("--utilization",)),

@@ -136,3 +136,13 @@ def test_method_document_names_only_code_that_exists():
     missing = [n for n in names if not _resolves(n)]
     assert not missing, f"docs/METHOD.md names code that does not exist: {missing}"
     assert not _resolves("act.no_such_module.f") and not _resolves("act.rng.no_such_function")
+
+
+def test_sockets_are_blocked_in_tests():
+    """conftest's autouse guard: an in-process test that reaches for the network fails loudly."""
+    import socket
+
+    import pytest
+
+    with pytest.raises(OSError, match="may not touch the network"):
+        socket.create_connection(("127.0.0.1", 9), timeout=1)

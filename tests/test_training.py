@@ -296,6 +296,6 @@ def test_resolve_device_strict_for_training_lenient_for_metrics():
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="device 'cuda' requested but CUDA is not available"):
+        with pytest.raises(ValueError, match="device .cuda. requested but CUDA is not available"):
             resolve_device("cuda")
         assert resolve_device("cuda:1", strict=False) == torch.device("cuda:1")

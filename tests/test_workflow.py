@@ -40,6 +40,26 @@ def jobs_of(dry_run_output: str) -> dict:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M) if m[1] != "total"}
 
 
+NO_NETWORK = """
+import os
+import socket
+
+_connect, _connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+
+def _blocked(self, address, *args):
+    if self.family == getattr(socket, "AF_UNIX", None):
+        return (_connect if not args else _connect_ex)(self, address)
+    with open(os.environ["ACT_TEST_NO_NETWORK_LOG"], "a") as f:
+        f.write(f"pid {os.getpid()}: connect to {address!r}\\n")
+    raise OSError("network access blocked by the no-network test")
+
+
+socket.socket.connect = lambda self, address: _blocked(self, address)
+socket.socket.connect_ex = lambda self, address: _blocked(self, address, True)
+"""
+
+
 def write_official_tiny(path: Path) -> Path:
     """A released-checkpoint stand-in: the tiny preset's networks in the official (Lightning) key layout."""
     import torch
@@ -194,6 +214,8 @@ def test_slurm_submissions_request_gpus_where_needed(tmp_path):
         submitted.setdefault(rule, []).append(" ".join(args))
     assert len(submitted.get("train", [])) == 6, submitted.keys()  # 3 methods x 2 datasets
     assert all("--gpus=1" in a for a in submitted["train"])
+    assert all("--signal=TERM@300" in a for a in submitted["train"])  # act train checkpoints and exits 75 on it
+    assert not any("--signal" in a for a in submitted["train_classifier"])
     assert all(re.search(r"--mem \d+", a) and re.search(r"-t \d+", a) for a in submitted["train"])
     assert submitted.get("train_classifier"), submitted.keys()  # CPU-only, ready at the start as well
     assert not any("--gpus" in a or "--gres" in a for a in submitted["train_classifier"])
@@ -211,9 +233,19 @@ def test_ci_config_end_to_end(tmp_path):
     (tmp_path / "ci.yaml").write_text(yaml.safe_dump(ci, sort_keys=False))
     cfg = ["--configfile", str(tmp_path / "ci.yaml"), "--config", f"results_dir={tmp_path}",
            f"reference_cache={tmp_path / 'reference_cache'}"]
-    res = snakemake("--cores", "2", *cfg, timeout=900)
+    # No network at run time: every Python process of the run (Snakemake, each act job) loads a
+    # sitecustomize that makes any socket connection other than a local (AF_UNIX) one raise.
+    blocker = tmp_path / "no_network"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(NO_NETWORK)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), os.environ.get("PYTHONPATH", "")]),
+           "ACT_TEST_NO_NETWORK_LOG": str(tmp_path / "connect_attempts.txt")}
+    res = snakemake("--cores", "2", *cfg, env=env, timeout=900)
     assert res.returncode == 0, res.stderr[-5000:]
+    assert not (tmp_path / "connect_attempts.txt").exists(), (tmp_path / "connect_attempts.txt").read_text()
     exp = tmp_path / "ci"
+    attempts = (exp / "logs" / "train" / "toy2d" / "act" / "b64" / "s0.attempts.log").read_text()
+    assert attempts.startswith("=== act train ") and (exp / "logs" / "train" / "toy2d" / "act" / "b64" / "s0.log").is_symlink()
     budget = json.loads((exp / "budget.json").read_text())
     assert {(r["dataset"], r["method"]) for r in budget["runs"]} == {
         (d, m) for d in ("toy2d", "fashion_mnist") for m in ("act", "ct", "ict")}

@@ -6,6 +6,7 @@ import argparse
 from typing import Any, Optional, Tuple
 
 from act.checkpoint import load_networks
+from act.errors import InputError
 
 
 def add_heldout_args(p: argparse.ArgumentParser) -> None:
@@ -26,7 +27,7 @@ def load_heldout(args: argparse.Namespace, num: int) -> Tuple[Any, Any, dict, An
     device = resolve_device(args.device)
     net, cfg, state = load_networks(args.checkpoint, args.network, device)
     if len(state["data_shape"]) != 3:
-        raise SystemExit(f"{args.checkpoint} is not an image model")
+        raise InputError(f"{args.checkpoint} is not an image model")
     d = cfg.data
     ds = build_dataset(d.name, root=d.root, split=args.split, resolution=d.resolution, **d.options)
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(args.seed))[:num]

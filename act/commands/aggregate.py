@@ -24,8 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from act.errors import require_dir
     from act.report.aggregate import write_summary
 
+    require_dir(args.experiment_dir, "experiment folder", "pass results/<experiment> (the workflow's results_dir/name)")
     df = write_summary(args.experiment_dir, args.out, args.inputs)
     print(f"wrote {len(df)} rows ({df['dataset'].nunique()} datasets) to {args.out}", file=sys.stderr)
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from act.errors import InputError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -24,16 +26,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from act.errors import require_file
     from act.plan.budget import plan_budget, write_cost_configs
 
+    require_file(args.experiment_config, "experiment config", "pass an experiment YAML (config/default.yaml, config/paper/...)")
+    for c in args.costs or []:
+        require_file(c, "cost file", "pass the JSON files act cost wrote (results/<experiment>/cost/...)")
     if args.cost_configs:
         if not args.configs_dir:
-            raise SystemExit("--cost-configs needs --configs-dir")
+            raise InputError("--cost-configs needs --configs-dir")
         for path in write_cost_configs(args.experiment_config, args.configs_dir):
             print(path)
         return 0
     if not args.costs:
-        raise SystemExit("give the act cost files with --costs (or --cost-configs to write the configs they need)")
+        raise InputError("give the act cost files with --costs (or --cost-configs to write the configs they need)")
     plan = plan_budget(args.experiment_config, args.costs, out=args.out, configs_dir=args.configs_dir)
     for r in plan["runs"]:
         print(f"{r['dataset']:>16} {r['method']:>4} b{r['batch']:<5} {r['steps']:>9,} steps  "

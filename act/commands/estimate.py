@@ -52,8 +52,11 @@ def _run(args: argparse.Namespace) -> int:
     from act import io
     from act.report import bill as B
 
+    from act.errors import require_file
+
     gpu = E.gpu_spec(str(args.gpu).lower())
     B.check_out(args.out)
+    require_file(args.config, "experiment config", "pass an experiment YAML such as config/paper/cifar10.yaml")
     if args.utilization is not None and not 0 < args.utilization <= 1:
         raise E.EstimateError(f"--utilization {args.utilization}: give a fraction of the peak in (0, 1], e.g. 0.35")
     if not args.cost_dir and not args.measure:

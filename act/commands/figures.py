@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from act.errors import InputError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from act.report.figures import make_figures
 
     if args.inputs and not args.experiment_dir:
-        raise SystemExit("--inputs needs --experiment-dir")
+        raise InputError("--inputs needs --experiment-dir")
     index = make_figures(read_summary(args.summary), args.experiment_dir, args.out_dir, args.inputs)
     print(f"wrote {len(index['written'])} files, skipped {len(index['skipped'])} figures, "
           f"{len(index['errors'])} errors, in {args.out_dir}", file=sys.stderr)

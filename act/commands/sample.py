@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from act.errors import InputError
+
 from act.checkpoint import load_networks
 from act.metrics.protocol import QUANTIZATIONS
 from act.provenance import provenance, write_json_atomic
@@ -53,7 +55,7 @@ def sampling_sigmas(config_sigmas, steps=None, sigmas=None) -> list:
     elif steps == 2 and len(sigmas) < 2:
         sigmas = [sigmas[0], TWO_STEP_SIGMA]
     if any(a <= b for a, b in zip(sigmas, sigmas[1:])):
-        raise SystemExit(f"--sigmas must decrease, got {sigmas}")
+        raise InputError(f"--sigmas must decrease, got {sigmas}")
     return sigmas
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from act.errors import InputError
+
 from act.report.style import REFERENCE_DIR  # a light module: no pandas at `act --help`
 
 
@@ -52,7 +54,7 @@ def parse_reported_as(texts) -> dict:
     mapping = {}
     for text in texts:
         if "=" not in text:
-            raise SystemExit(f"--reported-as {text!r}: expected DATASET=REPORTED")
+            raise InputError(f"--reported-as {text!r}: expected DATASET=REPORTED")
         k, v = text.split("=", 1)
         mapping[k] = v
     return mapping

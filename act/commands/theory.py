@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from act.errors import InputError
+
 from act.checkpoint import load_checkpoint
 from act.metrics.protocol import IMAGE_DISTANCES
 from act.provenance import provenance, write_json_atomic
@@ -49,7 +51,7 @@ def _stems(paths):
     stems = [Path(c).stem for c in paths]
     dupes = sorted({s for s in stems if stems.count(s) > 1})
     if dupes:
-        raise SystemExit(f"checkpoints share file stems {dupes}; run them into separate --out folders")
+        raise InputError(f"checkpoints share file stems {dupes}; run them into separate --out folders")
     return stems
 
 
@@ -66,16 +68,19 @@ def run(args: argparse.Namespace) -> int:
     from act.theory.report import OVER_TRAINING_COLUMNS, over_training_rows, plot_over_training, write_rows
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     stems = _stems(args.checkpoint)
     device = resolve_device(args.device)
+    for c in args.checkpoint[1:]:
+        if not Path(c).is_file():
+            load_checkpoint(c)  # the one-line error of a missing file
     first = from_dict(ExperimentConfig, load_checkpoint(args.checkpoint[0])["config"])
+    out.mkdir(parents=True, exist_ok=True)
     probe_path = Path(args.probe) if args.probe else out / "probe.pt"
     if probe_path.is_file():
         probe = load_probe(probe_path)
         want = {"num": args.num_probe, "seed": args.seed}
         if {k: probe.meta.get(k) for k in want} != want:
-            raise SystemExit(f"{probe_path} holds a probe of {probe.meta.get('num')} pairs, seed {probe.meta.get('seed')}; "
+            raise InputError(f"{probe_path} holds a probe of {probe.meta.get('num')} pairs, seed {probe.meta.get('seed')}; "
                              f"asked for {args.num_probe}, seed {args.seed}: use another --out or --probe")
         print(f"reusing probe {probe_path}", file=sys.stderr)
     else:

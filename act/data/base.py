@@ -8,6 +8,8 @@ and serves batches by fancy indexing, without a per-item Python loop.
 
 from __future__ import annotations
 
+from act.errors import ConfigError
+
 from typing import Optional, Tuple
 
 import numpy as np
@@ -109,4 +111,4 @@ class ArrayDataset(ActDataset):
 def check_choice(dataset: str, what: str, value: object, choices: Tuple[object, ...]) -> None:
     """Raise a ValueError naming the choices when ``value`` is not one of them."""
     if value not in choices:
-        raise ValueError(f"{dataset}: unknown {what} {value!r}; choose from {choices}")
+        raise ConfigError(f"{dataset}: unknown {what} {value!r}; choose from {choices}")

@@ -9,12 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
+from act.errors import MissingInputError, UserError
 
-class DataNotFoundError(FileNotFoundError):
+
+class DataNotFoundError(MissingInputError):
     """No usable copy of a dataset in any of the places searched."""
 
 
-class CorruptDataError(ValueError):
+class CorruptDataError(UserError, ValueError):
     """A dataset file exists but is truncated or not in the expected format."""
 
 

@@ -12,6 +12,8 @@ the optional ``lmdb`` package is importable, point ``root`` at the folder holdin
 
 from __future__ import annotations
 
+from act.errors import ConfigError
+
 import io
 import os
 from pathlib import Path
@@ -62,7 +64,7 @@ class _ResizedImages(ActDataset):
     def __init__(self, name: str, resolution: int, resample: str) -> None:
         check_choice(name, "resample filter", resample, tuple(RESAMPLE))
         if resolution <= 0:
-            raise ValueError(f"{name}: resolution must be positive, got {resolution}")
+            raise ConfigError(f"{name}: resolution must be positive, got {resolution}")
         self.name, self.channels, self.resolution, self.num_classes = name, 3, resolution, 0
         self.resample = resample
 
@@ -158,7 +160,7 @@ def load_image_folder(
     elif name in DEFAULT_DIRS:
         folder = DEFAULT_DIRS[name]
     else:
-        raise ValueError(f"{name}: pass root=<folder of images>; there is no default location")
+        raise ConfigError(f"{name}: pass root=<folder of images>; there is no default location")
     if (folder / "data.mdb").is_file():
         if not _lmdb_available():
             raise not_found(name, [folder], HOW_TO_GET[name],

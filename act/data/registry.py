@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from act.errors import ConfigError
+
 import functools
+import inspect
 from typing import Any, Callable, Dict, Optional
 
 from torch.utils.data import Dataset
@@ -39,11 +42,20 @@ def build_dataset(
     base, sep, kind = name.partition(TOY_SEPARATOR)
     if sep:
         if base != "toy2d":
-            raise ValueError(f"only toy2d takes a ':<kind>' suffix, got {name!r}; choose from {dataset_names()}")
+            raise ConfigError(f"only toy2d takes a ':<kind>' suffix, got {name!r}; choose from {dataset_names()}")
         elif kwargs.get("kind", kind) != kind:
-            raise ValueError(f"{name!r} conflicts with kind={kwargs['kind']!r}")
+            raise ConfigError(f"{name!r} conflicts with kind={kwargs['kind']!r}")
         else:
             kwargs["kind"] = kind
     if base not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose from {dataset_names()}")
-    return DATASETS[base](root=root, split=split, resolution=resolution, **kwargs)
+        raise ConfigError(f"unknown dataset {name!r}; choose from {dataset_names()}")
+    loader = DATASETS[base]
+    params = inspect.signature(loader).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        takes = [k for k, p in params.items() if k not in ("root", "split", "resolution", "name")]
+        unknown = sorted(set(kwargs) - set(takes))
+        if unknown:
+            options = sorted(set(takes) - {"download"})
+            raise ConfigError(f"data.options {unknown} are not options of the {base} loader (its options: "
+                              f"{options or 'none'}); remove them, e.g. --set 'data.options={{}}'")
+    return loader(root=root, split=split, resolution=resolution, **kwargs)

@@ -15,6 +15,8 @@ seed different from the training set's.
 
 from __future__ import annotations
 
+from act.errors import ConfigError
+
 import math
 from functools import lru_cache
 from typing import Callable, Dict, Optional, Tuple
@@ -95,7 +97,7 @@ def sample_toy(kind: str, n: int, seed: int) -> torch.Tensor:
     """``n`` points (n, 2) float32 of the ``kind`` distribution; the same for the same seed."""
     check_choice(NAME, "kind", kind, TOY_KINDS)
     if n < 0:
-        raise ValueError(f"{NAME}: n must be non-negative, got {n}")
+        raise ConfigError(f"{NAME}: n must be non-negative, got {n}")
     gen = torch.Generator(device="cpu").manual_seed(seed)
     if kind == "gaussian":
         points = SIGMA_DATA * torch.randn((n, 2), generator=gen, dtype=torch.float64)
@@ -104,7 +106,7 @@ def sample_toy(kind: str, n: int, seed: int) -> torch.Tensor:
     elif kind in CURVES:
         points = _curve_sample(kind, n, gen)
     else:
-        raise ValueError(f"{NAME}: unknown kind {kind!r}; choose from {TOY_KINDS}")
+        raise ConfigError(f"{NAME}: unknown kind {kind!r}; choose from {TOY_KINDS}")
     return points.to(torch.float32)  # (n, 2)
 
 
@@ -122,9 +124,9 @@ def load_toy2d(
     ``download`` is accepted (and ignored) so every loader takes the same keywords.
     """
     if kind is None:
-        raise ValueError(f"{NAME}: name a kind, as 'toy2d:<kind>' or kind=...; choose from {TOY_KINDS}")
+        raise ConfigError(f"{NAME}: name a kind, as 'toy2d:<kind>' or kind=...; choose from {TOY_KINDS}")
     if root is not None or resolution is not None:
-        raise ValueError(f"{NAME}: toy data take no root or resolution (got {root!r}, {resolution!r})")
+        raise ConfigError(f"{NAME}: toy data take no root or resolution (got {root!r}, {resolution!r})")
     check_choice(NAME, "split", split, ("train",))  # other splits: another seed, see sample_toy
     points = sample_toy(kind, n, seed).numpy()
     return ArrayDataset(points, None, name=f"{NAME}:{kind}", channels=2, resolution=None, num_classes=0)

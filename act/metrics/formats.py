@@ -23,6 +23,9 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from act.errors import InputError, MissingInputError
+from act.io import open_npz
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 FEATURE_DIM = 2048  # pool3
 
@@ -45,16 +48,16 @@ def _decode(data: bytes, where: str) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as im:
             arr = np.asarray(im.convert("L" if im.mode in ("L", "I;16", "1") else "RGB"))
     except Exception as e:  # PIL raises several types for broken files
-        raise ValueError(f"{where}: not a readable image ({e})") from None
+        raise InputError(f"{where}: not a readable image ({e})") from None
     return arr[..., None] if arr.ndim == 2 else arr
 
 
 def _stack(images: List[np.ndarray], where: str) -> np.ndarray:
     if not images:
-        raise ValueError(f"{where}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
+        raise InputError(f"{where}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
     shapes = {im.shape for im in images}
     if len(shapes) != 1:
-        raise ValueError(f"{where}: images differ in size {sorted(shapes)}; resize them to one size first")
+        raise InputError(f"{where}: images differ in size {sorted(shapes)}; resize them to one size first")
     return np.stack(images).astype(np.uint8)
 
 
@@ -71,20 +74,20 @@ def _zip(path: Path, num: Optional[int]) -> np.ndarray:
 
 def _check_images(images: np.ndarray, where: str, key: str) -> np.ndarray:
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise ValueError(f"{where}: '{key}' must be uint8 (N, H, W, C) with C in (1, 3), got {images.dtype} {images.shape}")
+        raise InputError(f"{where}: '{key}' must be uint8 (N, H, W, C) with C in (1, 3), got {images.dtype} {images.shape}")
     return images
 
 
 def _check_stats(mu: np.ndarray, sigma: np.ndarray, where: str) -> Tuple[np.ndarray, np.ndarray]:
     mu, sigma = np.asarray(mu, dtype=np.float64), np.asarray(sigma, dtype=np.float64)
     if mu.shape != (FEATURE_DIM,) or sigma.shape != (FEATURE_DIM, FEATURE_DIM):
-        raise ValueError(f"{where}: 'mu' / 'sigma' must be pool3 statistics of shape ({FEATURE_DIM},) and "
+        raise InputError(f"{where}: 'mu' / 'sigma' must be pool3 statistics of shape ({FEATURE_DIM},) and "
                          f"({FEATURE_DIM}, {FEATURE_DIM}), got {mu.shape} and {sigma.shape}")
     return mu, sigma
 
 
 def _npz(path: Path, num: Optional[int]) -> ImageSet:
-    with np.load(path) as f:
+    with open_npz(path, "samples or reference .npz") as f:
         keys = set(f.files)
         images = labels = mu = sigma = None
         if "images" in keys:
@@ -98,11 +101,11 @@ def _npz(path: Path, num: Optional[int]) -> ImageSet:
             mu, sigma = _check_stats(f["mu"], f["sigma"], str(path))
             kind = kind if images is not None else "statistics (EDM / clean-fid / ADM)"
     if images is None and mu is None:
-        raise ValueError(f"{path}: found {sorted(keys)}; expected 'images' (act sample), 'arr_0' (ADM batch) "
+        raise InputError(f"{path}: found {sorted(keys)}; expected 'images' (act sample), 'arr_0' (ADM batch) "
                          "or 'mu' and 'sigma' (EDM / clean-fid statistics)")
     if images is not None and num is not None:
         if num > len(images):
-            raise ValueError(f"{path} holds {len(images)} images, fewer than the {num} requested")
+            raise InputError(f"{path} holds {len(images)} images, fewer than the {num} requested")
         images, labels = images[:num], (labels[:num] if labels is not None else None)
     return ImageSet(images, labels, mu, sigma, kind)
 
@@ -113,9 +116,9 @@ def read_image_set(path: str, num: Optional[int] = None) -> ImageSet:
     if p.is_dir():
         return ImageSet(_folder(p, num), None, None, None, "image folder")
     if not p.is_file():
-        raise FileNotFoundError(f"{path} does not exist (expected an npz, a zip of images or a folder of images)")
+        raise MissingInputError(f"{path} does not exist (expected an npz, a zip of images or a folder of images)")
     if p.suffix.lower() == ".npz":
         return _npz(p, num)
     if p.suffix.lower() == ".zip":
         return ImageSet(_zip(p, num), None, None, None, "zip of images")
-    raise ValueError(f"{path}: unknown format (expected .npz, .zip or a folder of images)")
+    raise InputError(f"{path}: unknown format (expected .npz, .zip or a folder of images)")

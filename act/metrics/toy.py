@@ -14,6 +14,9 @@ from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
+from act.errors import InputError
+from act.io import open_npz
+
 EVAL_SEED_OFFSET = 2_000_000  # act.theory.probe uses 1_000_000 + ...; training sets use small seeds
 
 
@@ -23,15 +26,15 @@ def toy_w1(samples: Union[str, Path], kind: Optional[str] = None, num: Optional[
     from act.theory.wasserstein import exact_w1
 
     samples = Path(samples)
-    with np.load(samples) as f:
+    with open_npz(samples, "toy samples.npz") as f:
         if "points" not in f:
-            raise ValueError(f"{samples} holds no 'points': toy metrics need a 2-D toy sample set (images: act evaluate)")
+            raise InputError(f"{samples} holds no 'points': toy metrics need a 2-D toy sample set (images: act evaluate)")
         points = f["points"].astype(np.float64)
     meta_file = samples.parent / "sample.json"
     data = json.loads(meta_file.read_text()).get("config", {}).get("data", {}) if meta_file.is_file() else {}
     kind = kind or (data.get("options") or {}).get("kind")
     if kind is None:
-        raise ValueError(f"no toy kind given and none in {meta_file}; pass --kind")
+        raise InputError(f"no toy kind given and none in {meta_file}; pass --kind")
     if num is not None:
         points = points[:num]
     n = len(points)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, Tuple
 
 from torch import nn
 
+from act.errors import ConfigError
 from act.networks.backbones import ToyMLP, UNetBackbone
 from act.networks.discriminators import ToyDiscriminator, UNetDiscriminator
 from act.networks.presets import ALIASES, DISCRIMINATOR_PRESETS, GENERATOR_PRESETS, block_types
@@ -64,19 +65,19 @@ def _resolve(
 ) -> Dict[str, Any]:
     """Preset dict updated with overrides; unknown presets and keys raise with the valid choices."""
     if preset not in presets:
-        raise ValueError(f"unknown preset {preset!r}; choose from {sorted(presets)}")
+        raise ConfigError(f"unknown preset {preset!r}; choose from {sorted(presets)}")
     cfg = copy.deepcopy(presets[preset])
     allowed = set(valid[cfg["kind"]]())
     for key, value in overrides.items():
         name = ALIASES.get(key, key)
         if name not in allowed:
             choices = sorted(allowed | {a for a, n in ALIASES.items() if n in allowed})
-            raise ValueError(f"unknown override {key!r} for preset {preset!r}; valid overrides: {choices}")
+            raise ConfigError(f"unknown override {key!r} for preset {preset!r}; valid overrides: {choices}")
         if name != key and name in overrides:
-            raise ValueError(f"overrides {key!r} and {name!r} set the same thing; pass one")
+            raise ConfigError(f"overrides {key!r} and {name!r} set the same thing; pass one")
         cfg[name] = value
     if cfg.get("time_input", "raw") not in TIME_INPUTS:
-        raise ValueError(f"unknown time_input {cfg['time_input']!r}; choose from {TIME_INPUTS}")
+        raise ConfigError(f"unknown time_input {cfg['time_input']!r}; choose from {TIME_INPUTS}")
     return cfg
 
 
@@ -87,9 +88,9 @@ def _derive_block_types(cfg: Dict[str, Any], overrides: Dict[str, Any], names: T
         derived = block_types(cfg["sample_size"], len(cfg["block_out_channels"]), cfg["attention_resolutions"] or ())
         cfg.update(zip(names, derived))
     elif "attention_resolutions" in overrides:
-        raise ValueError(f"pass attention_resolutions or explicit {names}, not both")
+        raise ConfigError(f"pass attention_resolutions or explicit {names}, not both")
     elif len(explicit) != len(names):
-        raise ValueError(f"explicit block types need all of {names}; got only {explicit}")
+        raise ConfigError(f"explicit block types need all of {names}; got only {explicit}")
     else:
         cfg["attention_resolutions"] = None  # the explicit block types decide where attention is
 
@@ -102,7 +103,7 @@ def resolve_generator_config(preset: str, **overrides: Any) -> Dict[str, Any]:
         # Spare channels follow the data's channels unless out_channels itself is overridden.
         cfg.setdefault("out_channels", cfg["in_channels"] + cfg["spare_out_channels"])
         if cfg["out_channels"] < cfg["in_channels"]:
-            raise ValueError(f"out_channels {cfg['out_channels']} < in_channels {cfg['in_channels']}")
+            raise ConfigError(f"out_channels {cfg['out_channels']} < in_channels {cfg['in_channels']}")
     return {"preset": preset, **cfg}
 
 
@@ -123,7 +124,7 @@ def build_generator(preset: str, **overrides: Any) -> ConsistencyFunction:
         unet = _unet_class()(**{k: v for k, v in cfg.items() if k in _unet_kwargs()})
         backbone = UNetBackbone(unet, cfg["in_channels"])
     else:
-        raise ValueError(f"unknown generator kind {cfg['kind']!r}; choose from ('mlp', 'unet')")
+        raise ConfigError(f"unknown generator kind {cfg['kind']!r}; choose from ('mlp', 'unet')")
     net = ConsistencyFunction(backbone, cfg["sigma_min"], cfg["sigma_data"], cfg["time_input"])
     net.network_config = cfg  # the resolved config, for checkpoints and run records
     return net
@@ -138,6 +139,6 @@ def build_discriminator(preset: str, **overrides: Any) -> nn.Module:
     elif cfg["kind"] == "unet":
         net = UNetDiscriminator(**body)
     else:
-        raise ValueError(f"unknown discriminator kind {cfg['kind']!r}; choose from ('mlp', 'unet')")
+        raise ConfigError(f"unknown discriminator kind {cfg['kind']!r}; choose from ('mlp', 'unet')")
     net.network_config = cfg  # the resolved config, for checkpoints and run records
     return net

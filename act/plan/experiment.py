@@ -156,6 +156,21 @@ def _dataset(key: str, raw: Mapping[str, Any]) -> DatasetPlan:
     return plan
 
 
+def config_problem(config: Mapping[str, Any], schema_path: PathLike) -> Optional[str]:
+    """The first problem the workflow's JSON schema finds in ``config``, as one line naming the key; None when valid."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(dict(config)))
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path) or "the top level"
+    message = " ".join(error.message.split())
+    return f"{where}: {message[:300]} (workflow/schemas/config.schema.yaml says what each key takes)"
+
+
 def parse_experiment(source: Union[PathLike, Mapping[str, Any], Experiment]) -> Experiment:
     """An experiment config (a YAML path or its mapping) -> :class:`Experiment`; raises on what budget cannot use."""
     from act.config import deep_update

@@ -25,6 +25,8 @@ import re
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, Mapping, NamedTuple, Optional, Tuple, Union
 
+from act.errors import InputError
+
 PathLike = Union[str, Path]
 
 COST_RE = re.compile(r"^(?P<method>[A-Za-z0-9]+)_b(?P<batch>\d+)\.json$")
@@ -129,7 +131,7 @@ def parse_cost_path(path: PathLike) -> Tuple[str, str, int]:
     p = Path(path)
     m = COST_RE.match(p.name)
     if not m:
-        raise ValueError(f"cost file {p} is not named {{dataset}}/{{method}}_b{{batch}}.json")
+        raise InputError(f"cost file {p} is not named {{dataset}}/{{method}}_b{{batch}}.json")
     return p.parent.name, m["method"], int(m["batch"])
 
 

@@ -243,6 +243,9 @@ def write_summary(exp_dir: PathLike, out: PathLike, inputs: Optional[Iterable[Pa
 
 def read_summary(path: PathLike) -> pd.DataFrame:
     """summary.csv with its key columns typed (``nfe`` nullable)."""
+    from act.errors import require_file
+
+    require_file(path, "summary", "pass the CSV that act aggregate wrote (results/<experiment>/summary.csv)")
     df = pd.read_csv(path)
     df = df.reindex(columns=list(dict.fromkeys(COLUMNS + list(df.columns))))
     if len(df):

@@ -13,7 +13,7 @@ from snakemake.utils import validate
 
 from act.checkpoint import checkpoint_path
 from act.config import deep_update
-from act.plan.experiment import cost_jobs, parse_experiment, resolve_run_config
+from act.plan.experiment import config_problem, cost_jobs, parse_experiment, resolve_run_config
 from act.plan.layout import (RunKey, benchmark_path, budget_path, claims_path, classifier_path, config_path,
                              configs_dir, cost_config_path, cost_path, experiment_dir, figures_dir, inpaint_path,
                              log_path, model_path, released_dir, stage_dir, summary_path, tables_dir)
@@ -24,6 +24,10 @@ from act.report.style import method_rank
 # given, before the schema fills in the defaults of the workflow's own settings.
 EXPERIMENT_KEYS = ("name", "defaults", "datasets")
 _GIVEN = {k: copy.deepcopy(config.get(k)) for k in EXPERIMENT_KEYS}
+SCHEMA = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")  # basedir: the Snakefile's
+_bad = config_problem(config, SCHEMA)  # one line naming the key, before Snakemake's own (longer) report
+if _bad:
+    raise WorkflowError(f"act-bench config: {_bad}")
 validate(config, schema="../schemas/config.schema.yaml")  # also fills in the schema's defaults
 
 # One experiment, one folder: every output of the workflow lives under R.

@@ -2,6 +2,10 @@
 # resumes from the newest checkpoint in the run folder, so a job cut short by a time limit
 # continues where it stopped when the workflow runs again; a run folder whose checkpoints come
 # from another config (the experiment was edited) is started afresh.
+# Preemption: `exec` makes act train the job's own process, so a scheduler's SIGTERM / SIGUSR1
+# reaches it (not a shell that would die first); it finishes the step, checkpoints and exits 75,
+# and Snakemake's retry resumes it. Every attempt appends to {log}'s target, *.attempts.log, under
+# its own header: Snakemake deletes a job's log before each attempt, and only the link goes.
 
 
 rule train:
@@ -24,4 +28,6 @@ rule train:
     conda:
         ENV
     shell:
-        "{params.launcher} train -c {input.config} -o {params.run_dir} --resume same-config --no-progress > {log} 2>&1"
+        "history={log}; history=${{history%.log}}.attempts.log; ln -sf $(basename $history) {log}; "
+        "exec {params.launcher} train -c {input.config} -o {params.run_dir} --resume same-config --no-progress "
+        ">> $history 2>&1"

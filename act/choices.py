@@ -1,0 +1,100 @@
+"""Every list of choices a config field takes, and the checks of choices and ranges.
+
+Defined once here (act.config re-exports them; implementations import them from either). No torch,
+light: the workflow and ``act --help`` read them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence, Tuple
+
+import yaml
+
+from act.errors import ConfigError
+
+# Choices of the method fields, defined once (implementations import them from here).
+CT_CURRICULA = ("cm", "act")  # N(k) of CT, named for whose code: ceil form (Consistency Models), round form (ACT)
+CURRICULA = CT_CURRICULA + ("doubling",)  # ... and iCT's doubling (docs/METHOD.md s.2-3)
+EMA_SCHEDULES = ("official", "paper")  # mu(k) of the CT target EMA: divide by N-1 (official) or by N (paper)
+INDEX_SAMPLINGS = ("uniform", "lognormal")  # which adjacent pair of the grid: CT uniform, iCT discrete lognormal
+WEIGHTINGS = ("uniform", "ict")  # lambda(sigma_i): 1, or iCT's 1 / (sigma_{i+1} - sigma_i)
+TARGETS = ("ema", "online")  # the teacher: an EMA of the student (CT) or the student under stop-gradient (iCT)
+LAMBDA_SCHEDULES = ("constant", "power")  # ACT's adversarial weight over the grid
+AUGMENT_MODES = ("r1_ema", "ada_sign")  # ACT-Aug's controller: the official R1-EMA rule, or ADA's sign heuristic
+AUGMENT_FIDELITIES = ("official", "simple")  # ACT-Aug's resampling: the official sym6-filtered path, or one grid_sample
+LPIPS_RESIZES = ("below256", "always")  # to 224 px: below 256 px only (CM), or at every size (ACT)
+LPIPS_POOLINGS = ("max", "avg")  # VGG pooling in LPIPS: as trained (CIFAR-10 CT, ACT), or CM's average (ImageNet-64, LSUN)
+RADAM_D_BETA2_LAZY = 16 / 17  # the official ACT D beta2 is 0.99 * 16/17 (lazy-regularisation correction)
+
+
+def check_choice(where: str, value: Any, choices: Tuple[Any, ...]) -> None:
+    """A ConfigError (a ValueError) naming the setting, the bad value and the valid ones, unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ConfigError(f"unknown {where} {value!r}; choose from {choices}")
+
+
+PRECISIONS = ("fp32", "bf16", "fp16")  # train.precision: autocast dtype (weights stay fp32)
+
+
+def check_range(where: str, value: Any, low: Optional[float] = None, high: Optional[float] = None,
+                low_open: bool = False, high_open: bool = False) -> None:
+    """A ConfigError naming the setting unless ``low <= value <= high`` (``*_open``: strict)."""
+    if value is None:
+        return
+    bad = (low is not None and (value <= low if low_open else value < low)) or \
+          (high is not None and (value >= high if high_open else value > high))
+    if bad:
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+        hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
+        raise ConfigError(f"{where} must be {' and '.join(t for t in (lo, hi) if t)}, got {value!r}")
+
+
+def check_betas(where: str, betas: Tuple[float, float]) -> None:
+    for i, b in enumerate(betas):
+        check_range(f"{where}[{i}]", b, 0.0, 1.0, high_open=True)
+
+
+DATA_SPECIFIC = ("options", "root")  # data keys that belong to one dataset's loader
+
+
+def check_switches(raw: Mapping[str, Any], overrides: Sequence[Mapping[str, Any]], where: str,
+                   method_defaults: Mapping[str, Mapping[str, Any]], default_data: str) -> None:
+    """A ConfigError when overrides switch ``method.name`` or ``data.name`` away from the file's and would
+    silently drop a value the file set: a method key whose value differs from the new method's default (a
+    distance, a curriculum, ...) or the old dataset's ``options``/``root``, unless an override restates it.
+    ``method_defaults``: {method name: its config's defaults as a dict}; ``default_data``: data.name's default."""
+    def set_in(section: str) -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        for o in overrides:
+            if isinstance(o.get(section), Mapping):
+                out.update(o[section])
+        return out
+
+    file_method = raw.get("method") if isinstance(raw.get("method"), Mapping) else {}
+    new_method = set_in("method")
+    name = new_method.get("name")
+    if name is not None and name != file_method.get("name", "ct") and name in method_defaults:
+        defaults = method_defaults[name]
+        dropped = {k: v for k, v in file_method.items()
+                   if k != "name" and k not in new_method and defaults.get(k, _UNSET) != _plain(v)}
+        if dropped:
+            keep = " ".join(f"--set method.{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}"
+                            for k, v in dropped.items())
+            raise ConfigError(f"--set method.name={name} starts from {name}'s defaults and would drop what {where} sets: "
+                              + ", ".join(f"{k}={v!r} ({name}: {defaults.get(k, 'no such key')!r})" for k, v in dropped.items())
+                              + f"; keep them with {keep}, or start from a config of {name}")
+    file_data = raw.get("data") if isinstance(raw.get("data"), Mapping) else {}
+    new_data = set_in("data")
+    if "name" in new_data and new_data["name"] != file_data.get("name", default_data):
+        stale = [k for k in DATA_SPECIFIC if file_data.get(k) and k not in new_data]
+        if stale:
+            raise ConfigError(f"--set data.name={new_data['name']} keeps data.{' and data.'.join(stale)} of "
+                              f"{file_data.get('name', default_data)!r} from {where}: set them for the new data "
+                              f"(e.g. --set 'data.options={{}}' --set data.root=null)")
+
+
+_UNSET = object()
+
+
+def _plain(v: Any) -> Any:
+    return [_plain(x) for x in v] if isinstance(v, (list, tuple)) else v
