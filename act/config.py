@@ -14,7 +14,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import (Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union, get_args, get_origin,
+                    get_type_hints)
 
 import yaml
 
@@ -141,6 +142,7 @@ class CTConfig:
     lpips_pooling: str = "max"  # CM's ImageNet-64 / LSUN LPIPS: "avg" (replace_pooling=True)
     eval_ema: Optional[float] = None  # separate evaluation EMA (CM paper: 0.9999); None samples the target
     clip_target: bool = False  # CM clips neither output
+    batch_multiple: ClassVar[int] = 1  # train.batch_size per process must divide into this many equal parts
 
     def __post_init__(self) -> None:
         check_choice("method.curriculum", self.curriculum, CURRICULA)
@@ -199,6 +201,7 @@ class ACTConfig(CTConfig):
     g_betas: Tuple[float, float] = (0.0, 0.99)  # official RAdam betas of G
     d_betas: Tuple[float, float] = (0.0, 0.99 * RADAM_D_BETA2_LAZY)  # and of D
     d_lr: Optional[float] = None  # discriminator lr; None: train.lr (the official d_lr equals lr)
+    batch_multiple: ClassVar[int] = 2  # the discriminator's batch is half real, half fake
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -233,9 +236,10 @@ class ExperimentConfig:
         if self.sample.sigmas[0] > self.noise.sigma_max:
             raise ConfigError(f"sample.sigmas starts at {self.sample.sigmas[0]:g}, above noise.sigma_max "
                               f"({self.noise.sigma_max:g}), where the generator never trained")
-        if self.method.name == "act" and self.train.batch_size % 2:
-            raise ConfigError(f"ACT splits train.batch_size over the discriminator's real and fake halves: "
-                              f"it must be even, got {self.train.batch_size}")
+        if self.train.batch_size % self.method.batch_multiple:
+            raise ConfigError(f"{self.method.name} splits train.batch_size (per process) into "
+                              f"{self.method.batch_multiple} equal parts: give a multiple of "
+                              f"{self.method.batch_multiple}, got {self.train.batch_size}")
 
 
 def generator_overrides(cfg: ExperimentConfig) -> Dict[str, Any]:

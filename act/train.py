@@ -207,9 +207,10 @@ def _build_data_rank0_first(cfg: ExperimentConfig) -> Any:
 def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress: bool, device: torch.device) -> Path:
     tc = cfg.train
     rank, world, main = distributed.rank(), distributed.world_size(), distributed.is_main()
-    if tc.batch_size % world:
-        raise ConfigError(f"train.batch_size={tc.batch_size} is the global batch per step and must be divisible "
-                          f"by the number of processes ({world})")
+    if tc.batch_size % world or (tc.batch_size // world) % cfg.method.batch_multiple:
+        raise ConfigError(f"train.batch_size={tc.batch_size} is the global batch per step: it must divide over the "
+                          f"{world} process(es) into parts that are multiples of {cfg.method.batch_multiple} "
+                          f"({cfg.method.name})")
     # Data and networks first: a missing dataset or a preset that does not fit it stops the run
     # before its folder exists.
     dataset = _build_data_rank0_first(cfg)

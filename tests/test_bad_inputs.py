@@ -71,7 +71,7 @@ CASES = [
      "keeps data.options of 'toy2d'"),
     ("train-loader-options", ["train", "-c", FMNIST, "-o", "run", "--set", "data.options={kind: moons}"],
      "not options of the fashion_mnist loader"),
-    ("train-act-odd-batch", ["train", "-c", ACT_TOY, "-o", "run", "--set", "train.batch_size=7"], "must be even"),
+    ("train-act-odd-batch", ["train", "-c", ACT_TOY, "-o", "run", "--set", "train.batch_size=7"], "give a multiple of 2"),
     ("train-override-syntax", ["train", "-c", TOY, "-o", "run", "--set", "train.steps"], "must look like section.key=value"),
     ("train-missing-data", ["train", "-c", FMNIST, "-o", "run", "--set", "data.name=cifar10", "--set", "data.root=nowhere"],
      "cifar10 data not found"),

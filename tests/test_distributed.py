@@ -170,7 +170,7 @@ def test_two_process_resume_continues_exactly(two_ranks):
 def test_batch_not_divisible_by_world_size_is_a_clear_error(two_ranks):
     out, results = two_ranks
     for r in results:
-        assert "train.batch_size=15" in r["odd_error"] and "(2)" in r["odd_error"]
+        assert "train.batch_size=15" in r["odd_error"] and "over the 2 process(es)" in r["odd_error"]
         assert r["group_left"]  # train() left the group it joined, error or not
     assert not (out / "odd" / "model.pt").exists()
 
