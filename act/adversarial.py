@@ -16,6 +16,8 @@ ACT-Aug controller, which its ``after_update`` hook moves once per discriminator
 
 from __future__ import annotations
 
+import contextlib
+
 import math
 from typing import Any, Dict, Optional, Tuple
 
@@ -160,7 +162,8 @@ class ACTMethod(Method):
         d_fake = D(self._augment(fake.detach(), generator), sigma_j, fake_labels).float()
         r1_step = m.r1_gamma > 0 and step % m.r1_interval == 0
         real_in = self._augment(real, generator).detach().requires_grad_(r1_step)
-        d_real = D(real_in, sigma_l, real_labels).float()
+        with D.twice_differentiable() if r1_step else contextlib.nullcontext():  # R1 differentiates it again
+            d_real = D(real_in, sigma_l, real_labels).float()
         per_pair = w_j * F.softplus(d_fake) + w_l * F.softplus(-d_real)  # (B/2,): mean = E_fake + E_real
         logs = {"loss_d_fake": float(F.softplus(d_fake).detach().mean()), "loss_d_real": float(F.softplus(-d_real).detach().mean())}
         if r1_step:

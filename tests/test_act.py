@@ -183,9 +183,17 @@ def test_r1_double_backward_through_attention():
 
     D = build_discriminator("tiny")
     x = torch.randn(2, 1, 32, 32, requires_grad=True)
-    (g,) = torch.autograd.grad(D(x, torch.ones(2)).sum(), x, create_graph=True)
-    g.pow(2).sum().backward()
+    with D.twice_differentiable():  # the classic attention, for R1's forward only
+        classic = D(x, torch.ones(2))
+        (g,) = torch.autograd.grad(classic.sum(), x, create_graph=True)
+        g.pow(2).sum().backward()
     assert all(p.grad is not None for p in D.parameters() if p.requires_grad and p.grad is not None)
+    fused = D(x, torch.ones(2))  # every other pass: diffusers' fused SDPA, the same function
+    torch.testing.assert_close(fused, classic, rtol=1e-5, atol=1e-5)
+    (g_fused,) = torch.autograd.grad(fused.sum(), x, create_graph=True)
+    torch.testing.assert_close(g_fused, g.detach(), rtol=1e-4, atol=1e-6)
+    with pytest.raises(RuntimeError, match="not implemented"):  # why R1 needs the context
+        g_fused.pow(2).sum().backward()
 
 
 def test_optimisers_take_the_official_betas_and_d_lr():

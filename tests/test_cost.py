@@ -44,3 +44,30 @@ def test_cli_cost_synthetic(tmp_path):
                  "--set", "train.device=cpu", "--synthetic", "--steps", "1", "--warmup", "0", "-o", str(out)]) == 0
     res = json.loads(out.read_text())
     assert res["synthetic_data"] and res["flops_per_step"] > 0 and "provenance" in res
+
+
+def test_bench_measures_every_method_beside_the_bare_unet_and_the_peak(tmp_path):
+    import json
+
+    from act.cli import main
+
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--preset", "tiny", "--batch", "2", "--steps", "1", "--warmup", "0", "--methods", "ct", "act",
+                 "--no-startup", "-o", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["matmul_peak_flops"]["fp32"] > 1e8 and res["bare_unet"]["flops_per_step"] > 0
+    rows = {r["method"]: r for r in res["methods"]}
+    assert set(rows) == {"ct", "act"} and rows["act"]["r1_interval"] == 16
+    assert rows["act"]["flops_r1"] > rows["act"]["flops_plain"] > rows["ct"]["flops_per_step"]  # D, then R1 on top
+    for r in rows.values():
+        assert 0 < r["utilisation"] and r["seconds_per_step"] > 0 and r["sampling_images_per_second"] > 0
+    a = res["act_over_ct"]
+    assert a["flops"] > 1 and abs(a["time_per_flop"] - a["time"] / a["flops"]) < 1e-12
+    md = out.with_suffix(".md").read_text()
+    assert "bare UNet2DModel" in md and "ACT / CT: time" in md
+
+
+def test_bench_startup_lists_every_rule_beside_import_torch():
+    from act.bench import STARTUP
+
+    assert list(STARTUP)[0] == "import torch" and {"train", "tables", "figures", "claims", "budget"} <= set(STARTUP)

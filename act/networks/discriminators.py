@@ -9,7 +9,8 @@ embedding and ``time_input`` convention as the generator.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+import contextlib
+from typing import Any, Iterator, Optional, Sequence
 
 import torch
 from torch import nn
@@ -26,6 +27,10 @@ class ToyDiscriminator(nn.Module):
         super().__init__()
         self.time_input = time_input
         self.mlp = ToyMLP(out_dim=1, time_conditioned=time_conditioned, **mlp)
+
+    def twice_differentiable(self) -> Any:
+        """No attention here: every pass is twice differentiable."""
+        return contextlib.nullcontext()
 
     def forward(self, x: torch.Tensor, sigma: Any, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         c_noise = time_input(batch_sigma(sigma, x), self.time_input) if self.mlp.time_embed is not None else None
@@ -68,7 +73,7 @@ class UNetDiscriminator(nn.Module):
         unused_logit_head: bool = False,
     ) -> None:
         super().__init__()
-        from diffusers.models.attention_processor import Attention, AttnProcessor
+        from diffusers.models.attention_processor import Attention, AttnProcessor, AttnProcessor2_0
         from diffusers.models.unets.unet_2d_blocks import UNetMidBlock2D, get_down_block
 
         if down_block_types is None:
@@ -122,11 +127,13 @@ class UNetDiscriminator(nn.Module):
             add_attention=add_attention,
         )
         # R1 differentiates D's input gradient once more, and the fused SDPA kernels (flash,
-        # memory-efficient, CPU flash) have no double backward: use the classic matmul-softmax
-        # attention, as the official code does.
-        for module in self.modules():
-            if isinstance(module, Attention):
-                module.set_processor(AttnProcessor())
+        # memory-efficient, CPU flash) have no double backward: the classic matmul-softmax
+        # attention (the official code's, always) runs inside twice_differentiable() only, the
+        # forward of R1's reals; every other pass takes diffusers' fused SDPA processor.
+        self._attention = [m for m in self.modules() if isinstance(m, Attention)]
+        self._processors = (AttnProcessor2_0, AttnProcessor)
+        for m in self._attention:
+            m.set_processor(AttnProcessor2_0())
         self.norm_out = nn.GroupNorm(norm_num_groups, widths[-1], eps=norm_eps) if final_norm else nn.Identity()
         self.act_out = nn.SiLU()
         self.pool = nn.AdaptiveAvgPool2d((2, 2))
@@ -135,6 +142,18 @@ class UNetDiscriminator(nn.Module):
         # 4C+1 parameters, counted in its reported sizes). Off by default: a parameter that never
         # gets a gradient forces DDP's find_unused_parameters and changes nothing else.
         self.unused_logit_head = nn.Linear(4 * widths[-1], 1) if unused_logit_head else None
+
+    @contextlib.contextmanager
+    def twice_differentiable(self) -> Iterator[None]:
+        """Classic attention while active: for a forward whose graph is differentiated twice (R1)."""
+        fused, classic = self._processors
+        for m in self._attention:
+            m.set_processor(classic())
+        try:
+            yield
+        finally:
+            for m in self._attention:
+                m.set_processor(fused())
 
     def forward(self, x: torch.Tensor, sigma: Any, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         emb = None

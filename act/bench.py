@@ -1,0 +1,296 @@
+"""``act bench``: what the training and sampling steps cost on this device, against what the device can do.
+
+One run measures, on the current device and synthetic images of a preset's shape:
+
+- the dense matmul peak (fp32; on GPUs also TF32 and bf16): the denominator of every utilisation;
+- per method (CT, iCT, ACT): FLOPs of a training step (``torch.utils.flop_counter``, R1 steps
+  weighted 1 in ``r1_interval``), seconds per step (plain and, for ACT, R1 steps timed apart and
+  weighted the same way), utilisation = FLOP/s over the peak, and peak memory (CUDA);
+- the bare ``UNet2DModel`` of the same preset: forward, backward and a RAdam step on the same
+  batch, the best a method built on it could do;
+- ACT's time over CT's beside its FLOP ratio (the issue's efficiency target: at most 1.1);
+- one-step sampling images/s beside the bare forward's;
+- each workflow rule's process start-up (its imports and, where it builds one, the network)
+  beside ``import torch``, each in a fresh interpreter.
+
+Every number comes from this one run; the switches (precision, compile) apply to all rows, so two
+calls side by side show a switch's effect.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+PRESET_SHAPES = {"tiny": (1, 32, 0), "cifar10": (3, 32, 0), "imagenet64": (3, 64, 1000), "lsun256": (3, 256, 0)}
+# What each workflow rule's process imports (and builds) before its first useful operation.
+STARTUP = {
+    "import torch": "import torch",
+    "train": "import act.train; from act.networks import build_generator; build_generator('tiny')",
+    "score (sample + evaluate)": "import act.commands.sample, act.metrics.evaluation; from act.networks import "
+                                 "build_generator; build_generator('tiny')",
+    "theory": "import act.theory; from act.networks import build_generator; build_generator('tiny')",
+    "cost": "import act.cost; from act.networks import build_generator; build_generator('tiny')",
+    "budget": "import act.plan.budget",
+    "aggregate": "import act.report.aggregate",
+    "tables": "import act.report.tables",
+    "figures": "import act.report.figures",
+    "claims": "import act.report.claims_output",
+}
+
+
+@dataclass
+class BenchOptions:
+    preset: str = "cifar10"
+    batch: int = 16
+    steps: int = 3
+    warmup: int = 1
+    methods: Sequence[str] = ("ct", "ict", "act")
+    device: str = "auto"
+    precision: str = "fp32"
+    compile: bool = False
+    startup: bool = True
+    startup_repeats: int = 2
+
+
+def _sync(dev: Any) -> None:
+    import torch
+
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def timed(fn: Callable[[], Any], dev: Any, reps: int, warmup: int = 1) -> float:
+    """Mean seconds of ``fn()`` over ``reps`` calls after ``warmup`` calls (device synchronised)."""
+    for _ in range(warmup):
+        fn()
+    _sync(dev)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    _sync(dev)
+    return (time.perf_counter() - t0) / reps
+
+
+def matmul_peak(dev: Any, dtype: Any, n: Optional[int] = None, reps: int = 5) -> float:
+    """Dense matmul FLOP/s of an n x n product (2 n^3 FLOPs), the best of a few calls."""
+    import torch
+
+    n = n or (8192 if dev.type == "cuda" else 2048)
+    a, b = (torch.randn(n, n, device=dev, dtype=dtype) for _ in range(2))
+    return 2 * n ** 3 / min(timed(lambda: a @ b, dev, 1) for _ in range(reps))
+
+
+def method_config(opts: BenchOptions, method: str) -> Any:
+    """The config of one benchmarked method: the preset, synthetic data of its shape, l2 distance (LPIPS
+    needs weights no package ships, and would add the same VGG cost to every method)."""
+    from act.config import load_config
+
+    if opts.preset not in PRESET_SHAPES:
+        from act.errors import ConfigError
+
+        raise ConfigError(f"unknown --preset {opts.preset!r}; choose from {sorted(PRESET_SHAPES)}")
+    c, r, k = PRESET_SHAPES[opts.preset]
+    sets = [f"method.name={method}", "method.distance=l2", f"model.preset={opts.preset}", "data.name=synthetic",
+            f"data.resolution={r}", f"data.options={{channels: {c}, n: {max(2 * opts.batch, 64)}, num_classes: {k}}}",
+            f"train.batch_size={opts.batch}", f"train.precision={opts.precision}", f"train.compile={opts.compile}",
+            f"train.device={opts.device}"]
+    if method == "act":
+        sets.append(f"model.discriminator={opts.preset}")
+    return load_config(None, tuple(sets))
+
+
+def bench_method(opts: BenchOptions, method: str) -> Dict[str, Any]:
+    """FLOPs, seconds and memory of one training step of ``method`` (the real ``act.train.train_step``)."""
+    import torch
+
+    from act.cost import flop_counter
+    from act.data import build_dataset
+    from act.devices import resolve_device
+    from act.registry import build_method
+    from act.rng import per_step_generator, seeded_global_rng
+    from act.train import apply_determinism, build_data, build_optimizers, compile_networks, train_step
+
+    cfg = method_config(opts, method)
+    dev = resolve_device(cfg.train.device)
+    apply_determinism(cfg)
+    dataset = build_data(cfg)
+    with seeded_global_rng(0, torch.device("cpu")):
+        m = build_method(cfg, tuple(dataset[0][0].shape), int(getattr(dataset, "num_classes", 0)))
+    m.to(dev)
+    optimizers, scalers = build_optimizers(m, cfg.train, dev)
+    if cfg.train.compile:
+        compile_networks(m)
+    n = cfg.train.batch_size * m.images_per_step_factor
+    x, y = dataset.get_batch(torch.arange(n) % len(dataset))
+    x, labels = x.to(dev), (y.to(dev) if getattr(dataset, "num_classes", 0) else None)
+    interval = m.regularizer_interval or 0
+
+    def step(k: int) -> None:
+        train_step(m, optimizers, scalers, x, labels, k, per_step_generator(0, k, dev), dev, cfg.train.precision)
+
+    flops = {}
+    for label, k in (("r1_step", 0), ("plain_step", 1)) if interval else (("plain_step", 1),):
+        counter = flop_counter()
+        with counter:
+            step(k)
+        flops[label] = int(counter.get_total_flops())
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    ks = iter(k for k in range(2, 10 ** 9) if not interval or k % interval)
+    plain = timed(lambda: step(next(ks)), dev, opts.steps, opts.warmup)
+    out = {"method": method, "flops_plain": flops["plain_step"], "seconds_plain": plain,
+           "params": {k: sum(p.numel() for p in v.parameters()) for k, v in m.networks.items()}}
+    fl, sec = flops["plain_step"], plain
+    if interval:  # R1 steps timed on their own, then weighted 1 in interval, as their FLOPs
+        r1k = iter(range(interval, 10 ** 9, interval))
+        r1 = timed(lambda: step(next(r1k)), dev, max(1, opts.steps // 2), 1)
+        fl = (flops["r1_step"] + (interval - 1) * fl) / interval
+        sec = (r1 + (interval - 1) * sec) / interval
+        out.update({"flops_r1": flops["r1_step"], "seconds_r1": r1, "r1_interval": interval})
+    out.update({"flops_per_step": fl, "seconds_per_step": sec, "images_per_step": n,
+                "peak_memory_gib": torch.cuda.max_memory_allocated(dev) / 2 ** 30 if dev.type == "cuda" else None})
+    out["sampling_images_per_second"] = sampling_rate(m.sampling_network(), x, labels, cfg, dev, opts)
+    return out
+
+
+def sampling_rate(net: Any, x: Any, labels: Any, cfg: Any, dev: Any, opts: BenchOptions) -> float:
+    """One-step sampling images/s: f(sigma_max z, sigma_max) in eval mode without gradients, batch ``opts.batch``."""
+    import torch
+
+    b = opts.batch
+    z = cfg.noise.sigma_max * torch.randn_like(x[:b])
+    sigma = torch.full((b,), cfg.noise.sigma_max, device=dev)
+    lab = None if labels is None else labels[:b]
+    net.eval()
+    with torch.no_grad(), _autocast(dev, opts.precision):
+        sec = timed(lambda: net(z, sigma, lab), dev, opts.steps, opts.warmup)
+    net.train()
+    return b / sec
+
+
+def _autocast(dev: Any, precision: str) -> Any:
+    from act.train import _autocast as autocast
+
+    return autocast(dev, precision)
+
+
+def bare_unet(opts: BenchOptions) -> Dict[str, Any]:
+    """The preset's diffusers UNet2DModel alone: a training step (forward, mean-square loss, backward, RAdam)
+    and a forward pass, on the same batch as the methods' generator phase."""
+    import torch
+
+    from act.cost import flop_counter
+    from act.devices import resolve_device
+    from act.networks import build_generator
+
+    dev = resolve_device(opts.device)
+    c, r, k = PRESET_SHAPES[opts.preset]
+    unet = build_generator(opts.preset).backbone.unet.to(dev)
+    opt = torch.optim.RAdam(unet.parameters(), lr=1e-4)
+    x = torch.randn(opts.batch, c, r, r, device=dev)
+    t = torch.rand(opts.batch, device=dev) * 100
+    cls = torch.randint(k, (opts.batch,), device=dev) if k else None
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        with _autocast(dev, opts.precision):
+            out = unet(x, t, class_labels=cls).sample
+        out.float().square().mean().backward()
+        opt.step()
+
+    counter = flop_counter()
+    with counter:
+        step()
+    train_flops = int(counter.get_total_flops())
+    sec = timed(step, dev, opts.steps, opts.warmup)
+    with torch.no_grad(), _autocast(dev, opts.precision):
+        fwd = timed(lambda: unet(x, t, class_labels=cls), dev, opts.steps, opts.warmup)
+    return {"flops_per_step": train_flops, "seconds_per_step": sec, "forward_images_per_second": opts.batch / fwd,
+            "params": sum(p.numel() for p in unet.parameters())}
+
+
+def startup_seconds(repeats: int = 2) -> Dict[str, float]:
+    """Seconds of each workflow rule's start-up in a fresh interpreter (the best of ``repeats``)."""
+    out = {}
+    for name, code in STARTUP.items():
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+            best = min(best, time.perf_counter() - t0)
+        out[name] = best
+    return out
+
+
+def run_bench(opts: BenchOptions, progress: Callable[[str], None] = lambda s: None) -> Dict[str, Any]:
+    import torch
+
+    from act.devices import resolve_device
+    from act.provenance import provenance
+
+    dev = resolve_device(opts.device)
+    peaks = {"fp32": matmul_peak(dev, torch.float32)}
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        peaks["tf32"] = matmul_peak(dev, torch.float32)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        peaks["bf16"] = matmul_peak(dev, torch.bfloat16)
+    peak = peaks["bf16" if opts.precision in ("bf16", "fp16") and "bf16" in peaks else "fp32"]
+    progress(f"matmul peak {peak / 1e9:.1f} GFLOP/s")
+    rows: List[Dict[str, Any]] = []
+    bare = bare_unet(opts)
+    bare["utilisation"] = bare["flops_per_step"] / bare["seconds_per_step"] / peak
+    progress(f"bare UNet step {bare['seconds_per_step']:.3f} s")
+    for method in opts.methods:
+        r = bench_method(opts, method)
+        r["utilisation"] = r["flops_per_step"] / r["seconds_per_step"] / peak
+        r["vs_bare_flop_rate"] = (r["flops_per_step"] / r["seconds_per_step"]) / (bare["flops_per_step"] / bare["seconds_per_step"])
+        rows.append(r)
+        progress(f"{method} step {r['seconds_per_step']:.3f} s")
+    by = {r["method"]: r for r in rows}
+    ratio = None
+    if "act" in by and "ct" in by:
+        t = by["act"]["seconds_per_step"] / by["ct"]["seconds_per_step"]
+        f = by["act"]["flops_per_step"] / by["ct"]["flops_per_step"]
+        ratio = {"time": t, "flops": f, "time_per_flop": t / f}
+    out = {"options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(opts).items()},
+           "device": str(dev), "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
+           "threads": torch.get_num_threads(), "matmul_peak_flops": peaks, "peak_used": peak, "bare_unet": bare,
+           "methods": rows, "act_over_ct": ratio, "provenance": provenance()}
+    if opts.startup:
+        s = startup_seconds(opts.startup_repeats)
+        out["startup_seconds"] = s
+        out["startup_over_import_torch"] = {k: v / s["import torch"] for k, v in s.items()}
+    return out
+
+
+def markdown(res: Dict[str, Any]) -> str:
+    o, peak = res["options"], res["peak_used"]
+    lines = [f"# act bench: preset {o['preset']}, batch {o['batch']}, {o['precision']}"
+             f"{', compiled' if o['compile'] else ''}, {res['device_name']} ({res['threads']} threads)", "",
+             "Matmul peak: " + ", ".join(f"{k} {v / 1e9:,.1f} GFLOP/s" for k, v in res["matmul_peak_flops"].items()), "",
+             "| step | GFLOP | s | GFLOP/s | of peak | vs bare UNet | peak mem (GiB) | 1-step sampling img/s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    b = res["bare_unet"]
+    lines.append(f"| bare UNet2DModel | {b['flops_per_step'] / 1e9:,.1f} | {b['seconds_per_step']:.3f} | "
+                 f"{b['flops_per_step'] / b['seconds_per_step'] / 1e9:,.1f} | {b['utilisation']:.0%} | 1.00 | – | "
+                 f"{b['forward_images_per_second']:,.0f} (forward) |")
+    for r in res["methods"]:
+        mem = f"{r['peak_memory_gib']:.2f}" if r["peak_memory_gib"] is not None else "–"
+        lines.append(f"| {r['method']} | {r['flops_per_step'] / 1e9:,.1f} | {r['seconds_per_step']:.3f} | "
+                     f"{r['flops_per_step'] / r['seconds_per_step'] / 1e9:,.1f} | {r['utilisation']:.0%} | "
+                     f"{r['vs_bare_flop_rate']:.2f} | {mem} | {r['sampling_images_per_second']:,.0f} |")
+    if res.get("act_over_ct"):
+        a = res["act_over_ct"]
+        lines += ["", f"ACT / CT: time {a['time']:.2f} x, FLOPs {a['flops']:.2f} x, time per FLOP {a['time_per_flop']:.2f} x "
+                      "(target: at most 1.10)"]
+    if res.get("startup_seconds"):
+        lines += ["", "| process start-up | s | x import torch |", "| --- | ---: | ---: |"]
+        lines += [f"| {k} | {v:.2f} | {res['startup_over_import_torch'][k]:.2f} |" for k, v in res["startup_seconds"].items()]
+    lines += ["", f"Peak used for utilisation: {peak / 1e9:,.1f} GFLOP/s. ACT rows weight R1 steps 1 in r1_interval, "
+                  "in FLOPs and in seconds. Distance l2 for every method (LPIPS would add the same VGG cost to each).", ""]
+    return "\n".join(lines)

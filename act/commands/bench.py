@@ -1,0 +1,59 @@
+"""``act bench``: step time, FLOPs, utilisation and memory of every method beside the bare UNet and the
+device's matmul peak; sampling speed; each workflow rule's start-up beside ``import torch``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench", help="measure step cost against the device's peak and the bare UNet (JSON + Markdown)",
+        description="One run on the current device, synthetic images of the preset's shape: the dense matmul peak; "
+        "per method the training step's FLOPs (torch.utils.flop_counter), seconds, utilisation of the peak and peak "
+        "memory; the bare diffusers UNet2DModel step beside them; ACT's time ratio over CT's beside its FLOP ratio; "
+        "one-step sampling images/s; each workflow rule's process start-up beside `import torch`. The switches apply "
+        "to every row: run twice to see one's effect.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--preset", default="cifar10", help="network preset: tiny, cifar10, imagenet64, lsun256")
+    p.add_argument("--batch", type=int, default=16, help="generator batch per step (ACT loads 2x)")
+    p.add_argument("--methods", nargs="+", default=["ct", "ict", "act"], choices=("ct", "ict", "act"),
+                   help="methods to time")
+    p.add_argument("--steps", type=int, default=3, help="timed steps per measurement")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps before each measurement")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"), help="autocast precision")
+    p.add_argument("--compile", action="store_true", help="torch.compile the trained networks")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--no-startup", action="store_true", help="skip the start-up timings (fresh interpreters)")
+    p.add_argument("--out", "-o", default="bench.json", help="JSON results; the Markdown table goes beside it (.md)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from act.errors import ConfigError
+
+    if args.batch < 2 or args.batch % 2 or args.steps < 1 or args.warmup < 0:
+        raise ConfigError(f"--batch must be even and >= 2, --steps >= 1, --warmup >= 0 "
+                          f"(got {args.batch}, {args.steps}, {args.warmup})")
+    import torch
+
+    from act import io
+    from act.bench import PRESET_SHAPES, BenchOptions, markdown, run_bench
+
+    if args.preset not in PRESET_SHAPES:
+        raise ConfigError(f"unknown --preset {args.preset!r}; choose from {sorted(PRESET_SHAPES)}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    opts = BenchOptions(preset=args.preset, batch=args.batch, steps=args.steps, warmup=args.warmup,
+                        methods=tuple(args.methods), device=args.device, precision=args.precision,
+                        compile=args.compile, startup=not args.no_startup)
+    res = run_bench(opts, progress=lambda s: print(f"act bench: {s}", file=sys.stderr, flush=True))
+    out = Path(args.out)
+    io.write_json(out, res, default=str)
+    io.write_text(out.with_suffix(".md"), markdown(res))
+    print(markdown(res))
+    return 0
