@@ -117,6 +117,8 @@ CASES = [
     ("cost-bad-config", ["cost", "-c", TOY, "--set", "train.batch_size=0", "-o", "c.json"], "train.batch_size must be >= 1"),
     ("estimate-unknown-gpu", ["estimate", "-c", EXPERIMENT, "--gpu", "tpu"], "tpu"),
     ("estimate-missing-config", ["estimate", "-c", "nope.yaml", "--gpu", "h100"], "nope.yaml"),
+    ("bench-odd-batch", ["bench", "--batch", "3", "--no-startup", "-o", "b.json"], "--batch must be even"),
+    ("bench-unknown-preset", ["bench", "--preset", "huge", "--no-startup", "-o", "b.json"], "unknown --preset 'huge'"),
     ("train-classifier-unlabelled", ["train-classifier", "--dataset", "toy2d:moons", "--out", "c.pt"], "toy2d"),
 ]
 
