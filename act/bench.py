@@ -25,7 +25,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-PRESET_SHAPES = {"tiny": (1, 32, 0), "cifar10": (3, 32, 0), "imagenet64": (3, 64, 1000), "lsun256": (3, 256, 0)}
 # What each workflow rule's process imports (and builds) before its first useful operation.
 STARTUP = {
     "import torch": "import torch",
@@ -56,22 +55,17 @@ class BenchOptions:
     startup_repeats: int = 2
 
 
-def _sync(dev: Any) -> None:
-    import torch
-
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-
-
 def timed(fn: Callable[[], Any], dev: Any, reps: int, warmup: int = 1) -> float:
     """Mean seconds of ``fn()`` over ``reps`` calls after ``warmup`` calls (device synchronised)."""
+    from act.devices import synchronize
+
     for _ in range(warmup):
         fn()
-    _sync(dev)
+    synchronize(dev)
     t0 = time.perf_counter()
     for _ in range(reps):
         fn()
-    _sync(dev)
+    synchronize(dev)
     return (time.perf_counter() - t0) / reps
 
 
@@ -85,17 +79,12 @@ def matmul_peak(dev: Any, dtype: Any, n: Optional[int] = None, reps: int = 5) ->
 
 
 def method_config(opts: BenchOptions, method: str) -> Any:
-    """The config of one benchmarked method: the preset, synthetic data of its shape, l2 distance (LPIPS
-    needs weights no package ships, and would add the same VGG cost to every method)."""
+    """The config of one benchmarked method on the preset (its data: random images of the preset's shape,
+    :func:`act.cost.synthetic_images`), with the l2 distance: LPIPS needs weights no package ships, and would
+    add the same VGG cost to every method."""
     from act.config import load_config
 
-    if opts.preset not in PRESET_SHAPES:
-        from act.errors import ConfigError
-
-        raise ConfigError(f"unknown --preset {opts.preset!r}; choose from {sorted(PRESET_SHAPES)}")
-    c, r, k = PRESET_SHAPES[opts.preset]
-    sets = [f"method.name={method}", "method.distance=l2", f"model.preset={opts.preset}", "data.name=synthetic",
-            f"data.resolution={r}", f"data.options={{channels: {c}, n: {max(2 * opts.batch, 64)}, num_classes: {k}}}",
+    sets = [f"method.name={method}", "method.distance=l2", f"model.preset={opts.preset}",
             f"train.batch_size={opts.batch}", f"train.precision={opts.precision}", f"train.compile={opts.compile}",
             f"train.device={opts.device}"]
     if method == "act":
@@ -107,53 +96,28 @@ def bench_method(opts: BenchOptions, method: str) -> Dict[str, Any]:
     """FLOPs, seconds and memory of one training step of ``method`` (the real ``act.train.train_step``)."""
     import torch
 
-    from act.cost import flop_counter
-    from act.data import build_dataset
-    from act.devices import resolve_device
-    from act.registry import build_method
-    from act.rng import per_step_generator, seeded_global_rng
-    from act.train import apply_determinism, build_data, build_optimizers, compile_networks, train_step
+    from act.cost import prepare_step
 
-    cfg = method_config(opts, method)
-    dev = resolve_device(cfg.train.device)
-    apply_determinism(cfg)
-    dataset = build_data(cfg)
-    with seeded_global_rng(0, torch.device("cpu")):
-        m = build_method(cfg, tuple(dataset[0][0].shape), int(getattr(dataset, "num_classes", 0)))
-    m.to(dev)
-    optimizers, scalers = build_optimizers(m, cfg.train, dev)
-    if cfg.train.compile:
-        compile_networks(m)
-    n = cfg.train.batch_size * m.images_per_step_factor
-    x, y = dataset.get_batch(torch.arange(n) % len(dataset))
-    x, labels = x.to(dev), (y.to(dev) if getattr(dataset, "num_classes", 0) else None)
+    prep = prepare_step(method_config(opts, method), synthetic=True)
+    dev, m = prep.device, prep.method
     interval = m.regularizer_interval or 0
-
-    def step(k: int) -> None:
-        train_step(m, optimizers, scalers, x, labels, k, per_step_generator(0, k, dev), dev, cfg.train.precision)
-
-    flops = {}
-    for label, k in (("r1_step", 0), ("plain_step", 1)) if interval else (("plain_step", 1),):
-        counter = flop_counter()
-        with counter:
-            step(k)
-        flops[label] = int(counter.get_total_flops())
+    flops = {label: prep.count_flops(k) for label, k in ((("r1_step", 0),) if interval else ()) + (("plain_step", 1),)}
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
     ks = iter(k for k in range(2, 10 ** 9) if not interval or k % interval)
-    plain = timed(lambda: step(next(ks)), dev, opts.steps, opts.warmup)
+    plain = timed(lambda: prep.step(next(ks)), dev, opts.steps, opts.warmup)
     out = {"method": method, "flops_plain": flops["plain_step"], "seconds_plain": plain,
            "params": {k: sum(p.numel() for p in v.parameters()) for k, v in m.networks.items()}}
     fl, sec = flops["plain_step"], plain
     if interval:  # R1 steps timed on their own, then weighted 1 in interval, as their FLOPs
         r1k = iter(range(interval, 10 ** 9, interval))
-        r1 = timed(lambda: step(next(r1k)), dev, max(1, opts.steps // 2), 1)
+        r1 = timed(lambda: prep.step(next(r1k)), dev, max(1, opts.steps // 2), 1)
         fl = (flops["r1_step"] + (interval - 1) * fl) / interval
         sec = (r1 + (interval - 1) * sec) / interval
         out.update({"flops_r1": flops["r1_step"], "seconds_r1": r1, "r1_interval": interval})
-    out.update({"flops_per_step": fl, "seconds_per_step": sec, "images_per_step": n,
+    out.update({"flops_per_step": fl, "seconds_per_step": sec, "images_per_step": prep.images_per_step,
                 "peak_memory_gib": torch.cuda.max_memory_allocated(dev) / 2 ** 30 if dev.type == "cuda" else None})
-    out["sampling_images_per_second"] = sampling_rate(m.sampling_network(), x, labels, cfg, dev, opts)
+    out["sampling_images_per_second"] = sampling_rate(m.sampling_network(), prep.x, prep.labels, prep.cfg, dev, opts)
     return out
 
 
@@ -165,17 +129,13 @@ def sampling_rate(net: Any, x: Any, labels: Any, cfg: Any, dev: Any, opts: Bench
     z = cfg.noise.sigma_max * torch.randn_like(x[:b])
     sigma = torch.full((b,), cfg.noise.sigma_max, device=dev)
     lab = None if labels is None else labels[:b]
+    from act.train import _autocast
+
     net.eval()
     with torch.no_grad(), _autocast(dev, opts.precision):
         sec = timed(lambda: net(z, sigma, lab), dev, opts.steps, opts.warmup)
     net.train()
     return b / sec
-
-
-def _autocast(dev: Any, precision: str) -> Any:
-    from act.train import _autocast as autocast
-
-    return autocast(dev, precision)
 
 
 def bare_unet(opts: BenchOptions) -> Dict[str, Any]:
@@ -186,10 +146,14 @@ def bare_unet(opts: BenchOptions) -> Dict[str, Any]:
     from act.cost import flop_counter
     from act.devices import resolve_device
     from act.networks import build_generator
+    from act.networks.build import config_data_shape
+    from act.train import _autocast
 
     dev = resolve_device(opts.device)
-    c, r, k = PRESET_SHAPES[opts.preset]
-    unet = build_generator(opts.preset).backbone.unet.to(dev)
+    gen = build_generator(opts.preset)
+    c, r, _ = config_data_shape(gen.network_config)
+    k = int(gen.network_config.get("num_class_embeds") or 0)
+    unet = gen.backbone.unet.to(dev)
     opt = torch.optim.RAdam(unet.parameters(), lr=1e-4)
     x = torch.randn(opts.batch, c, r, r, device=dev)
     t = torch.rand(opts.batch, device=dev) * 100

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 import torch
 
-from act.config import ExperimentConfig
+from act.config import ExperimentConfig, generator_overrides
 from act.data import build_dataset
-from act.devices import resolve_device
+from act.devices import resolve_device, synchronize
+from act.errors import ConfigError
 from act.networks import count_parameters
+from act.networks.build import config_data_shape, image_presets, resolve_generator_config
 from act.registry import build_method
 from act.rng import per_step_generator, seeded_global_rng
 from act.train import apply_determinism, build_data, build_optimizers, compile_networks, train_step
@@ -50,6 +53,64 @@ def _batch(dataset: Any, n: int, seed: int):
     return dataset.get_batch(idx)
 
 
+@dataclass
+class PreparedStep:
+    """One method ready to train on one fixed batch: the real ``act.train.train_step`` as ``step(k)``."""
+
+    cfg: ExperimentConfig
+    device: torch.device
+    method: Any
+    optimizers: Dict[str, Any]
+    scalers: Dict[str, Any]
+    x: torch.Tensor
+    labels: Optional[torch.Tensor]
+
+    @property
+    def images_per_step(self) -> int:
+        return int(self.x.shape[0])
+
+    def step(self, k: int) -> None:
+        """Training step ``k`` (ACT: an R1 step when ``k % r1_interval == 0``)."""
+        tc = self.cfg.train
+        train_step(self.method, self.optimizers, self.scalers, self.x, self.labels, k,
+                   per_step_generator(tc.seed, k, self.device), self.device, tc.precision)
+
+    def count_flops(self, k: int) -> int:
+        """FLOPs of training step ``k`` (which it runs)."""
+        counter = flop_counter()
+        with counter:
+            self.step(k)
+        return int(counter.get_total_flops())
+
+
+def synthetic_images(cfg: ExperimentConfig, n: int = 256) -> Any:
+    """Random images of the shape (and classes) the config's generator preset takes."""
+    net = resolve_generator_config(cfg.model.preset, **generator_overrides(cfg))
+    if net["kind"] != "unet":
+        raise ConfigError(f"--synthetic needs an image preset, one of {list(image_presets())}")
+    channels, res, _ = config_data_shape(net)
+    return build_dataset("synthetic", resolution=res, channels=channels, n=n,
+                         num_classes=int(net.get("num_class_embeds") or 0))
+
+
+def prepare_step(cfg: ExperimentConfig, synthetic: bool = False, device: Optional[str] = None) -> PreparedStep:
+    """``cfg``'s method, optimisers and one batch on the device (``synthetic``: random images of the preset's
+    shape), set up as training sets them up (determinism switches, compile)."""
+    tc = cfg.train
+    dev = resolve_device(device or tc.device)
+    apply_determinism(cfg)  # the same switches as training, so the cost is that of the real step
+    dataset = synthetic_images(cfg) if synthetic else build_data(cfg)
+    with seeded_global_rng(tc.seed, torch.device("cpu")):
+        method = build_method(cfg, tuple(dataset[0][0].shape), int(getattr(dataset, "num_classes", 0)))
+    method.to(dev)
+    optimizers, scalers = build_optimizers(method, tc, dev)
+    if tc.compile:
+        compile_networks(method)
+    x, y = _batch(dataset, tc.batch_size * method.images_per_step_factor, tc.seed)
+    labels = y.to(dev) if getattr(dataset, "num_classes", 0) else None
+    return PreparedStep(cfg, dev, method, optimizers, scalers, x.to(dev), labels)
+
+
 def measure_cost(cfg: ExperimentConfig, steps: int = 10, warmup: int = 3, synthetic: bool = False,
                  device: Optional[str] = None, max_batch: Optional[int] = None) -> Dict[str, Any]:
     """FLOPs of one step and seconds per step of ``cfg``'s method (``synthetic``: random images of the data's shape).
@@ -73,43 +134,11 @@ def measure_cost(cfg: ExperimentConfig, steps: int = 10, warmup: int = 3, synthe
         })
         return result
     tc = cfg.train
-    dev = resolve_device(device or tc.device)
-    apply_determinism(cfg)  # the same switches as training, so the cost is that of the real step
-    if synthetic:
-        preset_res = {"tiny": (1, 32), "cifar10": (3, 32), "imagenet64": (3, 64), "lsun256": (3, 256)}
-        if cfg.model.preset not in preset_res:
-            raise ValueError(f"--synthetic needs an image preset, one of {sorted(preset_res)}")
-        channels, res = preset_res[cfg.model.preset]
-        classes = 1000 if cfg.model.preset == "imagenet64" else 0
-        dataset = build_dataset("synthetic", resolution=res, channels=channels, n=256, num_classes=classes)
-    else:
-        dataset = build_data(cfg)
-    data_shape = tuple(dataset[0][0].shape)
-    with seeded_global_rng(tc.seed, torch.device("cpu")):
-        method = build_method(cfg, data_shape, int(getattr(dataset, "num_classes", 0)))
-    method.to(dev)
-    optimizers, scalers = build_optimizers(method, tc, dev)
-    if tc.compile:
-        compile_networks(method)
-    n_images = tc.batch_size * method.images_per_step_factor
-    x, y = _batch(dataset, n_images, tc.seed)
-    x = x.to(dev)
-    labels = y.to(dev) if getattr(dataset, "num_classes", 0) else None
-
-    def step(k: int) -> None:
-        train_step(method, optimizers, scalers, x, labels, k, per_step_generator(tc.seed, k, dev), dev, tc.precision)
-
-    def sync() -> None:
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
+    prep = prepare_step(cfg, synthetic, device)
+    dev, method, step = prep.device, prep.method, prep.step
 
     # Step 0 is an R1 step for ACT (step % interval == 0): count FLOPs on a plain step and on an R1 step.
-    flops = {}
-    for label, k in (("r1_step", 0), ("plain_step", 1)):
-        counter = flop_counter()
-        with counter:
-            step(k)
-        flops[label] = int(counter.get_total_flops())
+    flops = {label: prep.count_flops(k) for label, k in (("r1_step", 0), ("plain_step", 1))}
     interval = method.regularizer_interval
     mean_flops = flops["plain_step"] if not interval else (flops["r1_step"] + (interval - 1) * flops["plain_step"]) / interval
     if dev.type == "cuda":
@@ -117,12 +146,12 @@ def measure_cost(cfg: ExperimentConfig, steps: int = 10, warmup: int = 3, synthe
     t_compile = time.perf_counter()
     for k in range(2, 2 + warmup):
         step(k)
-    sync()
+    synchronize(dev)
     warm_s = time.perf_counter() - t_compile
     t0 = time.perf_counter()
     for k in range(2 + warmup, 2 + warmup + steps):
         step(k)
-    sync()
+    synchronize(dev)
     sec = (time.perf_counter() - t0) / steps
     return {
         "method": cfg.method.name,
@@ -130,11 +159,11 @@ def measure_cost(cfg: ExperimentConfig, steps: int = 10, warmup: int = 3, synthe
         "discriminator": getattr(cfg.model, "discriminator", None),
         "params": {k: count_parameters(v) for k, v in method.networks.items()},
         "batch_size": tc.batch_size,
-        "images_per_step": n_images,
+        "images_per_step": prep.images_per_step,
         "flops_per_step": mean_flops,
         "flops_detail": flops,
         "seconds_per_step": sec,
-        "images_per_second": n_images / sec,
+        "images_per_second": prep.images_per_step / sec,
         "warmup_seconds": warm_s,
         "timed_steps": steps,
         "device": str(dev),

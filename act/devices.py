@@ -22,3 +22,9 @@ def resolve_device(spec: str = "auto", strict: bool = True) -> torch.device:
     if strict and device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {spec!r} requested but CUDA is not available here: use device auto or cpu")
     return device
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA), so that a wall-clock time measures it; no-op elsewhere."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -42,10 +42,11 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from act import io
-    from act.bench import PRESET_SHAPES, BenchOptions, markdown, run_bench
+    from act.bench import BenchOptions, markdown, run_bench
+    from act.networks.build import image_presets
 
-    if args.preset not in PRESET_SHAPES:
-        raise ConfigError(f"unknown --preset {args.preset!r}; choose from {sorted(PRESET_SHAPES)}")
+    if args.preset not in image_presets():
+        raise ConfigError(f"unknown --preset {args.preset!r}; choose from {list(image_presets())}")
     if args.threads:
         torch.set_num_threads(args.threads)
     opts = BenchOptions(preset=args.preset, batch=args.batch, steps=args.steps, warmup=args.warmup,

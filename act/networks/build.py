@@ -107,6 +107,16 @@ def resolve_generator_config(preset: str, **overrides: Any) -> Dict[str, Any]:
     return {"preset": preset, **cfg}
 
 
+def config_data_shape(cfg: Dict[str, Any]) -> Tuple[int, ...]:
+    """The data shape a resolved network config takes: (C,) for an MLP, (C, H, W) for a UNet."""
+    return (cfg["in_channels"],) if cfg["kind"] == "mlp" else (cfg["in_channels"], cfg["sample_size"], cfg["sample_size"])
+
+
+def image_presets() -> Tuple[str, ...]:
+    """The generator presets that take images (UNets)."""
+    return tuple(sorted(k for k, v in GENERATOR_PRESETS.items() if v["kind"] == "unet"))
+
+
 def resolve_discriminator_config(preset: str, **overrides: Any) -> Dict[str, Any]:
     """Flat discriminator config: preset + overrides, block types derived; raises ValueError on unknown names."""
     cfg = _resolve(DISCRIMINATOR_PRESETS, preset, overrides, _DISCRIMINATOR_KEYS)
