@@ -54,14 +54,19 @@ def r1_penalty(d_real: torch.Tensor, real_in: torch.Tensor, gamma: float, weight
     return (gamma / 2) * weight * grad.float().pow(2).flatten(1).sum(1)  # (B,)
 
 
-def build_act_discriminator(cfg: Any) -> nn.Module:
-    """The discriminator of an ACT config: ``model.discriminator`` (default: the generator's preset)
-    with its overrides, the method's time conditioning and the generator's time input."""
-    preset = cfg.model.discriminator or cfg.model.preset
+def act_discriminator_spec(cfg: Any) -> Tuple[str, Dict[str, Any]]:
+    """(preset, overrides) of an ACT config's discriminator: ``model.discriminator`` (default: the generator's
+    preset) with its overrides, the method's time conditioning and the generator's time input."""
     overrides = dict(cfg.model.discriminator_overrides)
     overrides.setdefault("time_conditioned", cfg.method.time_conditioned_discriminator)
     if "time_input" in cfg.model.overrides:
         overrides.setdefault("time_input", cfg.model.overrides["time_input"])
+    return cfg.model.discriminator or cfg.model.preset, overrides
+
+
+def build_act_discriminator(cfg: Any) -> nn.Module:
+    """The discriminator of an ACT config (:func:`act_discriminator_spec`)."""
+    preset, overrides = act_discriminator_spec(cfg)
     return build_discriminator(preset, **overrides)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Tuple, Type
 
-from act.adversarial import ACTMethod
+from act.adversarial import ACTMethod, act_discriminator_spec
 from act.config import METHOD_CONFIGS, generator_overrides
 from act.errors import ConfigError
 from act.method import Method
@@ -27,22 +27,19 @@ def build_method(cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0, wo
     return IMPLEMENTATIONS[name](cfg, data_shape=data_shape, num_classes=num_classes, world_size=world_size)
 
 
-def _shape_of(net: Dict[str, Any]) -> Tuple[int, ...]:
-    return (net["in_channels"],) if net["kind"] == "mlp" else (net["in_channels"], net["sample_size"], net["sample_size"])
-
-
 def check_data_fits(cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0) -> None:
-    """A ConfigError unless the generator (and ACT's discriminator) take the data's shape and labels."""
-    from act.networks.build import resolve_discriminator_config, resolve_generator_config
+    """A ConfigError unless the generator (and a discriminator, for a method that trains one) take the data's
+    shape and labels; from the resolved preset configs, before any network is built."""
+    from act.networks.build import config_data_shape, resolve_discriminator_config, resolve_generator_config
 
     nets = {"model.preset": resolve_generator_config(cfg.model.preset, **generator_overrides(cfg))}
-    if cfg.method.name == "act":
-        nets["model.discriminator"] = resolve_discriminator_config(cfg.model.discriminator or cfg.model.preset,
-                                                                   **cfg.model.discriminator_overrides)
+    if "discriminator" in IMPLEMENTATIONS[cfg.method.name].phases:
+        preset, overrides = act_discriminator_spec(cfg)
+        nets["model.discriminator"] = resolve_discriminator_config(preset, **overrides)
     shape = tuple(int(n) for n in data_shape)
     for key, net in nets.items():
-        if _shape_of(net) != shape:
-            raise ConfigError(f"{key} {net['preset']!r} takes data of shape {'x'.join(map(str, _shape_of(net)))}, but "
+        if config_data_shape(net) != shape:
+            raise ConfigError(f"{key} {net['preset']!r} takes data of shape {'x'.join(map(str, config_data_shape(net)))}, but "
                               f"data {cfg.data.name!r} gives {'x'.join(map(str, shape))}: choose a preset of that shape "
                               "or set channels / resolution in the model's overrides")
         classes = int(net.get("num_class_embeds") or 0)
