@@ -42,15 +42,11 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from act.official import OfficialImportError, import_official
+    from act.official import import_official
     from act.provenance import write_json_atomic
 
-    try:
-        record = import_official(args.checkpoint, args.out, args.preset, unsafe_load=args.unsafe_load,
-                                 sha256=args.sha256)
-    except OfficialImportError as e:
-        print(f"act import-official: {e}", file=sys.stderr)
-        return 2
+    # an OfficialImportError is an input error: act.cli prints its one line, exit status 2
+    record = import_official(args.checkpoint, args.out, args.preset, unsafe_load=args.unsafe_load, sha256=args.sha256)
     if args.record:
         write_json_atomic(args.record, {"checkpoint": str(args.out), **record})
     print(json.dumps({"wrote": str(args.out), "preset": record["preset"], "step": record["step"],

@@ -55,11 +55,11 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from act.devices import resolve_device
+    from act.errors import InputError, MissingInputError
 
     missing = [c for c in args.checkpoint if not Path(c).is_file()]
     if missing:
-        print(f"act score-run: no checkpoint file {missing[0]}: pass existing checkpoints/step-*.pt files", file=sys.stderr)
-        return 2
+        raise MissingInputError(f"no checkpoint file {missing[0]}: pass existing checkpoints/step-*.pt files")
     device = resolve_device(args.device)
     samples_dir, metrics_dir = Path(args.samples_dir), Path(args.metrics_dir)
     # One network in memory at a time (16 ImageNet-64 checkpoints would not fit on a GPU together);
@@ -69,9 +69,8 @@ def run(args: argparse.Namespace) -> int:
     for i, ckpt in enumerate(args.checkpoint):
         net, cfg, state = load_networks(ckpt, device=device)
         if args.dataset and cfg.data.name != "toy2d" and args.dataset != cfg.data.name:
-            print(f"act score-run: {ckpt} generates {cfg.data.name!r} images, but --dataset is {args.dataset!r}: "
-                  f"score it against its own data (--dataset {cfg.data.name})", file=sys.stderr)
-            return 2
+            raise InputError(f"{ckpt} generates {cfg.data.name!r} images, but --dataset is {args.dataset!r}: "
+                             f"score it against its own data (--dataset {cfg.data.name})")
         metrics_dir.mkdir(parents=True, exist_ok=True)
         step = int(state["step"])
         for nfe in args.nfe:

@@ -37,11 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from act.report.tables import read_reference_csv, reference_file, write_tables
 
     mapping = parse_reported_as(args.reported_as)
-    try:
-        released = [read_released(d) for d in args.released]
-    except (OSError, ValueError) as e:
-        print(f"act tables: {e}", file=sys.stderr)
-        return 2
+    released = [read_released(d) for d in args.released]  # a missing or unreadable folder: one line, exit 2
     tables = write_tables(read_summary(args.summary), read_reference_csv(args.reported or reference_file("reported_results.csv")),
                           read_reference_csv(args.reported_settings or reference_file("reported_settings.csv")),
                           args.out_dir, mapping, released)

@@ -74,7 +74,7 @@ def parse_released_dir(path: PathLike) -> Tuple[str, str]:
     """``.../released/{dataset}/{name}`` -> (dataset, name)."""
     p = Path(path)
     if p.parent.parent.name != "released":
-        raise ValueError(f"{path} is not a released checkpoint's folder (.../released/{{dataset}}/{{name}})")
+        raise InputError(f"{path} is not a released checkpoint's folder (.../released/{{dataset}}/{{name}})")
     return p.parent.name, p.name
 
 

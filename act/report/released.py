@@ -16,6 +16,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import pandas as pd
 
+from act.errors import InputError, require_file
 from act.plan.layout import parse_point, parse_released_dir
 from act.report.style import method_label
 
@@ -28,15 +29,20 @@ def read_released(folder: PathLike) -> Dict[str, Any]:
     folder = Path(folder)
     dataset, name = parse_released_dir(folder)
     record_file = folder / "import.json"
-    if not record_file.is_file():
-        raise FileNotFoundError(f"{record_file} is missing: run act import-official with --record into {folder}")
-    record = json.loads(record_file.read_text())
+    require_file(record_file, "import record", f"run act import-official with --record into {folder}")
     points: Dict[Tuple[int, int], Dict[str, Any]] = {}
     for p in sorted((folder / "metrics").glob("*.json")):
         pt = parse_point(p.name)
         if pt:
-            points[pt] = json.loads(p.read_text())
-    return {"dataset": dataset, "name": name, "record": record, "points": points}
+            points[pt] = _read_json(p)
+    return {"dataset": dataset, "name": name, "record": _read_json(record_file), "points": points}
+
+
+def _read_json(path: Path) -> Dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except ValueError as e:
+        raise InputError(f"{path} is not valid JSON ({e}): rerun the step that wrote it") from None
 
 
 def _value(metrics: Mapping[str, Any], key: str) -> float:
