@@ -19,14 +19,15 @@ from typing import (Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar
 
 import yaml
 
+from act.choices import (  # noqa: F401  (re-exported: the choices are part of the config's interface)
+    AUGMENT_FIDELITIES, AUGMENT_MODES, CT_CURRICULA, CURRICULA, EMA_SCHEDULES, INDEX_SAMPLINGS, LAMBDA_SCHEDULES,
+    LPIPS_POOLINGS, LPIPS_RESIZES, PRECISIONS, RADAM_D_BETA2_LAZY, TARGETS, WEIGHTINGS, check_betas, check_choice,
+    check_range, check_switches)
 from act.errors import ConfigError, MissingInputError
 from act.metrics.protocol import QUANTIZATIONS
 
 T = TypeVar("T")
 
-from act.choices import (  # noqa: F401  (re-exported: the choices are part of the config's interface)
-    CT_CURRICULA, CURRICULA, EMA_SCHEDULES, INDEX_SAMPLINGS, WEIGHTINGS, TARGETS, LAMBDA_SCHEDULES, AUGMENT_MODES,
-    AUGMENT_FIDELITIES, LPIPS_RESIZES, LPIPS_POOLINGS, RADAM_D_BETA2_LAZY, PRECISIONS, check_choice, check_range, check_betas, check_switches)
 
 
 @dataclass
@@ -276,14 +277,14 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         if len(args) != len(value):
             raise ConfigError(f"{where}: expected {len(args)} values, got {value!r}")
         return tuple(_coerce(a, v, where) for a, v in zip(args, value))
-    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
     if tp is float:
-        try:
-            if isinstance(value, str):
-                return float(value)  # YAML reads 1e-4 as a string
-        except ValueError:
-            pass
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML reads 1e-4 as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         raise ConfigError(f"{where}: expected a number, got {value!r}")
     if tp is int and isinstance(value, float) and value.is_integer():
         return int(value)

@@ -12,8 +12,6 @@ bilinear to 224 px only below 256 px) or "always" (ACT: both images to 224 px at
 
 from __future__ import annotations
 
-from act.errors import ConfigError, MissingInputError
-
 import math
 import os
 from pathlib import Path
@@ -24,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from act.config import LPIPS_POOLINGS, LPIPS_RESIZES, check_choice
+from act.errors import ConfigError, MissingInputError
 
 DISTANCES = ("l2", "pseudo_huber", "lpips")
 HUBER_C_PER_SQRT_DIM = 0.00054  # iCT: c = 0.00054 * sqrt(d)

@@ -107,11 +107,10 @@ def open_npz(path: PathLike, what: str = "npz file") -> Any:
 
     import numpy as np
 
-    from act.errors import InputError, MissingInputError
+    from act.errors import InputError, require_file
 
     p = Path(path)
-    if not p.is_file():
-        raise MissingInputError(f"{what} {p} does not exist: check the path")
+    require_file(p, what, "check the path")
     try:
         f = np.load(p, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:

@@ -20,8 +20,8 @@ from act.errors import ConfigError, InputError
 # Config keys that do not change a run's trajectory: resuming across a change of these is safe.
 # (train.device is free as a string, "auto" or "cuda"; the resolved device type and the number of
 # processes, which decide the noise streams, are compared as run.device_type and run.world_size.)
-RESUME_FREE_KEYS = ("train.log_every", "train.ckpt_every", "train.ckpt_minutes", "train.keep_checkpoints", "train.device", "train.compile", "train.tf32",
-                    "train.cudnn_benchmark", "train.deterministic", "data.root", "data.download",
+RESUME_FREE_KEYS = ("train.log_every", "train.ckpt_every", "train.ckpt_minutes", "train.keep_checkpoints",
+                    "train.device", "train.compile", "train.tf32", "train.cudnn_benchmark", "train.deterministic", "data.root", "data.download",
                     "data.num_workers", "sample")
 RESUME_MODES = ("auto", "same-config", "none")  # or a checkpoint path
 _MISSING = "<unset>"  # a key that only one of two configs has
@@ -85,7 +85,7 @@ def choose_checkpoint(signature: Dict[str, Any], run_dir: Path,
         print(f"{run_dir} holds checkpoints of another config ({'; '.join(changes)}): starting afresh", flush=True)
         return None, None
     raise ConfigError(f"{run_dir} holds checkpoints of another config ({'; '.join(changes)}); resuming would mix two "
-                     f"runs. Start afresh there with --resume none (its checkpoints are removed), or use another --out.")
+                      f"runs. Start afresh there with --resume none (its checkpoints are removed), or use another --out.")
 
 
 def clear_run(run_dir: Path, after_step: int = -1) -> None:

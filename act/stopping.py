@@ -64,11 +64,11 @@ class StopSignals:
         self._old.clear()
 
 
-def nonfinite_term(logs: Dict[str, float]) -> Optional[str]:
+def nonfinite_term(logs: Dict[str, Any]) -> Optional[str]:
     """The first logged term whose value is not finite (its name), else None."""
     import math
 
-    return next((k for k, v in logs.items() if isinstance(v, float) and not math.isfinite(v)), None)
+    return next((k for k, v in logs.items() if isinstance(v, (int, float)) and not math.isfinite(v)), None)
 
 
 def all_finite(tensors: Iterable[Any]) -> bool:

@@ -147,10 +147,10 @@ def train_step(method: Method, optimizers: Dict[str, Any], scalers: Dict[str, An
         distributed.all_reduce_gradients(method.networks[phase].parameters())  # scaled: one inf decision
         # After the all-reduce every process holds the same gradients, so all of them stop at this step.
         # fp16's scaler skips steps with inf gradients itself; a non-finite loss stops it too.
-        if not finite or (not scalers[phase].is_enabled()
-                          and not all_finite(p.grad for p in method.networks[phase].parameters())):
-            term = nonfinite_term({k: float(v) for k, v in phase_logs.items()}) if not finite else None
-            raise Diverged(step + 1, f"{term or phase + (' loss' if not finite else ' gradient')} ({phase} phase)", None)
+        if not finite:
+            raise Diverged(step + 1, f"{nonfinite_term(phase_logs) or phase + ' loss'} ({phase} phase)", None)
+        if not scalers[phase].is_enabled() and not all_finite(p.grad for p in method.networks[phase].parameters()):
+            raise Diverged(step + 1, f"{phase} gradient ({phase} phase)", None)
         scalers[phase].step(opt)
         scalers[phase].update()
         logs.update(phase_logs)
@@ -326,7 +326,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
                 signame = stop.received
                 if world > 1:  # every process stops after the same step (any of them may have been signalled)
                     flags = distributed.all_reduce_mean([1.0 if signame else 0.0], device)
-                    signame = signame or ("SIGTERM" if flags[0] > 0 else None)
+                    signame = signame or ("a signal to another process" if flags[0] > 0 else None)
                 timed = tc.ckpt_minutes and time.monotonic() - last_save >= 60 * tc.ckpt_minutes
                 if main and tc.ckpt_every and done % tc.ckpt_every == 0:
                     save(checkpoint_path(run_dir, done), done)

@@ -8,13 +8,13 @@ and serves batches by fancy indexing, without a per-item Python loop.
 
 from __future__ import annotations
 
-from act.errors import ConfigError
-
 from typing import Optional, Tuple
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+from act.errors import ConfigError
 
 UNLABELED = -1  # label of every item in a dataset without classes
 

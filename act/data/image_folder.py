@@ -12,8 +12,6 @@ the optional ``lmdb`` package is importable, point ``root`` at the folder holdin
 
 from __future__ import annotations
 
-from act.errors import ConfigError
-
 import io
 import os
 from pathlib import Path
@@ -25,6 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from act.data.base import UNLABELED, ActDataset, check_choice
 from act.data.errors import corrupt, not_found
+from act.errors import ConfigError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 DEFAULT_RESOLUTION = 256

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from act.errors import ConfigError
-
 import functools
 import inspect
 from typing import Any, Callable, Dict, Optional
@@ -16,6 +14,7 @@ from act.data.image_folder import load_image_folder
 from act.data.imagenet64 import load_imagenet64
 from act.data.synthetic import load_synthetic
 from act.data.toy import TOY_KINDS, load_toy2d
+from act.errors import ConfigError
 
 # name -> loader(root, split, resolution, download=False, **loader-specific kwargs)
 DATASETS: Dict[str, Callable[..., Dataset]] = {

@@ -15,8 +15,6 @@ seed different from the training set's.
 
 from __future__ import annotations
 
-from act.errors import ConfigError
-
 import math
 from functools import lru_cache
 from typing import Callable, Dict, Optional, Tuple
@@ -24,6 +22,7 @@ from typing import Callable, Dict, Optional, Tuple
 import torch
 
 from act.data.base import ArrayDataset, check_choice
+from act.errors import ConfigError
 from act.schedules import SIGMA_DATA
 
 NAME = "toy2d"
