@@ -187,19 +187,32 @@ def launcher(wildcards):
     return f"torchrun --standalone --nproc_per_node={n} -m act.cli" if n > 1 else "act"
 
 
+def image_scoring_inputs(dataset, run=None):
+    """What scoring images of ``dataset`` waits for besides its model: the classifier (when enabled) and the
+    dataset's first run's scoring, which fills the reference feature cache (``run``: the run scored, None
+    for a released checkpoint). Only the order: ancient(), so redoing that job redoes no other."""
+    inputs = {}
+    if SETTINGS[dataset]["classifier"]["enabled"]:
+        inputs["classifier"] = path(classifier_path, dataset)
+    first = next((r for r in runs() if r[0] == dataset), None)
+    if first is not None and run != first:
+        inputs["reference_cache"] = ancient(path(stage_dir, "metrics", *first))
+    return inputs
+
+
 def score_inputs(wc):
     run = (wc.dataset, wc.method, int(wc.batch), int(wc.seed))
     inputs = {"model": path(model_path, *run), "config": run_config(wc)}  # after the budget: its checkpoints
     if wc.dataset in IMAGES:
-        if SETTINGS[wc.dataset]["classifier"]["enabled"]:
-            inputs["classifier"] = path(classifier_path, wc.dataset)
-        # Reference Inception features are computed once per dataset: the first run's scoring
-        # fills the cache, the others wait for it instead of extracting them again. Only the
-        # order: ancient(), so redoing that job redoes no other.
-        first = next(r for r in runs() if r[0] == wc.dataset)
-        if run != first:
-            inputs["reference_cache"] = ancient(path(stage_dir, "metrics", *first))
+        inputs.update(image_scoring_inputs(wc.dataset, run))
     return inputs
+
+
+def score_checkpoints(wc, input):
+    """The checkpoints a scoring job samples: the run's (``sample.at``: final or all), or a released file's model."""
+    if "name" in wc.keys():  # score_released
+        return input.model
+    return [checkpoint_file(wc, k) for k in run_steps(wc, SETTINGS[wc.dataset]["sample"]["at"])]
 
 
 def score_options(wc, input):
@@ -226,14 +239,8 @@ REL = path(released_dir, "{dataset}", "{name}")
 
 
 def released_inputs(wc):
-    """score_released's inputs: the imported model, and the dataset's first run's scoring (the reference cache)."""
-    inputs = {"model": os.path.join(REL.format(**wc), "model.pt")}
-    if SETTINGS[wc.dataset]["classifier"]["enabled"]:
-        inputs["classifier"] = path(classifier_path, wc.dataset)
-    first = next((r for r in runs() if r[0] == wc.dataset), None)
-    if first is not None:
-        inputs["reference_cache"] = ancient(path(stage_dir, "metrics", *first))
-    return inputs
+    """score_released's inputs: the imported model, and what scoring the dataset's images waits for."""
+    return {"model": os.path.join(REL.format(**wc), "model.pt"), **image_scoring_inputs(wc.dataset)}
 
 
 def theory_options(wc):

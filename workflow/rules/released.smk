@@ -24,7 +24,8 @@ rule import_released:
         "act import-official {input} -o {output.model} --record {output.record} {params.options} > {log} 2>&1"
 
 
-rule score_released:
+# Scored by the trained runs' own rule (its params, resources and shell), on this file.
+use rule score as score_released with:
     input:
         unpack(released_inputs),
     output:
@@ -36,20 +37,3 @@ rule score_released:
         bench("score_released", "{dataset}/{name}")
     wildcard_constraints:
         name=one_of(sorted({n for _, n in RELEASED})),
-    params:
-        nfe=lambda wc: " ".join(str(n) for n in SETTINGS[wc.dataset]["sample"]["nfe"]),
-        num=lambda wc: SETTINGS[wc.dataset]["sample"]["num"],
-        batch_size=lambda wc: SETTINGS[wc.dataset]["sample"]["batch_size"],
-        options=score_options,
-        device=config["device"],
-    threads: job("score", "threads")
-    resources:
-        mem_mb=job("score", "mem_mb"),
-        runtime=job("score", "runtime"),
-        gpu=job("score", "gpu"),
-    conda:
-        ENV
-    shell:
-        "act score-run --checkpoint {input.model} --nfe {params.nfe} --num {params.num} "
-        "--batch-size {params.batch_size} {params.options} --samples-dir {output.samples} "
-        "--metrics-dir {output.metrics} --device {params.device} --no-progress > {log} 2>&1"

@@ -16,7 +16,7 @@ rule score:
     benchmark:
         bench("score", RUN)
     params:
-        checkpoints=lambda wc: [checkpoint_file(wc, k) for k in run_steps(wc, SETTINGS[wc.dataset]["sample"]["at"])],
+        checkpoints=score_checkpoints,
         nfe=lambda wc: " ".join(str(n) for n in SETTINGS[wc.dataset]["sample"]["nfe"]),
         num=lambda wc: SETTINGS[wc.dataset]["sample"]["num"],
         batch_size=lambda wc: SETTINGS[wc.dataset]["sample"]["batch_size"],
