@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 # What each workflow rule's process imports (and builds) before its first useful operation.
+_NETWORK = "; from act.networks import build_generator; build_generator('tiny')"  # diffusers' UNet, imported and built
 STARTUP = {
     "import torch": "import torch",
-    "train": "import act.train; from act.networks import build_generator; build_generator('tiny')",
-    "score (sample + evaluate)": "import act.commands.sample, act.metrics.evaluation; from act.networks import "
-                                 "build_generator; build_generator('tiny')",
-    "theory": "import act.theory; from act.networks import build_generator; build_generator('tiny')",
-    "cost": "import act.cost; from act.networks import build_generator; build_generator('tiny')",
+    "train": "import act.train" + _NETWORK,
+    "score (sample + evaluate)": "import act.commands.sample, act.metrics.evaluation" + _NETWORK,
+    "theory": "import act.theory" + _NETWORK,
+    "cost": "import act.cost" + _NETWORK,
     "budget": "import act.plan.budget",
     "aggregate": "import act.report.aggregate",
     "tables": "import act.report.tables",
@@ -97,6 +97,7 @@ def bench_method(opts: BenchOptions, method: str) -> Dict[str, Any]:
     import torch
 
     from act.cost import prepare_step
+    from act.networks import count_parameters
 
     prep = prepare_step(method_config(opts, method), synthetic=True)
     dev, m = prep.device, prep.method
@@ -107,7 +108,7 @@ def bench_method(opts: BenchOptions, method: str) -> Dict[str, Any]:
     ks = iter(k for k in range(2, 10 ** 9) if not interval or k % interval)
     plain = timed(lambda: prep.step(next(ks)), dev, opts.steps, opts.warmup)
     out = {"method": method, "flops_plain": flops["plain_step"], "seconds_plain": plain,
-           "params": {k: sum(p.numel() for p in v.parameters()) for k, v in m.networks.items()}}
+           "params": {k: count_parameters(v) for k, v in m.networks.items()}}
     fl, sec = flops["plain_step"], plain
     if interval:  # R1 steps timed on their own, then weighted 1 in interval, as their FLOPs
         r1k = iter(range(interval, 10 ** 9, interval))
@@ -145,7 +146,7 @@ def bare_unet(opts: BenchOptions) -> Dict[str, Any]:
 
     from act.cost import flop_counter
     from act.devices import resolve_device
-    from act.networks import build_generator
+    from act.networks import build_generator, count_parameters
     from act.networks.build import config_data_shape
     from act.train import _autocast
 
@@ -174,7 +175,7 @@ def bare_unet(opts: BenchOptions) -> Dict[str, Any]:
     with torch.no_grad(), _autocast(dev, opts.precision):
         fwd = timed(lambda: unet(x, t, class_labels=cls), dev, opts.steps, opts.warmup)
     return {"flops_per_step": train_flops, "seconds_per_step": sec, "forward_images_per_second": opts.batch / fwd,
-            "params": sum(p.numel() for p in unet.parameters())}
+            "params": count_parameters(unet)}
 
 
 def startup_seconds(repeats: int = 2) -> Dict[str, float]:
