@@ -116,15 +116,10 @@ def load_experiment(path: PathLike) -> Any:
 
 def gpus_per_run(exp: Any, dataset: str) -> int:
     """``resources: {train: {gpu: N}}`` of the dataset (over ``defaults:``), else the experiment's, else 1."""
-    from act.config import deep_update
+    from act.plan.experiment import resource_request
 
-    raw = exp.raw
-    spec = deep_update(dict(raw.get("defaults") or {}), dict((raw.get("datasets") or {}).get(dataset) or {}))
-    for res in (spec.get("resources"), raw.get("resources")):
-        gpu = ((res or {}).get("train") or {}).get("gpu")
-        if gpu is not None:
-            return int(gpu)
-    return 1  # the workflow schema's default
+    gpu = resource_request(exp.raw, dataset, "train", "gpu")
+    return 1 if gpu is None else int(gpu)  # 1: the workflow schema's default
 
 
 def run_config(exp: Any, dataset: str, method: str, batch: int) -> Any:

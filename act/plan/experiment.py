@@ -171,6 +171,20 @@ def config_problem(config: Mapping[str, Any], schema_path: PathLike) -> Optional
     return f"{where}: {message[:300]} (workflow/schemas/config.schema.yaml says what each key takes)"
 
 
+def resource_request(experiment: Mapping[str, Any], dataset: str, rule: str, field: str) -> Any:
+    """What a job of ``rule`` on ``dataset`` asks the scheduler for (``field``: threads, mem_mb, runtime, gpu):
+    the dataset's ``resources:`` entry (over ``defaults:``), else the experiment's; None when neither sets it."""
+    from act.config import deep_update
+
+    datasets = experiment.get("datasets") or {}
+    spec = deep_update(dict(experiment.get("defaults") or {}), dict(datasets.get(dataset) or {}))
+    for res in (spec.get("resources"), experiment.get("resources")):
+        value = ((res or {}).get(rule) or {}).get(field)
+        if value is not None:
+            return value
+    return None
+
+
 def parse_experiment(source: Union[PathLike, Mapping[str, Any], Experiment]) -> Experiment:
     """An experiment config (a YAML path or its mapping) -> :class:`Experiment`; raises on what budget cannot use."""
     from act.config import deep_update

@@ -13,7 +13,7 @@ from snakemake.utils import validate
 
 from act.checkpoint import checkpoint_path
 from act.config import deep_update
-from act.plan.experiment import config_problem, cost_jobs, parse_experiment, resolve_run_config
+from act.plan.experiment import config_problem, cost_jobs, parse_experiment, resolve_run_config, resource_request
 from act.plan.layout import (RunKey, benchmark_path, budget_path, claims_path, classifier_path, config_path,
                              configs_dir, cost_config_path, cost_path, experiment_dir, figures_dir, inpaint_path,
                              log_path, model_path, released_dir, stage_dir, summary_path, tables_dir)
@@ -81,13 +81,13 @@ SETTINGS = {d: deep_update(config["defaults"], config["datasets"][d]) for d in P
 
 
 def job(rule, field):
-    """What a job of `rule` asks for: the dataset's `resources:` entry, else the experiment's (the
+    """What a job of `rule` asks for (act.plan.experiment.resource_request, as act estimate reads it; the
     schema's defaults filled in): a function of the wildcards only where some dataset sets its own."""
-    per_dataset = {d: SETTINGS[d].get("resources", {}).get(rule, {}).get(field) for d in PLAN.datasets}
+    per_dataset = {d: resource_request(config, d, rule, field) for d in PLAN.datasets}
     default = config["resources"][rule][field]
-    if all(v is None for v in per_dataset.values()):
+    if all(v == default for v in per_dataset.values()):
         return default
-    return lambda wildcards: default if per_dataset.get(wildcards.dataset) is None else per_dataset[wildcards.dataset]
+    return lambda wildcards: per_dataset.get(wildcards.dataset, default)
 
 
 def _first_config(dataset):
