@@ -149,8 +149,8 @@ class ACTMethod(Method):
         logits = self.networks["discriminator"](self._augment(t.student, generator), t.sigma, labels)  # (B,)
         adv = F.softplus(-logits.float())
         loss = (1 - lam) * t.loss.float() + lam * adv
-        return loss, {"loss_ct": float(t.loss.detach().mean()), "loss_adv": float(adv.detach().mean()),
-                      "lambda": float(lam.mean())}
+        # logged values stay device tensors: the loop reads them at log steps only
+        return loss, {"loss_ct": t.loss.detach().float().mean(), "loss_adv": adv.detach().mean(), "lambda": lam.float().mean()}
 
     def _discriminator_loss(self, x, labels, n, step, generator):
         """lambda_max E[w_j softplus(D(A(fake))) + w_l softplus(-D(A(real)))], plus R1 on its steps."""
@@ -170,13 +170,13 @@ class ACTMethod(Method):
         with D.twice_differentiable() if r1_step else contextlib.nullcontext():  # R1 differentiates it again
             d_real = D(real_in, sigma_l, real_labels).float()
         per_pair = w_j * F.softplus(d_fake) + w_l * F.softplus(-d_real)  # (B/2,): mean = E_fake + E_real
-        logs = {"loss_d_fake": float(F.softplus(d_fake).detach().mean()), "loss_d_real": float(F.softplus(-d_real).detach().mean())}
+        logs = {"loss_d_fake": F.softplus(d_fake).detach().mean(), "loss_d_real": F.softplus(-d_real).detach().mean()}
         if r1_step:
             r1 = r1_penalty(d_real, real_in, m.r1_gamma, w_l)
             per_pair = per_pair + r1
-            logs["r1"] = r1_value = float(r1.detach().mean())  # the controller's input: before the lambda_max factor
-            if self.augment_on:
-                signal = r1_value if m.augment_mode == "r1_ema" else float(torch.sign(d_real.detach()).mean())
+            logs["r1"] = r1.detach().mean()  # the controller's input: before the lambda_max factor
+            if self.augment_on:  # the controller runs on the host: one synchronisation per R1 step (as ADA's)
+                signal = float(logs["r1"] if m.augment_mode == "r1_ema" else torch.sign(d_real.detach()).mean())
                 self._signal = (signal, 2 * 2 * h)  # 2B images per step per process
         return m.lambda_max * per_pair, logs
 

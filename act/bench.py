@@ -10,11 +10,14 @@ One run measures, on the current device and synthetic images of a preset's shape
   batch, the best a method built on it could do;
 - ACT's time over CT's beside its FLOP ratio (the issue's efficiency target: at most 1.1);
 - one-step sampling images/s beside the bare forward's;
+- evaluation (Inception features, FID, KID, precision/recall) images/s with a cold reference cache
+  (the reference's features computed) and a warm one (read back);
 - each workflow rule's process start-up (its imports and, where it builds one, the network)
   beside ``import torch``, each in a fresh interpreter.
 
-Every number comes from this one run; the switches (precision, compile) apply to all rows, so two
-calls side by side show a switch's effect.
+Every number comes from this one run; the switches (precision, compile, channels_last, the compiled
+optimiser step, TF32, train.sync) apply to every row the bare UNet's included, so two calls side by
+side show a switch's effect.
 """
 
 from __future__ import annotations
@@ -51,8 +54,20 @@ class BenchOptions:
     device: str = "auto"
     precision: str = "fp32"
     compile: bool = False
+    channels_last: bool = False
+    compile_optimizer: bool = False
+    tf32: bool = False
+    sync: str = "step"  # train.sync: "log" leaves the finiteness checks to log steps
+    eval_images: int = 200  # generated and reference images of the evaluation timing (0: skip it)
     startup: bool = True
     startup_repeats: int = 2
+
+    def switches(self) -> str:
+        """The fast paths that are on, in words (the table's title)."""
+        on = [n for n, v in (("compiled", self.compile), ("channels_last", self.channels_last),
+                             ("compiled optimiser", self.compile_optimizer), ("TF32", self.tf32),
+                             ("sync at log steps", self.sync == "log")) if v]
+        return ", ".join([self.precision, *on])
 
 
 def timed(fn: Callable[[], Any], dev: Any, reps: int, warmup: int = 1) -> float:
@@ -86,7 +101,8 @@ def method_config(opts: BenchOptions, method: str) -> Any:
 
     sets = [f"method.name={method}", "method.distance=l2", f"model.preset={opts.preset}",
             f"train.batch_size={opts.batch}", f"train.precision={opts.precision}", f"train.compile={opts.compile}",
-            f"train.device={opts.device}"]
+            f"train.device={opts.device}", f"train.channels_last={opts.channels_last}", f"train.tf32={opts.tf32}",
+            f"train.compile_optimizer={opts.compile_optimizer}", f"train.sync={opts.sync}"]
     if method == "act":
         sets.append(f"model.discriminator={opts.preset}")
     return load_config(None, tuple(sets))
@@ -148,15 +164,19 @@ def bare_unet(opts: BenchOptions) -> Dict[str, Any]:
     from act.devices import resolve_device
     from act.networks import build_generator, count_parameters
     from act.networks.build import config_data_shape
-    from act.train import _autocast
+    from act.train import _autocast, to_layout
 
     dev = resolve_device(opts.device)
     gen = build_generator(opts.preset)
     c, r, _ = config_data_shape(gen.network_config)
     k = int(gen.network_config.get("num_class_embeds") or 0)
-    unet = gen.backbone.unet.to(dev)
-    opt = torch.optim.RAdam(unet.parameters(), lr=1e-4)
-    x = torch.randn(opts.batch, c, r, r, device=dev)
+    unet = gen.backbone.unet.to(dev, memory_format=torch.channels_last if opts.channels_last else torch.preserve_format)
+    opt = torch.optim.RAdam(unet.parameters(), lr=1e-4, foreach=True)  # as the methods' optimisers
+    if opts.compile_optimizer:
+        opt.step = torch.compile(opt.step, fullgraph=False)
+    if opts.compile:
+        unet.compile()
+    x = to_layout(torch.randn(opts.batch, c, r, r, device=dev), opts.channels_last)
     t = torch.rand(opts.batch, device=dev) * 100
     cls = torch.randint(k, (opts.batch,), device=dev) if k else None
 
@@ -176,6 +196,35 @@ def bare_unet(opts: BenchOptions) -> Dict[str, Any]:
         fwd = timed(lambda: unet(x, t, class_labels=cls), dev, opts.steps, opts.warmup)
     return {"flops_per_step": train_flops, "seconds_per_step": sec, "forward_images_per_second": opts.batch / fwd,
             "params": count_parameters(unet)}
+
+
+def bench_evaluation(opts: BenchOptions, resolution: int, channels: int) -> Dict[str, Any]:
+    """Images/s of ``act evaluate``'s work (Inception pool3 features, FID, KID, precision/recall; IS where its
+    weights are here) on ``opts.eval_images`` random images against as many reference images, twice: a cold
+    reference cache (the reference's features computed and cached), then a warm one (read back)."""
+    import tempfile
+
+    import numpy as np
+
+    from act import io
+    from act.metrics.evaluation import EvalOptions, evaluate
+
+    rng = np.random.default_rng(0)
+    n = opts.eval_images
+    shape = (n, resolution, resolution, channels)
+    out: Dict[str, Any] = {"images": n}
+    with tempfile.TemporaryDirectory() as tmp:
+        io.write_npz(f"{tmp}/samples.npz", images=rng.integers(0, 256, shape, dtype=np.uint8))
+        io.write_npz(f"{tmp}/reference.npz", images=rng.integers(0, 256, shape, dtype=np.uint8))
+        for label in ("cold", "warm"):
+            res = evaluate(EvalOptions(samples=f"{tmp}/samples.npz", reference=f"{tmp}/reference.npz",
+                                       cache_dir=f"{tmp}/cache", device=opts.device, progress=False,
+                                       kid_subset_size=min(1000, n // 2)))
+            t = res["timings"]
+            out[label] = {"images_per_second": n / t["total_s"], "total_s": t["total_s"],
+                          "reference_from_cache": bool(t["reference_from_cache"]),
+                          "inception_score": res["inception_score"].get("value") is not None}
+    return out
 
 
 def startup_seconds(repeats: int = 2) -> Dict[str, float]:
@@ -198,13 +247,16 @@ def run_bench(opts: BenchOptions, progress: Callable[[str], None] = lambda s: No
     from act.provenance import provenance
 
     dev = resolve_device(opts.device)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = opts.tf32  # the bare UNet's too
     peaks = {"fp32": matmul_peak(dev, torch.float32)}
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         peaks["tf32"] = matmul_peak(dev, torch.float32)
-        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = opts.tf32
         peaks["bf16"] = matmul_peak(dev, torch.bfloat16)
-    peak = peaks["bf16" if opts.precision in ("bf16", "fp16") and "bf16" in peaks else "fp32"]
+        peaks["fp32"] = matmul_peak(dev, torch.float32) if opts.tf32 else peaks["fp32"]
+    peak = peaks["bf16" if opts.precision in ("bf16", "fp16") and "bf16" in peaks else
+                 "tf32" if opts.tf32 and "tf32" in peaks else "fp32"]
     progress(f"matmul peak {peak / 1e9:.1f} GFLOP/s")
     rows: List[Dict[str, Any]] = []
     bare = bare_unet(opts)
@@ -222,10 +274,18 @@ def run_bench(opts: BenchOptions, progress: Callable[[str], None] = lambda s: No
         t = by["act"]["seconds_per_step"] / by["ct"]["seconds_per_step"]
         f = by["act"]["flops_per_step"] / by["ct"]["flops_per_step"]
         ratio = {"time": t, "flops": f, "time_per_flop": t / f}
+    if opts.eval_images:
+        from act.networks.build import config_data_shape, resolve_generator_config
+
+        c, r, _ = config_data_shape(resolve_generator_config(opts.preset))
+        progress(f"evaluation of {opts.eval_images} images, cold then warm reference cache")
+        evaluation = bench_evaluation(opts, r, c)
+    else:
+        evaluation = None
     out = {"options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(opts).items()},
            "device": str(dev), "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
            "threads": torch.get_num_threads(), "matmul_peak_flops": peaks, "peak_used": peak, "bare_unet": bare,
-           "methods": rows, "act_over_ct": ratio, "provenance": provenance()}
+           "methods": rows, "act_over_ct": ratio, "evaluation": evaluation, "provenance": provenance()}
     if opts.startup:
         s = startup_seconds(opts.startup_repeats)
         out["startup_seconds"] = s
@@ -235,8 +295,9 @@ def run_bench(opts: BenchOptions, progress: Callable[[str], None] = lambda s: No
 
 def markdown(res: Dict[str, Any]) -> str:
     o, peak = res["options"], res["peak_used"]
-    lines = [f"# act bench: preset {o['preset']}, batch {o['batch']}, {o['precision']}"
-             f"{', compiled' if o['compile'] else ''}, {res['device_name']} ({res['threads']} threads)", "",
+    switches = BenchOptions(**{k: v for k, v in o.items() if k in BenchOptions.__dataclass_fields__}).switches()
+    lines = [f"# act bench: preset {o['preset']}, batch {o['batch']}, {switches}, {res['device_name']} "
+             f"({res['threads']} threads)", "",
              "Matmul peak: " + ", ".join(f"{k} {v / 1e9:,.1f} GFLOP/s" for k, v in res["matmul_peak_flops"].items()), "",
              "| step | GFLOP | s | GFLOP/s | of peak | vs bare UNet | peak mem (GiB) | 1-step sampling img/s |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -253,6 +314,12 @@ def markdown(res: Dict[str, Any]) -> str:
         a = res["act_over_ct"]
         lines += ["", f"ACT / CT: time {a['time']:.2f} x, FLOPs {a['flops']:.2f} x, time per FLOP {a['time_per_flop']:.2f} x "
                       "(target: at most 1.10)"]
+    if res.get("evaluation"):
+        e = res["evaluation"]
+        lines += ["", f"| evaluation ({e['images']} images vs {e['images']} reference) | images/s | s |",
+                  "| --- | ---: | ---: |"]
+        lines += [f"| {k} reference cache{'' if e[k]['inception_score'] else ' (no IS: weights absent)'} | "
+                  f"{e[k]['images_per_second']:,.1f} | {e[k]['total_s']:.2f} |" for k in ("cold", "warm")]
     if res.get("startup_seconds"):
         lines += ["", "| process start-up | s | x import torch |", "| --- | ---: | ---: |"]
         lines += [f"| {k} | {v:.2f} | {res['startup_over_import_torch'][k]:.2f} |" for k, v in res["startup_seconds"].items()]

@@ -34,6 +34,7 @@ def check_choice(where: str, value: Any, choices: Tuple[Any, ...]) -> None:
 
 
 PRECISIONS = ("fp32", "bf16", "fp16")  # train.precision: autocast dtype (weights stay fp32)
+SYNCS = ("step", "log")  # train.sync: when the loop waits on the device (finiteness checks, logged values)
 
 
 def check_range(where: str, value: Any, low: Optional[float] = None, high: Optional[float] = None,

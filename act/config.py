@@ -21,13 +21,12 @@ import yaml
 
 from act.choices import (  # noqa: F401  (re-exported: the choices are part of the config's interface)
     AUGMENT_FIDELITIES, AUGMENT_MODES, CT_CURRICULA, CURRICULA, EMA_SCHEDULES, INDEX_SAMPLINGS, LAMBDA_SCHEDULES,
-    LPIPS_POOLINGS, LPIPS_RESIZES, PRECISIONS, RADAM_D_BETA2_LAZY, TARGETS, WEIGHTINGS, check_betas, check_choice,
-    check_range, check_switches)
+    LPIPS_POOLINGS, LPIPS_RESIZES, PRECISIONS, RADAM_D_BETA2_LAZY, SYNCS, TARGETS, WEIGHTINGS, check_betas,
+    check_choice, check_range, check_switches)
 from act.errors import ConfigError, MissingInputError
 from act.metrics.protocol import QUANTIZATIONS
 
 T = TypeVar("T")
-
 
 
 @dataclass
@@ -88,17 +87,20 @@ class TrainConfig:
     tf32: bool = False  # allow TF32 matmuls on Ampere+ (faster, not bit-reproducible)
     cudnn_benchmark: bool = False  # autotune convolutions (faster, not bit-reproducible)
     deterministic: bool = False  # torch.use_deterministic_algorithms
+    channels_last: bool = False  # networks and batches in NHWC memory (cuDNN's tensor-core convolutions)
+    compile_optimizer: bool = False  # torch.compile each RAdam step: torch has no fused RAdam; inductor fuses it
+    sync: str = "step"  # host syncs: "step" checks finiteness every phase; "log" only at log steps (logs stay on device)
+    tensorboard: bool = False  # TensorBoard events in <run>/tensorboard: losses, schedules, sample grids
+    wandb: bool = False  # also log to Weights & Biases (the wandb extra; WANDB_MODE=offline needs no network)
 
-    def __post_init__(self) -> None:
-        for key in ("batch_size", "log_every"):
-            check_range(f"train.{key}", getattr(self, key), 1)
-        check_range("train.steps", self.steps, 0)  # 0: the initial networks, written as model.pt
-        check_range("train.ckpt_every", self.ckpt_every, 0)
-        check_range("train.ckpt_minutes", self.ckpt_minutes, 0.0)
-        check_range("train.keep_checkpoints", self.keep_checkpoints, 0)
+    def __post_init__(self) -> None:  # steps 0: the initial networks, written as model.pt
+        for key, low in (("batch_size", 1), ("log_every", 1), ("steps", 0), ("ckpt_every", 0), ("ckpt_minutes", 0.0),
+                         ("keep_checkpoints", 0)):
+            check_range(f"train.{key}", getattr(self, key), low)
         check_range("train.lr", self.lr, 0.0, low_open=True)
         check_betas("train.betas", self.betas)
         check_choice("train.precision", self.precision, PRECISIONS)
+        check_choice("train.sync", self.sync, SYNCS)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from act.networks import count_parameters
 from act.networks.build import config_data_shape, image_presets, resolve_generator_config
 from act.registry import build_method
 from act.rng import per_step_generator, seeded_global_rng
-from act.train import apply_determinism, build_data, build_optimizers, compile_networks, train_step
+from act.train import apply_determinism, build_data, build_optimizers, compile_networks, place, to_layout, train_step
 
 
 class _GlobalOnly:
@@ -73,7 +73,8 @@ class PreparedStep:
         """Training step ``k`` (ACT: an R1 step when ``k % r1_interval == 0``)."""
         tc = self.cfg.train
         train_step(self.method, self.optimizers, self.scalers, self.x, self.labels, k,
-                   per_step_generator(tc.seed, k, self.device), self.device, tc.precision)
+                   per_step_generator(tc.seed, k, self.device), self.device, tc.precision,
+                   {} if tc.sync == "log" else None)  # sync=log: flags the loop would read at log steps only
 
     def count_flops(self, k: int) -> int:
         """FLOPs of training step ``k`` (which it runs)."""
@@ -102,13 +103,13 @@ def prepare_step(cfg: ExperimentConfig, synthetic: bool = False, device: Optiona
     dataset = synthetic_images(cfg) if synthetic else build_data(cfg)
     with seeded_global_rng(tc.seed, torch.device("cpu")):
         method = build_method(cfg, tuple(dataset[0][0].shape), int(getattr(dataset, "num_classes", 0)))
-    method.to(dev)
+    place(method, dev, tc.channels_last)
     optimizers, scalers = build_optimizers(method, tc, dev)
     if tc.compile:
         compile_networks(method)
     x, y = _batch(dataset, tc.batch_size * method.images_per_step_factor, tc.seed)
     labels = y.to(dev) if getattr(dataset, "num_classes", 0) else None
-    return PreparedStep(cfg, dev, method, optimizers, scalers, x.to(dev), labels)
+    return PreparedStep(cfg, dev, method, optimizers, scalers, to_layout(x.to(dev), tc.channels_last), labels)
 
 
 def measure_cost(cfg: ExperimentConfig, steps: int = 10, warmup: int = 3, synthetic: bool = False,

@@ -21,8 +21,9 @@ from act.errors import ConfigError, InputError
 # (train.device is free as a string, "auto" or "cuda"; the resolved device type and the number of
 # processes, which decide the noise streams, are compared as run.device_type and run.world_size.)
 RESUME_FREE_KEYS = ("train.log_every", "train.ckpt_every", "train.ckpt_minutes", "train.keep_checkpoints",
-                    "train.device", "train.compile", "train.tf32", "train.cudnn_benchmark", "train.deterministic", "data.root", "data.download",
-                    "data.num_workers", "sample")
+                    "train.device", "train.compile", "train.tf32", "train.cudnn_benchmark", "train.deterministic",
+                    "train.channels_last", "train.compile_optimizer", "train.sync", "train.tensorboard", "train.wandb",
+                    "data.root", "data.download", "data.num_workers", "sample")
 RESUME_MODES = ("auto", "same-config", "none")  # or a checkpoint path
 _MISSING = "<unset>"  # a key that only one of two configs has
 

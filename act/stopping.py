@@ -65,17 +65,23 @@ class StopSignals:
 
 
 def nonfinite_term(logs: Dict[str, Any]) -> Optional[str]:
-    """The first logged term whose value is not finite (its name), else None."""
+    """The first logged term (a number or a 0-d tensor) whose value is not finite (its name), else None."""
     import math
 
-    return next((k for k, v in logs.items() if isinstance(v, (int, float)) and not math.isfinite(v)), None)
+    return next((k for k, v in logs.items() if not isinstance(v, bool) and hasattr(v, "__float__")
+                 and not math.isfinite(float(v))), None)
 
 
-def all_finite(tensors: Iterable[Any]) -> bool:
-    """Every element of every tensor finite (one device synchronisation)."""
+def finite_flag(tensors: Iterable[Any]) -> Any:
+    """A 0-d bool tensor on the tensors' device: every element of every tensor finite (no host synchronisation)."""
     import torch
 
     ts = [t.detach() for t in tensors if t is not None and t.is_floating_point()]
     if not ts:
-        return True
-    return bool(torch.isfinite(torch.stack([n.float() for n in torch._foreach_norm(ts)])).all())
+        return torch.tensor(True)
+    return torch.isfinite(torch.stack([n.float() for n in torch._foreach_norm(ts)])).all()
+
+
+def all_finite(tensors: Iterable[Any]) -> bool:
+    """Every element of every tensor finite (one device synchronisation)."""
+    return bool(finite_flag(tensors))

@@ -41,7 +41,7 @@ from act.provenance import provenance, write_json_atomic
 from act.registry import build_method
 from act.resume import choose_checkpoint, clear_run, run_signature, truncate_log
 from act.rng import DATA_STREAM, epoch_permutation_generator, per_step_generator, rank_step_generator, seeded_global_rng
-from act.stopping import Diverged, Preempted, StopSignals, all_finite, nonfinite_term
+from act.stopping import Diverged, Preempted, StopSignals, all_finite, finite_flag, nonfinite_term
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # act.config.PRECISIONS
 
@@ -56,6 +56,9 @@ def apply_determinism(cfg: ExperimentConfig) -> None:
 
 def build_data(cfg: ExperimentConfig):
     d = cfg.data
+    repeated = sorted(set(d.options) & {"root", "split", "resolution", "download"})
+    if repeated:
+        raise ConfigError(f"data.options repeats {repeated}: set data.{repeated[0]} itself instead")
     return build_dataset(d.name, root=d.root, split=d.split, resolution=d.resolution, download=d.download, **d.options)
 
 
@@ -118,13 +121,33 @@ def compile_networks(method: Method) -> None:
         method.networks[name].compile()
 
 
+def place(method: Method, device: torch.device, channels_last: bool = False) -> None:
+    """The method's networks on ``device``; ``channels_last``: their 4-D weights in NHWC memory, the layout
+    cuDNN's tensor-core convolutions read without a transpose (batches follow through :func:`to_layout`)."""
+    method.to(device)
+    if channels_last:
+        for net in (*method.networks.values(), *method.averaged.values()):
+            net.to(memory_format=torch.channels_last)
+
+
+def to_layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last) if channels_last and x.ndim == 4 else x
+
+
 def build_optimizers(method: Method, tc: Any, device: torch.device) -> Tuple[Dict[str, torch.optim.Optimizer], Dict[str, Any]]:
-    """One RAdam (constant lr, no weight decay) and one GradScaler per trained network."""
+    """One RAdam (constant lr, no weight decay) and one GradScaler per trained network.
+
+    ``tc.compile_optimizer``: torch has fused kernels for Adam(W), SGD and Adagrad but not RAdam, so the
+    fused path is a torch.compile'd ``step`` (inductor fuses the foreach update into a few kernels).
+    The step's maths is unchanged; the first step pays the compilation."""
     optimizers = {
         name: torch.optim.RAdam(net.parameters(), lr=method.lr(name, tc.lr), betas=method.betas(name, tc.betas),
                                 weight_decay=0.0, foreach=True)  # CPU too: its default is a per-tensor loop
         for name, net in method.networks.items()
     }
+    if getattr(tc, "compile_optimizer", False):
+        for opt in optimizers.values():
+            opt.step = torch.compile(opt.step, fullgraph=False)  # GradScaler.step(opt) calls it
     use_scaler = tc.precision == "fp16" and device.type == "cuda"
     scalers = {name: torch.amp.GradScaler(device.type, enabled=use_scaler) for name in method.networks}
     return optimizers, scalers
@@ -132,9 +155,14 @@ def build_optimizers(method: Method, tc: Any, device: torch.device) -> Tuple[Dic
 
 def train_step(method: Method, optimizers: Dict[str, Any], scalers: Dict[str, Any], x: torch.Tensor,
                labels: Optional[torch.Tensor], step: int, generator: torch.Generator, device: torch.device,
-               precision: str) -> Dict[str, float]:
-    """One training step: for each phase, loss -> backward -> gradient all-reduce -> optimiser step -> EMA."""
-    logs: Dict[str, float] = {}
+               precision: str, deferred: Optional[Dict[str, torch.Tensor]] = None) -> Dict[str, Any]:
+    """One training step: for each phase, loss -> backward -> gradient all-reduce -> optimiser step -> EMA.
+
+    Returns the logged values, 0-d device tensors or numbers (read them at log steps: reading is a host
+    synchronisation). ``deferred`` None checks the loss and gradients are finite now (one synchronisation per
+    phase; a divergence names its exact step); a dict instead collects a per-phase device flag "something was
+    not finite" for the caller to read at its log steps (``train.sync: log``)."""
+    logs: Dict[str, Any] = {}
     for phase in method.phases:
         set_trainable(method, phase)
         opt = optimizers[phase]
@@ -142,14 +170,20 @@ def train_step(method: Method, optimizers: Dict[str, Any], scalers: Dict[str, An
         with _autocast(device, precision):
             losses, phase_logs = method.loss(phase, x, labels, step=step, generator=generator)
         loss = losses.float().mean()
-        finite = bool(torch.isfinite(loss))  # one host synchronisation per phase
+        finite = torch.isfinite(loss)
+        if deferred is None:
+            finite = bool(finite)  # one host synchronisation per phase
         scalers[phase].scale(loss).backward()
         distributed.all_reduce_gradients(method.networks[phase].parameters())  # scaled: one inf decision
         # After the all-reduce every process holds the same gradients, so all of them stop at this step.
         # fp16's scaler skips steps with inf gradients itself; a non-finite loss stops it too.
-        if not finite:
+        grads = (p.grad for p in method.networks[phase].parameters())
+        if deferred is not None:
+            ok = finite & finite_flag(grads) if not scalers[phase].is_enabled() else finite
+            deferred[phase] = deferred[phase] | ~ok if phase in deferred else ~ok
+        elif not finite:
             raise Diverged(step + 1, f"{nonfinite_term(phase_logs) or phase + ' loss'} ({phase} phase)", None)
-        if not scalers[phase].is_enabled() and not all_finite(p.grad for p in method.networks[phase].parameters()):
+        elif not scalers[phase].is_enabled() and not all_finite(grads):
             raise Diverged(step + 1, f"{phase} gradient ({phase} phase)", None)
         scalers[phase].step(opt)
         scalers[phase].update()
@@ -217,7 +251,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
     data_shape = tuple(dataset[0][0].shape)
     with seeded_global_rng(tc.seed, torch.device("cpu")):  # initial weights are a function of the seed
         method = build_method(cfg, data_shape, int(getattr(dataset, "num_classes", 0)), world_size=world)
-    method.to(device)
+    place(method, device, tc.channels_last)
     optimizers, scalers = build_optimizers(method, tc, device)
 
     start = 0
@@ -282,8 +316,21 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
     it = iter(loader)
     last_good: Optional[Path] = Path(ckpt_file) if ckpt_file else None  # the newest checkpoint, finite by construction
     last_save = time.monotonic()
+    deferred: Optional[Dict[str, torch.Tensor]] = {} if tc.sync == "log" else None
+    last_checked = start
+
+    def check_deferred(done: int) -> None:  # train.sync=log: the finiteness flags of the steps since the last check
+        bad = [phase for phase, flag in (deferred or {}).items() if bool(flag)]
+        if bad:
+            raise Diverged(done, f"{bad[0]} loss or gradient (in steps {last_checked + 1}-{done}: train.sync=log "
+                                 f"reads the checks at log steps; sync=step names the exact step)", last_good)
+        if deferred:
+            deferred.clear()
 
     def check_weights(done: int) -> None:
+        nonlocal last_checked
+        check_deferred(done)
+        last_checked = done
         nets = (*method.networks.values(), *method.averaged.values())
         if not all_finite(t for net in nets for t in net.state_dict().values()):
             raise Diverged(done, "weights", last_good)  # never written over a good checkpoint
@@ -301,15 +348,18 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
         try:
             for step in range(start, tc.steps):
                 x, y = next(it)
-                x = x.to(device, non_blocking=True)
+                x = to_layout(x.to(device, non_blocking=True), tc.channels_last)
                 labels = y.to(device, non_blocking=True) if getattr(dataset, "num_classes", 0) else None
                 g = rank_step_generator(tc.seed, step, device, rank)
-                for k, v in train_step(method, optimizers, scalers, x, labels, step, g, device, tc.precision).items():
+                for k, v in train_step(method, optimizers, scalers, x, labels, step, g, device, tc.precision,
+                                       deferred).items():
                     total, count = accum.get(k, (0.0, 0))
                     accum[k] = (total + v, count + 1)
                 done = step + 1
                 if done % tc.log_every == 0 or done == tc.steps:
-                    means = {k: total / count for k, (total, count) in accum.items()}
+                    check_deferred(done)
+                    last_checked = done
+                    means = {k: float(total) / count for k, (total, count) in accum.items()}
                     if world > 1:  # the global batch's values
                         keys = sorted(means)
                         means.update(zip(keys, distributed.all_reduce_mean([means[k] for k in keys], device)))

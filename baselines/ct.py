@@ -71,7 +71,7 @@ class ConsistencyTraining(Method):
             self.networks["generator"], self.target_network(), x, labels,
             num_scales=self.num_scales(step), generator=generator,
         )
-        return loss, {"loss_ct": float(loss.detach().mean())}
+        return loss, {"loss_ct": loss.detach().mean()}  # a device tensor: no host sync
 
     def after_update(self, phase: str, step: int) -> None:
         if phase != "generator":

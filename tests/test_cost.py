@@ -53,8 +53,12 @@ def test_bench_measures_every_method_beside_the_bare_unet_and_the_peak(tmp_path)
 
     out = tmp_path / "bench.json"
     assert main(["bench", "--preset", "tiny", "--batch", "2", "--steps", "1", "--warmup", "0", "--methods", "ct", "act",
-                 "--no-startup", "-o", str(out)]) == 0
+                 "--no-startup", "--channels-last", "--sync", "log", "--eval-images", "8", "-o", str(out)]) == 0
     res = json.loads(out.read_text())
+    assert res["options"]["channels_last"] and res["options"]["sync"] == "log"
+    ev = res["evaluation"]
+    assert not ev["cold"]["reference_from_cache"] and ev["warm"]["reference_from_cache"]  # the cache was filled, then read
+    assert ev["cold"]["images_per_second"] > 0 and ev["warm"]["images_per_second"] > 0
     assert res["matmul_peak_flops"]["fp32"] > 1e8 and res["bare_unet"]["flops_per_step"] > 0
     rows = {r["method"]: r for r in res["methods"]}
     assert set(rows) == {"ct", "act"} and rows["act"]["r1_interval"] == 16
@@ -64,7 +68,7 @@ def test_bench_measures_every_method_beside_the_bare_unet_and_the_peak(tmp_path)
     a = res["act_over_ct"]
     assert a["flops"] > 1 and abs(a["time_per_flop"] - a["time"] / a["flops"]) < 1e-12
     md = out.with_suffix(".md").read_text()
-    assert "bare UNet2DModel" in md and "ACT / CT: time" in md
+    assert "bare UNet2DModel" in md and "ACT / CT: time" in md and "channels_last" in md and "warm reference cache" in md
 
 
 def test_bench_startup_lists_every_rule_beside_import_torch():

@@ -204,3 +204,26 @@ def test_non_finite_weights_are_never_checkpointed(tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "non-finite weights at step 4" in err and "step-0000002.pt is intact" in err
     assert sorted(planned_checkpoints(run).values()) == [2]
+
+
+def test_with_sync_at_log_steps_a_nan_is_caught_at_the_next_check_before_any_checkpoint(tmp_path, monkeypatch, capsys):
+    from baselines.ct import ConsistencyTraining
+
+    real = ConsistencyTraining.loss
+
+    def poisoned(self, phase, x, labels, step, generator):
+        losses, logs = real(self, phase, x, labels, step=step, generator=generator)
+        return (losses * float("nan") if step == 6 else losses), logs  # step 7: no host read reveals it
+
+    monkeypatch.setattr(ConsistencyTraining, "loss", poisoned)
+    run = tmp_path / "run"
+    argv = ["train", "-o", str(run), "--no-progress", "--set", "method.distance=l2", "--set", "data.name=toy2d",
+            "--set", "data.options={kind: two_moons, n: 256, seed: 0}", "--set", "model.preset=toy2d",
+            "--set", "train.steps=10", "--set", "train.batch_size=16", "--set", "train.ckpt_every=4",
+            "--set", "train.log_every=3", "--set", "train.sync=log", "--set", "train.ckpt_minutes=0",
+            "--set", "train.device=cpu"]
+    assert main(argv) == EXIT_DIVERGED
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    # checked at the log step 6 (clean), then before the checkpoint of step 8: the NaN lies in steps 7-8
+    assert "non-finite generator loss or gradient (in steps 7-8" in err and "at step 8" in err
+    assert "step-0000004.pt is intact" in err and sorted(planned_checkpoints(run).values()) == [4]

@@ -299,3 +299,21 @@ def test_resolve_device_strict_for_training_lenient_for_metrics():
         with pytest.raises(ValueError, match="device .cuda. requested but CUDA is not available"):
             resolve_device("cuda")
         assert resolve_device("cuda:1", strict=False) == torch.device("cuda:1")
+
+
+def test_the_fast_path_switches_leave_the_maths_alone(tmp_path):
+    """train.sync=log reads the same values later (identical weights and log); channels_last changes only the
+    memory layout (the same weights up to the convolutions' summation order), in ACT's two networks too."""
+    base = ("method.name=act", "method.distance=l2", "model.preset=tiny", "model.discriminator=tiny", "data.name=synthetic",
+            "data.resolution=32", "data.options={n: 64, channels: 1}", "train.steps=3", "train.batch_size=4",
+            "train.log_every=1", "train.ckpt_every=0", "train.device=cpu", "method.r1_interval=2")
+    runs = {}
+    for name, extra in (("plain", ()), ("sync_log", ("train.sync=log",)), ("nhwc", ("train.channels_last=true",))):
+        out = train(load_config(None, base + extra), tmp_path / name, progress=False)
+        runs[name] = (load_checkpoint(out)["networks"], (tmp_path / name / "train_log.jsonl").read_text().splitlines())
+    for k in ("generator", "discriminator"):
+        a, s, c = (runs[n][0][k] for n in ("plain", "sync_log", "nhwc"))
+        assert all(torch.equal(a[p], s[p]) for p in a)
+        assert all(torch.allclose(a[p], c[p], rtol=1e-4, atol=1e-5) for p in a)
+    strip = lambda lines: [{k: v for k, v in json.loads(l).items() if k != "wall_time"} for l in lines]
+    assert strip(runs["plain"][1]) == strip(runs["sync_log"][1]) and "r1" in json.loads(runs["plain"][1][0])

@@ -22,7 +22,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=3, help="timed steps per measurement")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps before each measurement")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"), help="autocast precision")
-    p.add_argument("--compile", action="store_true", help="torch.compile the trained networks")
+    p.add_argument("--compile", action="store_true", help="torch.compile the trained networks (train.compile)")
+    p.add_argument("--channels-last", action="store_true", help="NHWC weights and batches (train.channels_last)")
+    p.add_argument("--compile-optimizer", action="store_true",
+                   help="torch.compile each RAdam step, torch's fused path for RAdam (train.compile_optimizer)")
+    p.add_argument("--tf32", action="store_true", help="TF32 matmuls and convolutions on Ampere+ GPUs (train.tf32)")
+    p.add_argument("--sync", default="step", choices=("step", "log"),
+                   help="host synchronisations: finiteness checked every phase, or only at log steps (train.sync)")
+    p.add_argument("--eval-images", type=int, default=200,
+                   help="images of the evaluation timing, as many reference images (0: skip it)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--no-startup", action="store_true", help="skip the start-up timings (fresh interpreters)")
@@ -36,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
 
     from act.errors import ConfigError
 
-    if args.batch < 2 or args.batch % 2 or args.steps < 1 or args.warmup < 0:
-        raise ConfigError(f"--batch must be even and >= 2, --steps >= 1, --warmup >= 0 "
-                          f"(got {args.batch}, {args.steps}, {args.warmup})")
+    if args.batch < 2 or args.batch % 2 or args.steps < 1 or args.warmup < 0 or args.eval_images in (1, 2, 3):
+        raise ConfigError(f"--batch must be even and >= 2, --steps >= 1, --warmup >= 0, --eval-images 0 or >= 4 "
+                          f"(got {args.batch}, {args.steps}, {args.warmup}, {args.eval_images})")
     import torch
 
     from act import io
@@ -51,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     opts = BenchOptions(preset=args.preset, batch=args.batch, steps=args.steps, warmup=args.warmup,
                         methods=tuple(args.methods), device=args.device, precision=args.precision,
-                        compile=args.compile, startup=not args.no_startup)
+                        compile=args.compile, channels_last=args.channels_last,
+                        compile_optimizer=args.compile_optimizer, tf32=args.tf32, sync=args.sync,
+                        eval_images=max(0, args.eval_images), startup=not args.no_startup)
     res = run_bench(opts, progress=lambda s: print(f"act bench: {s}", file=sys.stderr, flush=True))
     out = Path(args.out)
     io.write_json(out, res, default=str)
