@@ -20,8 +20,43 @@ from act.errors import UserError, one_line
 EXIT_USER_ERROR = 2  # bad input (as argparse's own usage errors); 1: a bug, with its traceback
 
 
+def shown_default(default) -> Optional[str]:
+    """How ``--help`` shows an option's default, or None where it says nothing (None, False, empty, SUPPRESS)."""
+    if default is None or default is False or default is argparse.SUPPRESS:
+        return None
+    if isinstance(default, (list, tuple)):
+        return " ".join(str(d) for d in default) or None  # as typed: --sigmas 0.5 1.0
+    return str(default) or None
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's wrapped help, each option followed by ``(default: X)`` where X says something.
+
+    Unlike ArgumentDefaultsHelpFormatter, no "(default: None)" / "(default: False)" / "(default: [])"
+    noise: an option whose default means "not given" explains that in its own help text.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        shown = shown_default(action.default)
+        if shown is None or "%(default)" in help_text:
+            return help_text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return f"{help_text} (default: {shown.replace('%', '%%')})"
+        return help_text
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors: what is wrong and where the help is."""
+    """argparse with one-line usage errors (what is wrong and where the help is) and defaults in ``--help``.
+
+    Every subcommand's parser is one too (add_subparsers makes its parsers of the parent's class); a
+    subcommand asking for argparse's plain or defaults formatter gets :class:`HelpFormatter` instead.
+    """
+
+    def __init__(self, *args, **kwargs):
+        if kwargs.get("formatter_class") in (None, argparse.HelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+            kwargs["formatter_class"] = HelpFormatter
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(EXIT_USER_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")

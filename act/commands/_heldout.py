@@ -12,8 +12,8 @@ from act.errors import InputError
 def add_heldout_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="model.pt or checkpoints/step-*.pt of a run")
     p.add_argument("--split", default="test", help="dataset split the images come from")
-    p.add_argument("--seed", type=int, default=0, help="which images (and noise)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0, help="seed choosing the images (and the noise)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available, else the CPU), cpu, cuda, cuda:1, ...")
     p.add_argument("--network", default=None, help="generator, target or eval_ema (default: the sampling network)")
 
 

@@ -12,16 +12,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "claims", help="does each claim of the ACT paper hold at this experiment's scale?",
         description="Reads act aggregate's summary (and act theory's tables) and writes OUT_DIR/claims.md, claims.csv, "
         "claims.json and claims.png: per claim the test, per group mean/std/seeds, the difference in the claimed "
-        "direction with a 95%% Welch interval, and a verdict (holds / does not hold / inconclusive / not run at this "
-        "scale). The rules are in act/report/claims.py and act/report/verdicts.py.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "direction with a 95% Welch interval, and a verdict (holds / does not hold / inconclusive / not run at this "
+        "scale). The rules are in act/report/claims.py and act/report/verdicts.py.")
     p.add_argument("--summary", required=True, help="act aggregate CSV")
     p.add_argument("--theory-dir", default=None, help="results/{exp}/theory (C3 needs it; without it C3 is not run)")
     p.add_argument("--reported", default=None, help=f"reported numbers (default: {REFERENCE_DIR}/reported_results.csv)")
     p.add_argument("--reported-as", action="append", default=[], metavar="DATASET=REPORTED",
                    help="compare an experiment dataset key with a reported dataset (e.g. cifar10_ct=cifar10)")
     p.add_argument("--title", default="", help="experiment name for the Markdown heading")
-    p.add_argument("--out-dir", "-o", required=True, help="folder of claims.{md,csv,json,png}")
+    p.add_argument("--out", "-o", "--out-dir", dest="out_dir", required=True, metavar="OUT_DIR",
+                   help="folder of claims.{md,csv,json,png} (--out-dir: the same)")
     p.set_defaults(func=run)
 
 

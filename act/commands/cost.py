@@ -12,11 +12,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="FLOPs (torch.utils.flop_counter, one full step: every phase's forward and "
                        "backward, R1 amortised over its interval) and mean seconds per step after warm-up. "
                        "Writes JSON to --out (and prints it).")
-    p.add_argument("--config", "-c")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
-    p.add_argument("--out", "-o", default=None, help="JSON path")
-    p.add_argument("--steps", type=int, default=10, help="timed steps")
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--config", "-c", help="YAML training config (default: built-in defaults)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config value, e.g. --set train.batch_size=64 (repeatable)")
+    p.add_argument("--out", "-o", default=None, help="JSON to write (default: only print it)")
+    p.add_argument("--steps", type=int, default=10, help="timed training steps (seconds per step: their mean)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps before the timed ones")
     p.add_argument("--synthetic", action="store_true", help="random images of the preset's shape instead of the dataset")
     p.add_argument("--device", default=None, help="override train.device")
     p.add_argument("--max-batch", type=int, default=None,

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Rows: clean test images; then, per sigma, the noisy input and the model's estimate of x0.")
     add_heldout_args(p)
     p.add_argument("--out", "-o", required=True, help="PNG path (a .json of the errors is written beside it)")
-    p.add_argument("--sigmas", type=float, nargs="+", default=[0.5, 1.0, 2.0, 5.0])
+    p.add_argument("--sigmas", type=float, nargs="+", default=[0.5, 1.0, 2.0, 5.0],
+                   help="noise levels sigma, one row pair each (data units: images in [-1, 1])")
     p.add_argument("--num", type=int, default=10, help="images per row")
     p.set_defaults(func=run)
 

@@ -1,6 +1,6 @@
 """``act evaluate``: FID, KID, precision/recall, IS (and classifier scores) of one sample set.
 
-Writes one JSON file (``--out``); see :func:`act.metrics.evaluation.evaluate`.
+Writes one JSON file (``-o/--out``); see :func:`act.metrics.evaluation.evaluate`.
 """
 
 from __future__ import annotations
@@ -27,26 +27,27 @@ def register(subparsers: Any) -> None:
     ref.add_argument("--reference", help="reference file: an ADM batch, an EDM / clean-fid statistics npz, a zip or "
                      "a folder of images (must come from the same pool3 network and a compatible resize)")
     p.add_argument("--data-root", default=None, help="dataset root (default: the loader's search path)")
-    p.add_argument("--split", default="train", help="reference split (paper protocol: train)")
+    p.add_argument("--split", default="train", help="dataset split of the reference images (paper protocol: train)")
     p.add_argument("--num-ref", type=int, default=None, help="reference images (default: the whole split)")
-    p.add_argument("--ref-seed", type=int, default=0, help="seed of the reference subset when --num-ref is set")
+    p.add_argument("--ref-seed", type=int, default=0, help="seed of the reference subset (used with --num-ref)")
     p.add_argument("--num-samples", type=int, default=None, help="first N samples (default: all)")
     p.add_argument("--resolution", type=int, default=None, help="reference resolution (default: the samples')")
     p.add_argument("--resize-mode", default=DEFAULT_RESIZE_MODE, choices=RESIZE_MODES,
                    help="resize to 299 px: tf_bilinear (torch-fidelity/ADM/official ACT), clean (clean-fid), "
                         "torch_bilinear (pytorch-fid legacy)")
-    p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="reference feature cache")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="folder of the cached reference features")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available, else the CPU), cpu, cuda, cuda:1, ...")
+    p.add_argument("--batch-size", type=int, default=64, help="images per Inception forward pass")
     p.add_argument("--inception-weights", default=None,
                    help="torch-fidelity weights-inception-2015-12-05-6726825d.pth for IS "
                         "(else $ACT_INCEPTION_WEIGHTS, resources/weights/, the torch hub cache)")
     p.add_argument("--allow-download", action="store_true", help="let torch-fidelity download the IS weights")
     p.add_argument("--classifier", default=None, help="act train-classifier checkpoint (adds classifier_is/fd)")
-    p.add_argument("--kid-subsets", type=int, default=100)
-    p.add_argument("--kid-subset-size", type=int, default=1000)
+    p.add_argument("--kid-subsets", type=int, default=100, help="KID: number of random subsets averaged")
+    p.add_argument("--kid-subset-size", type=int, default=1000,
+                   help="KID: images per subset (capped at the set sizes)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--out", required=True, help="metrics JSON to write")
+    p.add_argument("--out", "-o", required=True, help="metrics JSON to write")
     p.set_defaults(func=run)
 
 

@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "inpaint.json (PSNR on the filled region) into --out.")
     add_heldout_args(p)
     p.add_argument("--out", "-o", required=True, help="output folder")
-    p.add_argument("--mask", default="center", choices=("center", "left", "strokes"))
+    p.add_argument("--mask", default="center", choices=("center", "left", "strokes"),
+                   help="region to fill: a centre box, the left half, or random strokes")
     p.add_argument("--num", type=int, default=8, help="number of test images")
     p.add_argument("--sigmas", type=float, nargs="+", default=None,
                    help="decreasing noise levels (default: 8 levels along a 40-point Karras grid)")

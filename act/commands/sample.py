@@ -24,13 +24,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num", type=int, default=None, help="number of samples (default: the config's sample.num_samples)")
     p.add_argument("--steps", type=int, choices=(1, 2), default=None, help="1 (sigma_max) or 2 (sigma_max, then the config's second sigma)")
     p.add_argument("--sigmas", type=float, nargs="+", default=None, help="explicit decreasing noise levels, e.g. 80 0.661")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of image 0; image i uses seed + i (default: the config's sample.seed)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="images per forward pass; does not change the images (default: the config's sample.batch_size)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available, else the CPU), cpu, cuda, cuda:1, ...")
     p.add_argument("--network", default=None, help="which weights: generator, target or eval_ema (default: the method's sampling network)")
     p.add_argument("--quantize", choices=QUANTIZATIONS, default=None,
                    help="images to uint8: truncate (the official FID paths) or round (default: the config's sample.quantize)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 

@@ -21,18 +21,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "score-run", help="sample and score every checkpoint of a run (sample + evaluate / toy-metrics)",
         description="For each --checkpoint and each --nfe: samples into SAMPLES_DIR/step{k}_nfe{n}/ and metrics into "
-        "METRICS_DIR/step{k}_nfe{n}.json (exact W1 for 2-D toy data; FID, KID, precision/recall, IS for images).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "METRICS_DIR/step{k}_nfe{n}.json (exact W1 for 2-D toy data; FID, KID, precision/recall, IS for images). "
+        "-o OUT sets SAMPLES_DIR to OUT/samples and METRICS_DIR to OUT/metrics; without it give both folders.")
     p.add_argument("--checkpoint", nargs="+", required=True, help="checkpoints of one run (checkpoints/step-*.pt)")
-    p.add_argument("--nfe", type=int, nargs="+", choices=(1, 2), default=[1, 2], help="sampling steps")
+    p.add_argument("--nfe", type=int, nargs="+", choices=(1, 2), default=[1, 2],
+                   help="sampling steps (network evaluations) per sample set: 1, 2 or both")
     p.add_argument("--num", type=int, default=None, help="samples per set (default: the config's sample.num_samples)")
     p.add_argument("--batch-size", type=int, default=None, help="sampling batch (default: the config's)")
     p.add_argument("--seed", type=int, default=None, help="first image seed (default: the config's sample.seed)")
     p.add_argument("--plots", choices=("final", "all", "none"), default="final",
                    help="which checkpoints get a grid/scatter PNG")
-    p.add_argument("--samples-dir", required=True, help="folder of the sample sets")
-    p.add_argument("--metrics-dir", required=True, help="folder of the metrics JSON files")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--out", "-o", default=None, metavar="OUT",
+                   help="output folder: sample sets in OUT/samples, metrics in OUT/metrics")
+    p.add_argument("--samples-dir", default=None,
+                   help="folder of the sample sets (default: OUT/samples; required without --out)")
+    p.add_argument("--metrics-dir", default=None,
+                   help="folder of the metrics JSON files (default: OUT/metrics; required without --out)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available, else the CPU), cpu, cuda, cuda:1, ...")
     g = p.add_argument_group("image evaluation (as act evaluate; ignored for 2-D toy data)")
     g.add_argument("--dataset", default=None, help="act.data name of the reference images (default: the run's data)")
     g.add_argument("--data-root", default=None, help="dataset root (default: the loader's search path)")
@@ -40,11 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--num-ref", type=int, default=None, help="reference images (default: the whole split)")
     g.add_argument("--resize-mode", default=DEFAULT_RESIZE_MODE, choices=RESIZE_MODES, help="resize to 299 px")
     g.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="reference feature cache")
-    g.add_argument("--eval-batch-size", type=int, default=64, help="Inception batch")
+    g.add_argument("--eval-batch-size", type=int, default=64, help="images per Inception forward pass")
     g.add_argument("--inception-weights", default=None, help="torch-fidelity IS weights file")
     g.add_argument("--classifier", default=None, help="act train-classifier checkpoint (classifier_is/fd)")
-    g.add_argument("--kid-subsets", type=int, default=100, help="KID subsets")
-    g.add_argument("--kid-subset-size", type=int, default=1000, help="KID subset size")
+    g.add_argument("--kid-subsets", type=int, default=100, help="KID: number of random subsets averaged")
+    g.add_argument("--kid-subset-size", type=int, default=1000, help="KID: images per subset")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -55,13 +60,17 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from act.devices import resolve_device
-    from act.errors import InputError, MissingInputError
+    from act.errors import ConfigError, InputError, MissingInputError
 
+    if args.out is None and (args.samples_dir is None or args.metrics_dir is None):
+        raise ConfigError("give -o/--out OUT (samples into OUT/samples, metrics into OUT/metrics), "
+                          "or both --samples-dir and --metrics-dir")
     missing = [c for c in args.checkpoint if not Path(c).is_file()]
     if missing:
         raise MissingInputError(f"no checkpoint file {missing[0]}: pass existing checkpoints/step-*.pt files")
     device = resolve_device(args.device)
-    samples_dir, metrics_dir = Path(args.samples_dir), Path(args.metrics_dir)
+    samples_dir = Path(args.samples_dir) if args.samples_dir else Path(args.out) / "samples"
+    metrics_dir = Path(args.metrics_dir) if args.metrics_dir else Path(args.out) / "metrics"
     # One network in memory at a time (16 ImageNet-64 checkpoints would not fit on a GPU together);
     # the plots go to the latest step by file name, else the last file given.
     steps = [checkpoint_step(Path(c).name) for c in args.checkpoint]

@@ -31,17 +31,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="probe seed (data subset and z)")
     p.add_argument("--probe", default=None, help="probe file to reuse or create (default: OUT/probe.pt)")
     p.add_argument("--network", default=None, help="measured network: generator, target, eval_ema (default: the sampling network)")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lipschitz-points", type=int, default=16)
-    p.add_argument("--lipschitz-iters", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=256, help="probe samples per forward pass")
+    p.add_argument("--lipschitz-points", type=int, default=16,
+                   help="probe points x0 + T z where the Lipschitz constant of f is estimated")
+    p.add_argument("--lipschitz-iters", type=int, default=30,
+                   help="power-iteration steps of that estimate (Jacobian spectral norm)")
     p.add_argument("--image-distance", default="w1", choices=IMAGE_DISTANCES,
-                   help="images: exact W1 between the flattened images (default; what B_k bounds), sliced_w1 "
+                   help="images: w1 (exact W1 between the flattened images: what B_k bounds), sliced_w1 "
                         "(a lower bound of W1, also bounded) or sliced_w2 (a proxy B_k does not bound)")
     p.add_argument("--projections", type=int, default=256, help="images: sliced-W projections (fixed seed 0)")
     p.add_argument("--plots", choices=("all", "final", "none"), default="all",
                    help="which checkpoints get their bound-vs-distance PNG (the last given is the final one)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available, else the CPU), cpu, cuda, cuda:1, ...")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a config value, e.g. --set train.steps=200 --set method.name=ict (repeatable)")
     p.add_argument("--resume", default="auto",
-                   help="'auto' (default): continue from the newest checkpoint in --out, which must come from the same "
+                   help="'auto': continue from the newest checkpoint in --out, which must come from the same "
                    "config (else an error); 'same-config': likewise, but start afresh if the config changed (what the "
                    "workflow uses); 'none': start afresh, removing earlier checkpoints; or a checkpoint path")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs still go to train_log.jsonl)")

@@ -1,0 +1,134 @@
+"""CLI habits of every `act` subcommand, as act/cli.py registers them: help text on every option, defaults in
+``--help`` where they say something, ``-o/--out`` on every command that writes, ``act --version``.
+
+Everything here parses or prints help only: no command runs (except one that stops at its arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+import act
+from act.cli import HelpFormatter, Parser, build_parser, main, shown_default
+
+PARSER = build_parser()
+SUBCOMMANDS = next(a for a in PARSER._actions if isinstance(a, argparse._SubParsersAction)).choices
+# Commands that write no file or folder (and so need no -o/--out): none today.
+WRITES_NOTHING: frozenset = frozenset()
+
+
+
+def _commands():
+    return sorted(SUBCOMMANDS)
+
+
+def _options(name: str):
+    return [a for a in SUBCOMMANDS[name]._actions if not isinstance(a, argparse._HelpAction)]
+
+
+def _help_text(name: str, capsys, monkeypatch) -> str:
+    """`act NAME --help` as printed, whitespace collapsed (wrapping may break a line anywhere)."""
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as e:
+        main([name, "--help"])
+    assert e.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_the_expected_subcommands_are_registered():
+    assert len(SUBCOMMANDS) >= 18
+    assert {"train", "sample", "evaluate", "train-classifier", "score-run", "bench"} <= set(SUBCOMMANDS)
+
+
+@pytest.mark.parametrize("name", _commands())
+def test_every_option_has_help(name):
+    missing = [a.option_strings or a.dest for a in _options(name)
+               if not (a.help or "").strip() or a.help == argparse.SUPPRESS]
+    assert not missing, f"act {name}: options without help text: {missing}"
+
+
+@pytest.mark.parametrize("name", _commands())
+def test_commands_that_write_have_o_and_out(name):
+    if name in WRITES_NOTHING:
+        pytest.skip(f"act {name} writes nothing")
+    strings = SUBCOMMANDS[name]._option_string_actions
+    assert "-o" in strings and "--out" in strings, f"act {name} writes but has no -o/--out"
+    assert strings["-o"] is strings["--out"], f"act {name}: -o and --out are different options"
+
+
+@pytest.mark.parametrize("name", _commands())
+def test_help_shows_meaningful_defaults_only(name, capsys, monkeypatch):
+    text = _help_text(name, capsys, monkeypatch)
+    for action in _options(name):
+        shown = shown_default(action.default)
+        if shown is not None and action.option_strings:
+            assert f"(default: {shown})" in text, f"act {name} --help: no default shown for {action.option_strings}"
+    for noise in ("(default: None)", "(default: False)", "(default: [])", "(default: )"):
+        assert noise not in text, f"act {name} --help shows {noise}"
+
+
+def test_formatter_skips_defaults_that_say_nothing(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    p = Parser(prog="demo")
+    p.add_argument("--none", default=None, help="a")
+    p.add_argument("--flag", action="store_true", help="b")
+    p.add_argument("--many", action="append", default=[], help="c")
+    p.add_argument("--zero", type=int, default=0, help="d")
+    p.add_argument("--name", default="50%", help="e, 100%% sure")
+    p.add_argument("--sigmas", type=float, nargs="+", default=[0.5, 1.0], help="f")
+    p.add_argument("--own", default="x", help="g (default: %(default)s)")
+    p.add_argument("pos", help="h")
+    assert p.formatter_class is HelpFormatter
+    text = " ".join(p.format_help().split())
+    assert "a --flag" in text and "b --many" in text and "c --zero" in text  # nothing after a, b, c
+    assert "d (default: 0)" in text and "e, 100% sure (default: 50%)" in text
+    assert "f (default: 0.5 1.0)" in text and "g (default: x)" in text and "pos h" in text
+    assert text.count("(default:") == 4
+
+
+def test_an_explicit_defaults_formatter_is_upgraded():
+    p = Parser(prog="demo", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    assert p.formatter_class is HelpFormatter
+    assert SUBCOMMANDS["bench"].formatter_class is HelpFormatter
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"act-bench {act.__version__}"
+
+
+@pytest.mark.parametrize("argv, dest, value", [
+    (["evaluate", "--samples", "s.npz", "--dataset", "cifar10", "-o", "m.json"], "out", "m.json"),
+    (["train-classifier", "--dataset", "fashion_mnist", "-o", "c.pt"], "out", "c.pt"),
+    (["claims", "--summary", "s.csv", "-o", "c"], "out_dir", "c"),
+    (["claims", "--summary", "s.csv", "--out", "c"], "out_dir", "c"),
+    (["claims", "--summary", "s.csv", "--out-dir", "c"], "out_dir", "c"),
+    (["tables", "--summary", "s.csv", "--out", "t"], "out_dir", "t"),
+    (["tables", "--summary", "s.csv", "--out-dir", "t"], "out_dir", "t"),
+    (["figures", "--summary", "s.csv", "--out", "f"], "out_dir", "f"),
+    (["figures", "--summary", "s.csv", "--out-dir", "f"], "out_dir", "f"),
+    (["score-run", "--checkpoint", "a.pt", "-o", "r"], "out", "r"),
+])
+def test_out_spellings_parse(argv, dest, value):
+    assert getattr(PARSER.parse_args(argv), dest) == value
+
+
+def test_a_missing_out_is_a_one_line_usage_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["evaluate", "--samples", "s.npz", "--dataset", "cifar10"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "the following arguments are required: --out/-o" in err
+
+
+def test_score_run_needs_out_or_both_folders(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ACT_DEBUG", raising=False)
+    assert main(["score-run", "--checkpoint", "none.pt", "--samples-dir", "s"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("act score-run: give -o/--out") and len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
