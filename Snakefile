@@ -1,7 +1,7 @@
 # act-bench: CT, iCT and ACT at matched compute, from data to report.
 #   snakemake --cores 2                                  the embedded default (config/default.yaml)
 #   snakemake --cores 2 --configfile config/ci.yaml      another experiment
-#   snakemake --profile slurm --configfile config/paper/cifar10.yaml
+#   snakemake --profile profiles/slurm --configfile config/paper/cifar10.yaml
 #   snakemake --report results/<name>/report.html        after a run
 # Stages, in order: reference, cost, budget, train, score (sample + metrics), theory, inpaint, released
 # checkpoints (import + score), report, claims.
@@ -51,4 +51,9 @@ rule all:
         path(tables_dir),
         path(figures_dir),
         path(claims_path, ".md"),
-        [path(classifier_path, d) for d in IMAGES if SETTINGS[d]["classifier"]["enabled"]],  # early, beside the costs
+        # The classifiers early, beside the costs.
+        [
+            path(classifier_path, d)
+            for d in IMAGES
+            if SETTINGS[d]["classifier"]["enabled"]
+        ],

@@ -103,3 +103,51 @@ def test_ict_is_the_consistency_method_configured_otherwise():
     differs = {k for k in vars(ct) if getattr(ct, k) != getattr(ict, k)}
     assert differs == {"name", "s0", "s1", "curriculum", "index_sampling", "weighting", "target", "distance", "eval_ema"}
     assert (ict.curriculum, ict.index_sampling, ict.weighting, ict.target) == ("doubling", "lognormal", "ict", "online")
+
+
+def _schema_keys(node, schema, label=""):
+    """The qualified keys of the workflow's JSON schema as config/README.md names them: top-level and dataset keys
+    bare (`name`, `seeds`), the others under their parents (`cost.steps`, `budget.reference.method`), and the
+    fields of every rule's job request as `resources.<rule>.threads`."""
+    keys = set()
+    ref = node.get("$ref")
+    if ref:
+        target = ref.rsplit("/", 1)[-1]
+        label = {"dataset": "", "job": "resources.<rule>"}.get(target, label)
+        keys |= _schema_keys(schema["definitions"][target], schema, label)
+    for key, sub in node.get("properties", {}).items():
+        name = f"{label}.{key}" if label else key
+        keys.add(name)
+        keys |= _schema_keys(sub, schema, "" if name in ("defaults", "datasets") else name)
+    for sub in (node.get("items"), node.get("additionalProperties")):
+        if isinstance(sub, dict):
+            keys |= _schema_keys(sub, schema, label)
+    return keys
+
+
+def test_config_readme_documents_every_key():
+    """config/README.md (rendered by the Snakemake workflow catalog) has a table row for every key of the workflow's
+    schema and every field of the training config's dataclasses, so it cannot fall behind either."""
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from act.config import METHOD_CONFIGS
+
+    root = Path(__file__).parents[1]
+    readme = (root / "config" / "README.md").read_text()
+    workflow_part, training_part = readme.split("\n## The workflow config\n")[1].split("\n## The training config\n")
+    rows = lambda text: set(re.findall(r"^\| `([^`]+)` \|", text, re.M))  # noqa: E731  (a table row's first cell)
+
+    schema = yaml.safe_load((root / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    expected = _schema_keys(schema, schema)
+    assert {"name", "results_dir", "cost.max_batch", "seeds", "budget.reference.steps", "sample.nfe",
+            "released.sha256", "resources.train", "resources.<rule>.gpu"} <= expected  # the walk finds them
+    assert not expected - rows(workflow_part), "config/README.md lacks workflow config keys"
+
+    fields = {f"{section.name}.{f.name}" for section in dataclasses.fields(ExperimentConfig) if section.name != "method"
+              for f in dataclasses.fields(section.default_factory())}
+    fields |= {f"method.{f.name}" for cls in METHOD_CONFIGS.values() for f in dataclasses.fields(cls)}
+    assert not fields - rows(training_part), "config/README.md lacks training config keys"

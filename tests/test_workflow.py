@@ -143,19 +143,73 @@ def test_lint():
     assert not lints and "your workflow is in a good condition" in res.stdout + res.stderr, res.stdout + res.stderr
 
 
-def test_profile_slurm_is_found_from_the_repository_root():
-    """`snakemake --profile slurm` in the repository root finds ./slurm (Snakemake looks in the working
-    directory, then ~/.config/snakemake, then /etc/xdg/snakemake)."""
+def test_snakefmt():
+    """The Snakefile and the rule files are as snakefmt writes them (the workflow catalog's standard)."""
+    snakefmt = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or shutil.which("snakefmt")
+    if snakefmt is None:
+        pytest.skip("snakefmt is not installed (pip install -e .[dev])")
+    res = subprocess.run([snakefmt, "--check", "Snakefile", "workflow/"], cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, f"run `snakefmt Snakefile workflow/`:\n{res.stdout}{res.stderr}"
+
+
+def test_workflow_catalog_settings_are_true_to_the_workflow():
+    """.snakemake-workflow-catalog.yml claims only what the workflow supports: conda (every rule names an
+    environment), no container image (so no apptainer), a report; config/README.md is the instructions."""
+    usage = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())["usage"]
+    assert set(usage) == {"mandatory-flags", "software-stack-deployment", "report"}
+    assert set(usage["mandatory-flags"]) == {"desc", "flags"}
+    rules = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
+    text = "\n".join(p.read_text() for p in rules)
+    has_container = re.search(r"^\s*container(ized)?:", text, re.M) is not None
+    assert usage["software-stack-deployment"] == {"conda": True, "apptainer": has_container,
+                                                 "apptainer+conda": has_container}
+    assert usage["report"] is (re.search(r"^report:", (REPO / "Snakefile").read_text(), re.M) is not None)
+    assert (REPO / "config" / "README.md").is_file()
+
+
+def test_profile_slurm_parses_and_shadows_no_named_profile():
+    """`snakemake --profile profiles/slurm` finds the SLURM profile by its path, and nothing in the repository
+    root is named like a profile (Snakemake looks for a bare `--profile NAME` in the working directory before
+    ~/.config/snakemake/NAME, so a ./slurm here would shadow a user's own)."""
     from snakemake.cli import get_profile_dir
 
     cwd = os.getcwd()
     try:
         os.chdir(REPO)
-        found = get_profile_dir("slurm")
+        found = get_profile_dir("profiles/slurm")
     finally:
         os.chdir(cwd)
-    assert found is not None and Path(found[0]).resolve() == REPO / "slurm"
-    assert yaml.safe_load(found[1].read_text())["executor"] == "slurm"
+    assert found is not None and Path(found[0]).resolve() == REPO / "profiles" / "slurm"
+    profile = yaml.safe_load(found[1].read_text())
+    assert profile["executor"] == "slurm"
+    assert profile["set-resources"]["train"]["slurm_extra"] == "'--signal=TERM@300'"
+    # The plugin refuses what it sets itself (--qos, --nodes, --gpus, ...) inside slurm_extra.
+    assert not re.search(r"--(qos|nodes|gpus|gres)\b", profile["set-resources"]["train"]["slurm_extra"])
+    assert not any((REPO / name / "config.yaml").exists() for name in ("slurm", "default"))
+
+
+def train_jobs(dry_run_output: str) -> list[dict]:
+    """Each `rule train:` job of a `snakemake -n -p` run: its wildcards, resources and shell command."""
+    jobs = []
+    for block in dry_run_output.split("rule train:")[1:]:
+        wildcards = dict(kv.split("=") for kv in re.search(r"wildcards: (.+)", block)[1].split(", "))
+        resources = dict(kv.split("=", 1) for kv in re.search(r"resources: (.+)", block)[1].split(", "))
+        jobs.append({"wildcards": wildcards, "resources": resources,
+                     "shell": re.search(r"^Shell command: (.+)$", block, re.M)[1]})
+    return jobs
+
+
+def test_train_jobs_ask_for_one_node(tmp_path):
+    """Every training job asks for one node (the train rule's `nodes` resource, which the SLURM plugin turns
+    into --nodes=1, on any executor): an 8-GPU run is one torchrun --standalone on one machine."""
+    res = snakemake("-n", "-p", "--configfile", "config/paper/imagenet64.yaml", "--config", f"results_dir={tmp_path}")
+    assert res.returncode == 0, res.stderr + res.stdout
+    jobs = train_jobs(res.stdout)
+    assert jobs and all(j["resources"].get("nodes") == "1" for j in jobs), jobs
+    eight = [j for j in jobs if j["resources"]["gpu"] == "8"]
+    assert eight and all("torchrun --standalone --nproc_per_node=8 " in j["shell"] for j in eight)
+    assert all("torchrun" not in j["shell"] for j in jobs if j["resources"]["gpu"] == "1")
 
 
 STUB_SBATCH = """#!/bin/sh
@@ -204,7 +258,7 @@ def test_slurm_submissions_request_gpus_where_needed(tmp_path):
         (bin_dir / name).chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "STUB_LOG": str(log_dir)}
     env.pop("SLURM_JOB_ID", None)
-    res = snakemake("--profile", "slurm", *cfg, "--retries", "0", "--slurm-init-seconds-before-status-checks", "1",
+    res = snakemake("--profile", "profiles/slurm", *cfg, "--retries", "0", "--slurm-init-seconds-before-status-checks", "1",
                     env=env, timeout=240)
     assert "has been submitted with SLURM jobid" in res.stderr + res.stdout, res.stderr[-3000:]
     submitted = {}
@@ -214,6 +268,8 @@ def test_slurm_submissions_request_gpus_where_needed(tmp_path):
         submitted.setdefault(rule, []).append(" ".join(args))
     assert len(submitted.get("train", [])) == 6, submitted.keys()  # 3 methods x 2 datasets
     assert all("--gpus=1" in a for a in submitted["train"])
+    assert all("--nodes=1" in a for a in submitted["train"])  # the train rule's `nodes` resource
+    assert not any("--nodes" in a for a in submitted["train_classifier"])
     assert all("--signal=TERM@300" in a for a in submitted["train"])  # act train checkpoints and exits 75 on it
     assert not any("--signal" in a for a in submitted["train_classifier"])
     assert all(re.search(r"--mem \d+", a) and re.search(r"-t \d+", a) for a in submitted["train"])

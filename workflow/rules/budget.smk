@@ -5,7 +5,10 @@
 
 checkpoint budget:
     input:
-        costs=[path(cost_path, j["dataset"], j["method"], j["batch"]) for j in cost_jobs(PLAN)],
+        costs=[
+            path(cost_path, j["dataset"], j["method"], j["batch"])
+            for j in cost_jobs(PLAN)
+        ],
     output:
         budget=path(budget_path),
         configs=[str(config_path(CONFIGS, *r)) for r in runs()],
@@ -13,17 +16,17 @@ checkpoint budget:
         logs("budget", "all"),
     benchmark:
         bench("budget", "all")
-    params:
-        experiment=EXPERIMENT_FILE,
-        configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
-        plan=plan_params(ACT_KEYS),  # seeds, checkpoints, the budget itself
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=job("budget", "mem_mb"),
         runtime=job("budget", "runtime"),
         gpu=job("budget", "gpu"),
-    conda:
-        ENV
+    params:
+        experiment=EXPERIMENT_FILE,
+        configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
+        plan=plan_params(ACT_KEYS),  # seeds, checkpoints, the budget itself
     shell:
         "act budget --experiment-config {params.experiment} --costs {input.costs} "
         "--out {output.budget} --configs-dir {params.configs_dir} > {log} 2>&1"

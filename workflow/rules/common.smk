@@ -13,10 +13,33 @@ from snakemake.utils import validate
 
 from act.checkpoint import checkpoint_path
 from act.config import deep_update
-from act.plan.experiment import config_problem, cost_jobs, parse_experiment, resolve_run_config, resource_request
-from act.plan.layout import (RunKey, benchmark_path, budget_path, claims_path, classifier_path, config_path,
-                             configs_dir, cost_config_path, cost_path, experiment_dir, figures_dir, inpaint_path,
-                             log_path, model_path, released_dir, stage_dir, summary_path, tables_dir)
+from act.plan.experiment import (
+    config_problem,
+    cost_jobs,
+    parse_experiment,
+    resolve_run_config,
+    resource_request,
+)
+from act.plan.layout import (
+    RunKey,
+    benchmark_path,
+    budget_path,
+    claims_path,
+    classifier_path,
+    config_path,
+    configs_dir,
+    cost_config_path,
+    cost_path,
+    experiment_dir,
+    figures_dir,
+    inpaint_path,
+    log_path,
+    model_path,
+    released_dir,
+    stage_dir,
+    summary_path,
+    tables_dir,
+)
 from act.report.style import method_rank
 
 # act budget reads the experiment from its file: the keys it reads must not be changed
@@ -24,11 +47,14 @@ from act.report.style import method_rank
 # given, before the schema fills in the defaults of the workflow's own settings.
 EXPERIMENT_KEYS = ("name", "defaults", "datasets")
 _GIVEN = {k: copy.deepcopy(config.get(k)) for k in EXPERIMENT_KEYS}
-SCHEMA = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")  # basedir: the Snakefile's
-_bad = config_problem(config, SCHEMA)  # one line naming the key, before Snakemake's own (longer) report
+# workflow.basedir: the folder of the Snakefile
+SCHEMA = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
+# One line naming the key, before Snakemake's own (longer) report
+_bad = config_problem(config, SCHEMA)
 if _bad:
     raise WorkflowError(f"act-bench config: {_bad}")
-validate(config, schema="../schemas/config.schema.yaml")  # also fills in the schema's defaults
+# Also fills in the schema's defaults.
+validate(config, schema="../schemas/config.schema.yaml")
 
 # One experiment, one folder: every output of the workflow lives under R.
 EXP = config["name"]
@@ -37,9 +63,10 @@ R = str(experiment_dir(config["results_dir"], EXP))
 # Only with --software-deployment-method conda (built once, shared by all rules); otherwise the
 # rules call the `act` of the environment Snakemake runs in (the README's .venv). Relative to
 # the rule files, which all live in workflow/rules/.
-ENV = "../../environment.yml"
+ENV = "../envs/act.yaml"
 
-PLAN = parse_experiment(config)  # what act budget will read: datasets, methods, batches, seeds, budget
+# What act budget will read: datasets, methods, batches, seeds, budget
+PLAN = parse_experiment(config)
 
 # Relative to the working directory, as typed or not: `--configfile config/x.yaml` arrives
 # absolute, `configfile:` relative, and the path is a parameter of the rules that read it.
@@ -55,7 +82,15 @@ if any(_in_file.get(k) != _GIVEN[k] for k in EXPERIMENT_KEYS):
 
 # What act budget (and act cost's configs) depend on: a change re-plans, and so retrains.
 # Workflow-only settings (sample, evaluate, theory, ...) only redo their own stages.
-ACT_KEYS = ("config", "methods", "overrides", "batch_sizes", "seeds", "budget", "checkpoints")
+ACT_KEYS = (
+    "config",
+    "methods",
+    "overrides",
+    "batch_sizes",
+    "seeds",
+    "budget",
+    "checkpoints",
+)
 COST_KEYS = ("config", "methods", "overrides", "batch_sizes", "budget")
 
 
@@ -74,15 +109,19 @@ wildcard_constraints:
     batch=r"\d+",
     seed=r"\d+",
 
+
 # Workflow settings of a dataset: the config's `defaults:` (the schema's defaults filled in), then
 # the dataset's own section, the order act budget merges its keys in. The schema cannot fill the
 # datasets' sections themselves: their defaults would then override `defaults:`.
-SETTINGS = {d: deep_update(config["defaults"], config["datasets"][d]) for d in PLAN.datasets}
+SETTINGS = {
+    d: deep_update(config["defaults"], config["datasets"][d]) for d in PLAN.datasets
+}
 
 
 def job(rule, field):
     """What a job of `rule` asks for (act.plan.experiment.resource_request, as act estimate reads it; the
-    schema's defaults filled in): a function of the wildcards only where some dataset sets its own."""
+    schema's defaults filled in): a function of the wildcards only where some dataset sets its own.
+    """
     per_dataset = {d: resource_request(config, d, rule, field) for d in PLAN.datasets}
     default = config["resources"][rule][field]
     if all(v == default for v in per_dataset.values()):
@@ -92,10 +131,13 @@ def job(rule, field):
 
 def _first_config(dataset):
     plan = PLAN.datasets[dataset]
-    return resolve_run_config(PLAN, dataset, next(iter(plan.methods)), plan.batch_sizes[0])
+    return resolve_run_config(
+        PLAN, dataset, next(iter(plan.methods)), plan.batch_sizes[0]
+    )
 
 
-DATA = {d: _first_config(d).data for d in PLAN.datasets}  # every method of a dataset shares its data section
+# Every method of a dataset shares its data section.
+DATA = {d: _first_config(d).data for d in PLAN.datasets}
 TOY = [d for d in PLAN.datasets if DATA[d].name == "toy2d"]
 IMAGES = [d for d in PLAN.datasets if d not in TOY]
 
@@ -108,7 +150,8 @@ def one_of(names):
 # --- Paths (act/plan/layout.py), with wildcards in rules ---------------------------------
 
 WC = ("{dataset}", "{method}", "{batch}", "{seed}")  # a run's wildcards
-RUN = str(RunKey(*WC).rel())  # {dataset}/{method}/b{batch}/s{seed}: the run's log and benchmark names
+# {dataset}/{method}/b{batch}/s{seed}: the run's log and benchmark names
+RUN = str(RunKey(*WC).rel())
 CONFIGS = str(configs_dir(R))
 
 
@@ -142,13 +185,20 @@ def runs():
 def budget_runs():
     """{(dataset, method, batch): budget.json entry}; waits for (re-evaluates after) the budget."""
     with open(checkpoints.budget.get().output.budget) as f:
-        return {(r["dataset"], r["method"], int(r["batch"])): r for r in json.load(f)["runs"]}
+        return {
+            (r["dataset"], r["method"], int(r["batch"])): r
+            for r in json.load(f)["runs"]
+        }
 
 
 def run_steps(wc, which):
     """Checkpoint steps of run ``wc``: the final one, or all of them."""
     entry = budget_runs()[(wc.dataset, wc.method, int(wc.batch))]
-    return [int(entry["steps"])] if which == "final" else [int(s) for s in entry["checkpoint_steps"]]
+    return (
+        [int(entry["steps"])]
+        if which == "final"
+        else [int(s) for s in entry["checkpoint_steps"]]
+    )
 
 
 def run_config(wc):
@@ -158,7 +208,11 @@ def run_config(wc):
 
 
 def checkpoint_file(wc, step):
-    return str(checkpoint_path(stage_dir(R, "runs", wc.dataset, wc.method, wc.batch, wc.seed), int(step)))
+    return str(
+        checkpoint_path(
+            stage_dir(R, "runs", wc.dataset, wc.method, wc.batch, wc.seed), int(step)
+        )
+    )
 
 
 # --- Inputs and options of single rules -----------------------------------------------
@@ -166,7 +220,11 @@ def checkpoint_file(wc, step):
 
 def run_outputs(d, m, b, s):
     """Everything measured on one run: aggregate's input, and what the figures draw from."""
-    out = [path(model_path, d, m, b, s), path(stage_dir, "samples", d, m, b, s), path(stage_dir, "metrics", d, m, b, s)]
+    out = [
+        path(model_path, d, m, b, s),
+        path(stage_dir, "samples", d, m, b, s),
+        path(stage_dir, "metrics", d, m, b, s),
+    ]
     st = SETTINGS[d]
     if st["theory"]["enabled"]:
         out.append(path(stage_dir, "theory", d, m, b, s))
@@ -190,7 +248,8 @@ def launcher(wildcards):
 def image_scoring_inputs(dataset, run=None):
     """What scoring images of ``dataset`` waits for besides its model: the classifier (when enabled) and the
     dataset's first run's scoring, which fills the reference feature cache (``run``: the run scored, None
-    for a released checkpoint). Only the order: ancient(), so redoing that job redoes no other."""
+    for a released checkpoint). Only the order: ancient(), so redoing that job redoes no other.
+    """
     inputs = {}
     if SETTINGS[dataset]["classifier"]["enabled"]:
         inputs["classifier"] = path(classifier_path, dataset)
@@ -202,7 +261,8 @@ def image_scoring_inputs(dataset, run=None):
 
 def score_inputs(wc):
     run = (wc.dataset, wc.method, int(wc.batch), int(wc.seed))
-    inputs = {"model": path(model_path, *run), "config": run_config(wc)}  # after the budget: its checkpoints
+    # After the budget: its checkpoints.
+    inputs = {"model": path(model_path, *run), "config": run_config(wc)}
     if wc.dataset in IMAGES:
         inputs.update(image_scoring_inputs(wc.dataset, run))
     return inputs
@@ -212,7 +272,10 @@ def score_checkpoints(wc, input):
     """The checkpoints a scoring job samples: the run's (``sample.at``: final or all), or a released file's model."""
     if "name" in wc.keys():  # score_released
         return input.model
-    return [checkpoint_file(wc, k) for k in run_steps(wc, SETTINGS[wc.dataset]["sample"]["at"])]
+    return [
+        checkpoint_file(wc, k)
+        for k in run_steps(wc, SETTINGS[wc.dataset]["sample"]["at"])
+    ]
 
 
 def score_options(wc, input):
@@ -221,9 +284,15 @@ def score_options(wc, input):
         return ""
     st = SETTINGS[wc.dataset]["evaluate"]
     root = st["data_root"] or DATA[wc.dataset].root
-    opts = [f"--dataset {DATA[wc.dataset].name}", f"--split {st['split']}", f"--resize-mode {st['resize_mode']}",
-            f"--eval-batch-size {st['batch_size']}", f"--kid-subsets {st['kid_subsets']}",
-            f"--kid-subset-size {st['kid_subset_size']}", f"--cache-dir {config['reference_cache']}"]
+    opts = [
+        f"--dataset {DATA[wc.dataset].name}",
+        f"--split {st['split']}",
+        f"--resize-mode {st['resize_mode']}",
+        f"--eval-batch-size {st['batch_size']}",
+        f"--kid-subsets {st['kid_subsets']}",
+        f"--kid-subset-size {st['kid_subset_size']}",
+        f"--cache-dir {config['reference_cache']}",
+    ]
     opts += [f"--num-ref {st['num_ref']}"] if st["num_ref"] else []
     opts += [f"--data-root {root}"] if root else []
     opts += [f"--classifier {input.classifier}"] if "classifier" in input.keys() else []
@@ -231,19 +300,36 @@ def score_options(wc, input):
 
 
 # Released (official) checkpoints, per image dataset: imported, then scored as its runs are (released.smk).
-RELEASED = {(d, r["name"]): r for d in PLAN.datasets for r in SETTINGS[d].get("released", [])}
+RELEASED = {
+    (d, r["name"]): r for d in PLAN.datasets for r in SETTINGS[d].get("released", [])
+}
 if any(d in TOY for d, _ in RELEASED):
-    raise WorkflowError(f"released checkpoints are image generators: {sorted({d for d, _ in RELEASED if d in TOY})} "
-                        "is 2-D toy data; move the `released:` entries to an image dataset")
+    raise WorkflowError(
+        f"released checkpoints are image generators: {sorted({d for d, _ in RELEASED if d in TOY})} "
+        "is 2-D toy data; move the `released:` entries to an image dataset"
+    )
 REL = path(released_dir, "{dataset}", "{name}")
 
 
 def released_inputs(wc):
     """score_released's inputs: the imported model, and what scoring the dataset's images waits for."""
-    return {"model": os.path.join(REL.format(**wc), "model.pt"), **image_scoring_inputs(wc.dataset)}
+    return {
+        "model": os.path.join(REL.format(**wc), "model.pt"),
+        **image_scoring_inputs(wc.dataset),
+    }
 
 
 def theory_options(wc):
-    st = SETTINGS[wc.dataset]["theory"]  # num_scales null: each method's own grid (no option)
-    keys = ("num_probe", "batch_size", "projections", "lipschitz_points", "lipschitz_iters", "num_scales")
-    return " ".join(f"--{k.replace('_', '-')} {st[k]}" for k in keys if st[k] is not None)
+    # num_scales null: each method's own grid (no option)
+    st = SETTINGS[wc.dataset]["theory"]
+    keys = (
+        "num_probe",
+        "batch_size",
+        "projections",
+        "lipschitz_points",
+        "lipschitz_iters",
+        "num_scales",
+    )
+    return " ".join(
+        f"--{k.replace('_', '-')} {st[k]}" for k in keys if st[k] is not None
+    )

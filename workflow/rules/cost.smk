@@ -4,24 +4,34 @@
 rule cost_configs:
     input:
         # the config files the plan names: edits to them re-plan, as edits to the plan do
-        sorted({s for p in PLAN.datasets.values() for s in (p.config, *p.methods.values()) if isinstance(s, str)}),
+        sorted(
+            {
+                s
+                for p in PLAN.datasets.values()
+                for s in (p.config, *p.methods.values())
+                if isinstance(s, str)
+            }
+        ),
     output:
-        [str(cost_config_path(CONFIGS, j["dataset"], j["method"], j["batch"])) for j in cost_jobs(PLAN)],
+        [
+            str(cost_config_path(CONFIGS, j["dataset"], j["method"], j["batch"]))
+            for j in cost_jobs(PLAN)
+        ],
     log:
         logs("cost_configs", "all"),
     benchmark:
         bench("cost_configs", "all")
-    params:
-        experiment=EXPERIMENT_FILE,
-        configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
-        plan=plan_params(COST_KEYS),  # a change of what act cost measures re-plans
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=job("budget", "mem_mb"),
         runtime=job("budget", "runtime"),
         gpu=0,
-    conda:
-        ENV
+    params:
+        experiment=EXPERIMENT_FILE,
+        configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
+        plan=plan_params(COST_KEYS),  # a change of what act cost measures re-plans
     shell:
         "act budget --experiment-config {params.experiment} --configs-dir {params.configs_dir} "
         "--cost-configs > {log} 2>&1"
@@ -36,18 +46,22 @@ rule cost:
         logs("cost", "{dataset}/{method}_b{batch}"),
     benchmark:
         bench("cost", "{dataset}/{method}_b{batch}")
-    params:
-        steps=config["cost"]["steps"],
-        warmup=config["cost"]["warmup"],
-        synthetic="--synthetic" if config["cost"]["synthetic"] else "",
-        max_batch=f"--max-batch {config['cost']['max_batch']}" if config["cost"]["max_batch"] else "",
+    conda:
+        ENV
     threads: job("cost", "threads")
     resources:
         mem_mb=job("cost", "mem_mb"),
         runtime=job("cost", "runtime"),
         gpu=job("cost", "gpu"),
-    conda:
-        ENV
+    params:
+        steps=config["cost"]["steps"],
+        warmup=config["cost"]["warmup"],
+        synthetic="--synthetic" if config["cost"]["synthetic"] else "",
+        max_batch=(
+            f"--max-batch {config['cost']['max_batch']}"
+            if config["cost"]["max_batch"]
+            else ""
+        ),
     shell:
         "act cost -c {input.config} --steps {params.steps} --warmup {params.warmup} {params.synthetic} {params.max_batch} "
         "--out {output} > {log} 2>&1"

@@ -13,18 +13,18 @@ rule inpaint:
         bench("inpaint", RUN)
     wildcard_constraints:
         dataset=one_of(IMAGES),
-    params:
-        out=lambda wc, output: os.path.dirname(output.result),
-        num=lambda wc: SETTINGS[wc.dataset]["inpaint"]["num"],
-        mask=lambda wc: SETTINGS[wc.dataset]["inpaint"]["mask"],
-        device=config["device"],
+    conda:
+        ENV
     threads: job("inpaint", "threads")
     resources:
         mem_mb=job("inpaint", "mem_mb"),
         runtime=job("inpaint", "runtime"),
         gpu=job("inpaint", "gpu"),
-    conda:
-        ENV
+    params:
+        out=lambda wc, output: os.path.dirname(output.result),
+        num=lambda wc: SETTINGS[wc.dataset]["inpaint"]["num"],
+        mask=lambda wc: SETTINGS[wc.dataset]["inpaint"]["mask"],
+        device=config["device"],
     shell:
         "act inpaint --checkpoint {input.model} --out {params.out} --num {params.num} --mask {params.mask} "
         "--device {params.device} > {log} 2>&1"

@@ -14,19 +14,21 @@ rule train_classifier:
         bench("train_classifier", "{dataset}")
     wildcard_constraints:
         dataset=one_of(IMAGES),
-    params:
-        data=lambda wc: DATA[wc.dataset].name,
-        root=lambda wc: f"--data-root {DATA[wc.dataset].root}" if DATA[wc.dataset].root else "",
-        steps=lambda wc: SETTINGS[wc.dataset]["classifier"]["steps"],
-        batch_size=lambda wc: SETTINGS[wc.dataset]["classifier"]["batch_size"],
-        width=lambda wc: SETTINGS[wc.dataset]["classifier"]["width"],
+    conda:
+        ENV
     threads: job("train_classifier", "threads")
     resources:
         mem_mb=job("train_classifier", "mem_mb"),
         runtime=job("train_classifier", "runtime"),
         gpu=job("train_classifier", "gpu"),
-    conda:
-        ENV
+    params:
+        data=lambda wc: DATA[wc.dataset].name,
+        root=lambda wc: (
+            f"--data-root {DATA[wc.dataset].root}" if DATA[wc.dataset].root else ""
+        ),
+        steps=lambda wc: SETTINGS[wc.dataset]["classifier"]["steps"],
+        batch_size=lambda wc: SETTINGS[wc.dataset]["classifier"]["batch_size"],
+        width=lambda wc: SETTINGS[wc.dataset]["classifier"]["width"],
     shell:
         "act train-classifier --dataset {params.data} {params.root} --steps {params.steps} "
         "--batch-size {params.batch_size} --width {params.width} --device cpu "

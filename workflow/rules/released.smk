@@ -14,12 +14,14 @@ rule import_released:
         logs("import_released", "{dataset}/{name}"),
     wildcard_constraints:
         name=one_of(sorted({n for _, n in RELEASED})),
-    params:
-        options=lambda wc: " ".join(
-            f"--{k} {RELEASED[(wc.dataset, wc.name)][k]}" for k in ("sha256", "preset") if k in RELEASED[(wc.dataset, wc.name)]
-        ),
     conda:
         ENV
+    params:
+        options=lambda wc: " ".join(
+            f"--{k} {RELEASED[(wc.dataset, wc.name)][k]}"
+            for k in ("sha256", "preset")
+            if k in RELEASED[(wc.dataset, wc.name)]
+        ),
     shell:
         "act import-official {input} -o {output.model} --record {output.record} {params.options} > {log} 2>&1"
 

@@ -11,15 +11,15 @@ rule aggregate:
         logs("aggregate", "all"),
     benchmark:
         bench("aggregate", "all")
-    params:
-        experiment_dir=lambda wc, output: os.path.dirname(output[0]),
+    conda:
+        ENV
     threads: job("aggregate", "threads")
     resources:
         mem_mb=job("aggregate", "mem_mb"),
         runtime=job("aggregate", "runtime"),
         gpu=job("aggregate", "gpu"),
-    conda:
-        ENV
+    params:
+        experiment_dir=lambda wc, output: os.path.dirname(output[0]),
     shell:
         "act aggregate --experiment-dir {params.experiment_dir} --inputs {input} --out {output} > {log} 2>&1"
 
@@ -27,7 +27,11 @@ rule aggregate:
 rule tables:
     input:
         summary=path(summary_path),
-        released=[os.path.join(REL.format(dataset=d, name=n), f) for d, n in RELEASED for f in ("import.json", "metrics")],
+        released=[
+            os.path.join(REL.format(dataset=d, name=n), f)
+            for d, n in RELEASED
+            for f in ("import.json", "metrics")
+        ],
     output:
         report(
             directory(path(tables_dir)),
@@ -39,18 +43,26 @@ rule tables:
         logs("tables", "all"),
     benchmark:
         bench("tables", "all")
-    params:
-        reported=" ".join(
-            f"--reported-as {d}={SETTINGS[d]['reported_as']}" for d in PLAN.datasets if SETTINGS[d].get("reported_as")
-        ),
-        released=" ".join(["--released"] + [REL.format(dataset=d, name=n) for d, n in RELEASED]) if RELEASED else "",
+    conda:
+        ENV
     threads: job("tables", "threads")
     resources:
         mem_mb=job("tables", "mem_mb"),
         runtime=job("tables", "runtime"),
         gpu=job("tables", "gpu"),
-    conda:
-        ENV
+    params:
+        reported=" ".join(
+            f"--reported-as {d}={SETTINGS[d]['reported_as']}"
+            for d in PLAN.datasets
+            if SETTINGS[d].get("reported_as")
+        ),
+        released=(
+            " ".join(
+                ["--released"] + [REL.format(dataset=d, name=n) for d, n in RELEASED]
+            )
+            if RELEASED
+            else ""
+        ),
     shell:
         "act tables --summary {input.summary} {params.reported} {params.released} --out-dir {output} > {log} 2>&1"
 
@@ -69,18 +81,18 @@ rule figures:
         logs("figures", "all"),
     benchmark:
         bench("figures", "all")
-    params:
-        experiment_dir=lambda wc, input: os.path.dirname(input.summary),
-        # What the figures draw from: the runs aggregate read (known before the budget, unlike its
-        # input), not every folder under experiment_dir, where runs of an earlier plan may lie.
-        runs=[f for r in runs() for f in run_outputs(*r)],
+    conda:
+        ENV
     threads: job("figures", "threads")
     resources:
         mem_mb=job("figures", "mem_mb"),
         runtime=job("figures", "runtime"),
         gpu=job("figures", "gpu"),
-    conda:
-        ENV
+    params:
+        experiment_dir=lambda wc, input: os.path.dirname(input.summary),
+        # What the figures draw from: the runs aggregate read (known before the budget, unlike its
+        # input), not every folder under experiment_dir, where runs of an earlier plan may lie.
+        runs=[f for r in runs() for f in run_outputs(*r)],
     shell:
         "act figures --summary {input.summary} --experiment-dir {params.experiment_dir} --inputs {params.runs} "
         "--out-dir {output} > {log} 2>&1"
@@ -91,30 +103,42 @@ rule figures:
 rule claims:
     input:
         summary=path(summary_path),
-        theory=[path(stage_dir, "theory", *r) for r in runs() if SETTINGS[r[0]]["theory"]["enabled"]],
+        theory=[
+            path(stage_dir, "theory", *r)
+            for r in runs()
+            if SETTINGS[r[0]]["theory"]["enabled"]
+        ],
     output:
-        md=report(path(claims_path, ".md"), caption="../report/claims.rst", category="Claims"),
+        md=report(
+            path(claims_path, ".md"), caption="../report/claims.rst", category="Claims"
+        ),
         csv=path(claims_path, ".csv"),
         json=path(claims_path, ".json"),
-        png=report(path(claims_path, ".png"), caption="../report/claims.rst", category="Claims"),
+        png=report(
+            path(claims_path, ".png"),
+            caption="../report/claims.rst",
+            category="Claims",
+        ),
     log:
         logs("claims", "all"),
     benchmark:
         bench("claims", "all")
-    params:
-        out=lambda wc, output: os.path.dirname(output.md),
-        theory_dir=lambda wc, output: os.path.join(os.path.dirname(output.md), "theory"),
-        title=EXP,
-        reported=" ".join(
-            f"--reported-as {d}={SETTINGS[d]['reported_as']}" for d in PLAN.datasets if SETTINGS[d].get("reported_as")
-        ),
+    conda:
+        ENV
     threads: job("claims", "threads")
     resources:
         mem_mb=job("claims", "mem_mb"),
         runtime=job("claims", "runtime"),
         gpu=job("claims", "gpu"),
-    conda:
-        ENV
+    params:
+        out=lambda wc, output: os.path.dirname(output.md),
+        theory_dir=lambda wc, output: os.path.join(os.path.dirname(output.md), "theory"),
+        title=EXP,
+        reported=" ".join(
+            f"--reported-as {d}={SETTINGS[d]['reported_as']}"
+            for d in PLAN.datasets
+            if SETTINGS[d].get("reported_as")
+        ),
     shell:
         "act claims --summary {input.summary} --theory-dir {params.theory_dir} {params.reported} --title {params.title} "
         "--out-dir {params.out} > {log} 2>&1"

@@ -15,6 +15,13 @@ rule score:
         logs("score", RUN),
     benchmark:
         bench("score", RUN)
+    conda:
+        ENV
+    threads: job("score", "threads")
+    resources:
+        mem_mb=job("score", "mem_mb"),
+        runtime=job("score", "runtime"),
+        gpu=job("score", "gpu"),
     params:
         checkpoints=score_checkpoints,
         nfe=lambda wc: " ".join(str(n) for n in SETTINGS[wc.dataset]["sample"]["nfe"]),
@@ -22,13 +29,6 @@ rule score:
         batch_size=lambda wc: SETTINGS[wc.dataset]["sample"]["batch_size"],
         options=score_options,
         device=config["device"],
-    threads: job("score", "threads")
-    resources:
-        mem_mb=job("score", "mem_mb"),
-        runtime=job("score", "runtime"),
-        gpu=job("score", "gpu"),
-    conda:
-        ENV
     shell:
         "act score-run --checkpoint {params.checkpoints} --nfe {params.nfe} --num {params.num} "
         "--batch-size {params.batch_size} {params.options} --samples-dir {output.samples} "

@@ -13,17 +13,20 @@ rule theory:
         logs("theory", RUN),
     benchmark:
         bench("theory", RUN)
-    params:
-        checkpoints=lambda wc: [checkpoint_file(wc, k) for k in run_steps(wc, SETTINGS[wc.dataset]["theory"]["at"])],
-        options=theory_options,
-        device=config["device"],
+    conda:
+        ENV
     threads: job("theory", "threads")
     resources:
         mem_mb=job("theory", "mem_mb"),
         runtime=job("theory", "runtime"),
         gpu=job("theory", "gpu"),
-    conda:
-        ENV
+    params:
+        checkpoints=lambda wc: [
+            checkpoint_file(wc, k)
+            for k in run_steps(wc, SETTINGS[wc.dataset]["theory"]["at"])
+        ],
+        options=theory_options,
+        device=config["device"],
     shell:
         "act theory --checkpoint {params.checkpoints} --out {output} {params.options} --plots final "
         "--device {params.device} --no-progress > {log} 2>&1"

@@ -17,16 +17,20 @@ rule train:
         logs("train", RUN),
     benchmark:
         bench("train", RUN)
-    params:
-        launcher=launcher,
-        run_dir=lambda wc, output: os.path.dirname(output.model),
+    conda:
+        ENV
     threads: job("train", "threads")
     resources:
         mem_mb=job("train", "mem_mb"),
         runtime=job("train", "runtime"),
         gpu=job("train", "gpu"),
-    conda:
-        ENV
+        # One machine, whatever the executor: `torchrun --standalone` (the launcher, for several
+        # GPUs) starts every process on the node it runs on. SLURM: --nodes=1 (the plugin's
+        # `nodes` resource), so --gpus=N never spans nodes.
+        nodes=1,
+    params:
+        launcher=launcher,
+        run_dir=lambda wc, output: os.path.dirname(output.model),
     shell:
         "history={log}; history=${{history%.log}}.attempts.log; ln -sf $(basename $history) {log}; "
         "exec {params.launcher} train -c {input.config} -o {params.run_dir} --resume same-config --no-progress "
