@@ -42,6 +42,7 @@ from act.registry import build_method
 from act.resume import choose_checkpoint, clear_run, run_signature, truncate_log
 from act.rng import DATA_STREAM, epoch_permutation_generator, per_step_generator, rank_step_generator, seeded_global_rng
 from act.stopping import Diverged, Preempted, StopSignals, all_finite, finite_flag, nonfinite_term
+from act.tracking import Tracker
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # act.config.PRECISIONS
 
@@ -335,9 +336,28 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
         if not all_finite(t for net in nets for t in net.state_dict().values()):
             raise Diverged(done, "weights", last_good)  # never written over a good checkpoint
 
+    # train.tensorboard / train.wandb: the log records and a sample grid per checkpoint (rank 0 only)
+    tracker = Tracker(run_dir, tc.tensorboard, tc.wandb, main, config=to_dict(cfg), run_name=run_dir.name,
+                      start_step=start)
+
+    def track_samples(done: int) -> None:
+        if tracker.active:
+            from act.sampling import generate
+
+            net = method.sampling_network()
+            net.eval()
+            with torch.no_grad():
+                images, _ = generate(net, min(cfg.sample.grid_size, 64) or 16, data_shape, cfg.sample.sigmas,
+                                     seed=cfg.sample.seed, batch_size=64, device=device,
+                                     num_classes=int(getattr(dataset, "num_classes", 0)), progress=False)
+            net.train()
+            if len(data_shape) == 3:  # images; 2-D toy points have no grid
+                tracker.images(done, "samples", images.clamp(-1, 1))
+
     def save(path: Path, done: int) -> None:
         nonlocal last_good, last_save
         check_weights(done)
+        track_samples(done)
         save_checkpoint(path, training_state(method, optimizers, scalers, done, cfg, dataset))
         prune_checkpoints(run_dir, tc.keep_checkpoints)
         last_good, last_save = path, time.monotonic()
@@ -368,6 +388,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
                     if main:
                         with open(log_path, "a") as f:
                             f.write(json.dumps(record) + "\n")
+                    tracker.scalars(done, record)
                     bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.startswith("loss")})
                     accum = {}
                 bar.update(1)
@@ -390,6 +411,8 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
     bar.close()
     if main:
         check_weights(tc.steps)
+        track_samples(tc.steps)
+        tracker.close()
         final = training_state(method, optimizers, scalers, tc.steps, cfg, dataset)
         save_checkpoint(checkpoint_path(run_dir, tc.steps), final)
         save_checkpoint(run_dir / "model.pt", final)

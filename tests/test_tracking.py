@@ -163,3 +163,15 @@ def test_wandb_logs_and_resumes_the_same_run(tmp_path, monkeypatch):
     Tracker(tmp_path, wandb=True, start_step=0).close()  # a fresh start: a new run
     ids = [i["id"] for i in fake.inits]
     assert ids[0] == ids[1] != ids[2] and (tmp_path / "wandb_id.txt").read_text().strip() == ids[2]
+
+
+def test_act_train_writes_tensorboard_events_when_switched_on(tmp_path):
+    pytest.importorskip("tensorboard")
+    from act.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "-o", str(run), "--no-progress", "--set", "method.distance=l2", "--set", "model.preset=tiny",
+                 "--set", "data.name=synthetic", "--set", "data.resolution=32", "--set", "data.options={n: 32, channels: 1}",
+                 "--set", "train.steps=2", "--set", "train.batch_size=2", "--set", "train.log_every=1",
+                 "--set", "train.ckpt_every=0", "--set", "train.device=cpu", "--set", "train.tensorboard=true"]) == 0
+    assert list((run / "tensorboard").glob("events.*"))
