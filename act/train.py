@@ -344,8 +344,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
         if tracker.active:
             from act.sampling import generate
 
-            net = method.sampling_network()
-            net.eval()
+            net = method.sampling_network().eval()
             with torch.no_grad():
                 images, _ = generate(net, min(cfg.sample.grid_size, 64) or 16, data_shape, cfg.sample.sigmas,
                                      seed=cfg.sample.seed, batch_size=64, device=device,
