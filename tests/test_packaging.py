@@ -42,7 +42,7 @@ OPTIONAL = {"jsonschema": "workflow",  # act.plan.experiment.config_problem, cal
             "lmdb": None,  # act.data.image_folder: LSUN straight from its LMDB
             "tensorboard": "tensorboard", "wandb": "wandb"}  # act.tracking, when train.tensorboard/wandb is on
 PROJECT_FILES = ("pyproject.toml", "README.md", "act", "baselines")
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "profiles")
+WORKFLOW_FILES = ("workflow", "config", "profiles")
 
 
 def conda_env(path):

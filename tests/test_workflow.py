@@ -148,9 +148,9 @@ def test_snakefmt():
     snakefmt = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or shutil.which("snakefmt")
     if snakefmt is None:
         pytest.skip("snakefmt is not installed (pip install -e .[dev])")
-    res = subprocess.run([snakefmt, "--check", "Snakefile", "workflow/"], cwd=REPO, capture_output=True, text=True,
+    res = subprocess.run([snakefmt, "--check", "workflow/"], cwd=REPO, capture_output=True, text=True,
                          timeout=300)
-    assert res.returncode == 0, f"run `snakefmt Snakefile workflow/`:\n{res.stdout}{res.stderr}"
+    assert res.returncode == 0, f"run `snakefmt workflow/`:\n{res.stdout}{res.stderr}"
 
 
 def test_workflow_catalog_settings_are_true_to_the_workflow():
@@ -159,12 +159,12 @@ def test_workflow_catalog_settings_are_true_to_the_workflow():
     usage = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())["usage"]
     assert set(usage) == {"mandatory-flags", "software-stack-deployment", "report"}
     assert set(usage["mandatory-flags"]) == {"desc", "flags"}
-    rules = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
+    rules = [REPO / "workflow" / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
     text = "\n".join(p.read_text() for p in rules)
     has_container = re.search(r"^\s*container(ized)?:", text, re.M) is not None
     assert usage["software-stack-deployment"] == {"conda": True, "apptainer": has_container,
                                                  "apptainer+conda": has_container}
-    assert usage["report"] is (re.search(r"^report:", (REPO / "Snakefile").read_text(), re.M) is not None)
+    assert usage["report"] is (re.search(r"^report:", (REPO / "workflow" / "Snakefile").read_text(), re.M) is not None)
     assert (REPO / "config" / "README.md").is_file()
 
 

@@ -5,10 +5,7 @@
 
 checkpoint budget:
     input:
-        costs=[
-            path(cost_path, j["dataset"], j["method"], j["batch"])
-            for j in cost_jobs(PLAN)
-        ],
+        costs=[path(cost_path, j["dataset"], j["method"], j["batch"]) for j in cost_jobs(PLAN)],
     output:
         budget=path(budget_path),
         configs=[str(config_path(CONFIGS, *r)) for r in runs()],

@@ -47,8 +47,8 @@ from act.report.style import method_rank
 # given, before the schema fills in the defaults of the workflow's own settings.
 EXPERIMENT_KEYS = ("name", "defaults", "datasets")
 _GIVEN = {k: copy.deepcopy(config.get(k)) for k in EXPERIMENT_KEYS}
-# workflow.basedir: the folder of the Snakefile
-SCHEMA = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
+# workflow.basedir: the folder of the Snakefile (workflow/)
+SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
 # One line naming the key, before Snakemake's own (longer) report
 _bad = config_problem(config, SCHEMA)
 if _bad:
@@ -59,11 +59,13 @@ validate(config, schema="../schemas/config.schema.yaml")
 # One experiment, one folder: every output of the workflow lives under R.
 EXP = config["name"]
 R = str(experiment_dir(config["results_dir"], EXP))
-# Every rule's software: the project's environment, whose pip section installs this checkout.
-# Only with --software-deployment-method conda (built once, shared by all rules); otherwise the
-# rules call the `act` of the environment Snakemake runs in (the README's .venv). Relative to
-# the rule files, which all live in workflow/rules/.
+# Every rule's software with --software-deployment-method conda: the jobs' environment (runtime
+# dependencies, pinned torch), built once and shared by all rules; its post-deploy script installs
+# this checkout, which it finds through ACT_BENCH_ROOT (set here, so --directory elsewhere works).
+# Without --sdm the rules call the `act` of the environment Snakemake runs in (the README's .venv).
+# Relative to the rule files, which all live in workflow/rules/.
 ENV = "../envs/act.yaml"
+os.environ.setdefault("ACT_BENCH_ROOT", os.path.dirname(os.path.abspath(workflow.basedir)))
 
 # What act budget will read: datasets, methods, batches, seeds, budget
 PLAN = parse_experiment(config)
@@ -113,9 +115,7 @@ wildcard_constraints:
 # Workflow settings of a dataset: the config's `defaults:` (the schema's defaults filled in), then
 # the dataset's own section, the order act budget merges its keys in. The schema cannot fill the
 # datasets' sections themselves: their defaults would then override `defaults:`.
-SETTINGS = {
-    d: deep_update(config["defaults"], config["datasets"][d]) for d in PLAN.datasets
-}
+SETTINGS = {d: deep_update(config["defaults"], config["datasets"][d]) for d in PLAN.datasets}
 
 
 def job(rule, field):
@@ -131,9 +131,7 @@ def job(rule, field):
 
 def _first_config(dataset):
     plan = PLAN.datasets[dataset]
-    return resolve_run_config(
-        PLAN, dataset, next(iter(plan.methods)), plan.batch_sizes[0]
-    )
+    return resolve_run_config(PLAN, dataset, next(iter(plan.methods)), plan.batch_sizes[0])
 
 
 # Every method of a dataset shares its data section.
@@ -185,20 +183,13 @@ def runs():
 def budget_runs():
     """{(dataset, method, batch): budget.json entry}; waits for (re-evaluates after) the budget."""
     with open(checkpoints.budget.get().output.budget) as f:
-        return {
-            (r["dataset"], r["method"], int(r["batch"])): r
-            for r in json.load(f)["runs"]
-        }
+        return {(r["dataset"], r["method"], int(r["batch"])): r for r in json.load(f)["runs"]}
 
 
 def run_steps(wc, which):
     """Checkpoint steps of run ``wc``: the final one, or all of them."""
     entry = budget_runs()[(wc.dataset, wc.method, int(wc.batch))]
-    return (
-        [int(entry["steps"])]
-        if which == "final"
-        else [int(s) for s in entry["checkpoint_steps"]]
-    )
+    return [int(entry["steps"])] if which == "final" else [int(s) for s in entry["checkpoint_steps"]]
 
 
 def run_config(wc):
@@ -208,11 +199,7 @@ def run_config(wc):
 
 
 def checkpoint_file(wc, step):
-    return str(
-        checkpoint_path(
-            stage_dir(R, "runs", wc.dataset, wc.method, wc.batch, wc.seed), int(step)
-        )
-    )
+    return str(checkpoint_path(stage_dir(R, "runs", wc.dataset, wc.method, wc.batch, wc.seed), int(step)))
 
 
 # --- Inputs and options of single rules -----------------------------------------------
@@ -272,10 +259,7 @@ def score_checkpoints(wc, input):
     """The checkpoints a scoring job samples: the run's (``sample.at``: final or all), or a released file's model."""
     if "name" in wc.keys():  # score_released
         return input.model
-    return [
-        checkpoint_file(wc, k)
-        for k in run_steps(wc, SETTINGS[wc.dataset]["sample"]["at"])
-    ]
+    return [checkpoint_file(wc, k) for k in run_steps(wc, SETTINGS[wc.dataset]["sample"]["at"])]
 
 
 def score_options(wc, input):
@@ -300,9 +284,7 @@ def score_options(wc, input):
 
 
 # Released (official) checkpoints, per image dataset: imported, then scored as its runs are (released.smk).
-RELEASED = {
-    (d, r["name"]): r for d in PLAN.datasets for r in SETTINGS[d].get("released", [])
-}
+RELEASED = {(d, r["name"]): r for d in PLAN.datasets for r in SETTINGS[d].get("released", [])}
 if any(d in TOY for d, _ in RELEASED):
     raise WorkflowError(
         f"released checkpoints are image generators: {sorted({d for d, _ in RELEASED if d in TOY})} "
@@ -330,6 +312,4 @@ def theory_options(wc):
         "lipschitz_iters",
         "num_scales",
     )
-    return " ".join(
-        f"--{k.replace('_', '-')} {st[k]}" for k in keys if st[k] is not None
-    )
+    return " ".join(f"--{k.replace('_', '-')} {st[k]}" for k in keys if st[k] is not None)

@@ -4,19 +4,9 @@
 rule cost_configs:
     input:
         # the config files the plan names: edits to them re-plan, as edits to the plan do
-        sorted(
-            {
-                s
-                for p in PLAN.datasets.values()
-                for s in (p.config, *p.methods.values())
-                if isinstance(s, str)
-            }
-        ),
+        sorted({s for p in PLAN.datasets.values() for s in (p.config, *p.methods.values()) if isinstance(s, str)}),
     output:
-        [
-            str(cost_config_path(CONFIGS, j["dataset"], j["method"], j["batch"]))
-            for j in cost_jobs(PLAN)
-        ],
+        [str(cost_config_path(CONFIGS, j["dataset"], j["method"], j["batch"])) for j in cost_jobs(PLAN)],
     log:
         logs("cost_configs", "all"),
     benchmark:
@@ -57,11 +47,7 @@ rule cost:
         steps=config["cost"]["steps"],
         warmup=config["cost"]["warmup"],
         synthetic="--synthetic" if config["cost"]["synthetic"] else "",
-        max_batch=(
-            f"--max-batch {config['cost']['max_batch']}"
-            if config["cost"]["max_batch"]
-            else ""
-        ),
+        max_batch=(f"--max-batch {config['cost']['max_batch']}" if config["cost"]["max_batch"] else ""),
     shell:
         "act cost -c {input.config} --steps {params.steps} --warmup {params.warmup} {params.synthetic} {params.max_batch} "
         "--out {output} > {log} 2>&1"

@@ -23,9 +23,7 @@ rule train_classifier:
         gpu=job("train_classifier", "gpu"),
     params:
         data=lambda wc: DATA[wc.dataset].name,
-        root=lambda wc: (
-            f"--data-root {DATA[wc.dataset].root}" if DATA[wc.dataset].root else ""
-        ),
+        root=lambda wc: (f"--data-root {DATA[wc.dataset].root}" if DATA[wc.dataset].root else ""),
         steps=lambda wc: SETTINGS[wc.dataset]["classifier"]["steps"],
         batch_size=lambda wc: SETTINGS[wc.dataset]["classifier"]["batch_size"],
         width=lambda wc: SETTINGS[wc.dataset]["classifier"]["width"],

@@ -28,9 +28,7 @@ rule tables:
     input:
         summary=path(summary_path),
         released=[
-            os.path.join(REL.format(dataset=d, name=n), f)
-            for d, n in RELEASED
-            for f in ("import.json", "metrics")
+            os.path.join(REL.format(dataset=d, name=n), f) for d, n in RELEASED for f in ("import.json", "metrics")
         ],
     output:
         report(
@@ -52,17 +50,9 @@ rule tables:
         gpu=job("tables", "gpu"),
     params:
         reported=" ".join(
-            f"--reported-as {d}={SETTINGS[d]['reported_as']}"
-            for d in PLAN.datasets
-            if SETTINGS[d].get("reported_as")
+            f"--reported-as {d}={SETTINGS[d]['reported_as']}" for d in PLAN.datasets if SETTINGS[d].get("reported_as")
         ),
-        released=(
-            " ".join(
-                ["--released"] + [REL.format(dataset=d, name=n) for d, n in RELEASED]
-            )
-            if RELEASED
-            else ""
-        ),
+        released=(" ".join(["--released"] + [REL.format(dataset=d, name=n) for d, n in RELEASED]) if RELEASED else ""),
     shell:
         "act tables --summary {input.summary} {params.reported} {params.released} --out-dir {output} > {log} 2>&1"
 
@@ -103,15 +93,9 @@ rule figures:
 rule claims:
     input:
         summary=path(summary_path),
-        theory=[
-            path(stage_dir, "theory", *r)
-            for r in runs()
-            if SETTINGS[r[0]]["theory"]["enabled"]
-        ],
+        theory=[path(stage_dir, "theory", *r) for r in runs() if SETTINGS[r[0]]["theory"]["enabled"]],
     output:
-        md=report(
-            path(claims_path, ".md"), caption="../report/claims.rst", category="Claims"
-        ),
+        md=report(path(claims_path, ".md"), caption="../report/claims.rst", category="Claims"),
         csv=path(claims_path, ".csv"),
         json=path(claims_path, ".json"),
         png=report(
@@ -135,9 +119,7 @@ rule claims:
         theory_dir=lambda wc, output: os.path.join(os.path.dirname(output.md), "theory"),
         title=EXP,
         reported=" ".join(
-            f"--reported-as {d}={SETTINGS[d]['reported_as']}"
-            for d in PLAN.datasets
-            if SETTINGS[d].get("reported_as")
+            f"--reported-as {d}={SETTINGS[d]['reported_as']}" for d in PLAN.datasets if SETTINGS[d].get("reported_as")
         ),
     shell:
         "act claims --summary {input.summary} --theory-dir {params.theory_dir} {params.reported} --title {params.title} "

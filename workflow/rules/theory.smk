@@ -21,10 +21,7 @@ rule theory:
         runtime=job("theory", "runtime"),
         gpu=job("theory", "gpu"),
     params:
-        checkpoints=lambda wc: [
-            checkpoint_file(wc, k)
-            for k in run_steps(wc, SETTINGS[wc.dataset]["theory"]["at"])
-        ],
+        checkpoints=lambda wc: [checkpoint_file(wc, k) for k in run_steps(wc, SETTINGS[wc.dataset]["theory"]["at"])],
         options=theory_options,
         device=config["device"],
     shell:
