@@ -118,6 +118,12 @@ wildcard_constraints:
 SETTINGS = {d: deep_update(config["defaults"], config["datasets"][d]) for d in PLAN.datasets}
 
 
+# The papers' numbers each dataset's tables and claims sit beside (act tables / act claims).
+REPORTED_AS = " ".join(
+    f"--reported-as {d}={SETTINGS[d]['reported_as']}" for d in PLAN.datasets if SETTINGS[d].get("reported_as")
+)
+
+
 def job(rule, field):
     """What a job of `rule` asks for (act.plan.experiment.resource_request, as act estimate reads it; the
     schema's defaults filled in): a function of the wildcards only where some dataset sets its own.

@@ -49,9 +49,7 @@ rule tables:
         runtime=job("tables", "runtime"),
         gpu=job("tables", "gpu"),
     params:
-        reported=" ".join(
-            f"--reported-as {d}={SETTINGS[d]['reported_as']}" for d in PLAN.datasets if SETTINGS[d].get("reported_as")
-        ),
+        reported=REPORTED_AS,
         released=(" ".join(["--released"] + [REL.format(dataset=d, name=n) for d, n in RELEASED]) if RELEASED else ""),
     shell:
         "act tables --summary {input.summary} {params.reported} {params.released} --out-dir {output} > {log} 2>&1"
@@ -118,9 +116,7 @@ rule claims:
         out=lambda wc, output: os.path.dirname(output.md),
         theory_dir=lambda wc, output: os.path.join(os.path.dirname(output.md), "theory"),
         title=EXP,
-        reported=" ".join(
-            f"--reported-as {d}={SETTINGS[d]['reported_as']}" for d in PLAN.datasets if SETTINGS[d].get("reported_as")
-        ),
+        reported=REPORTED_AS,
     shell:
         "act claims --summary {input.summary} --theory-dir {params.theory_dir} {params.reported} --title {params.title} "
         "--out-dir {params.out} > {log} 2>&1"
