@@ -10,13 +10,16 @@ from act.commands.tables import REFERENCE_DIR, parse_reported_as
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "claims", help="does each claim of the ACT paper hold at this experiment's scale?",
-        description="Reads act aggregate's summary (and act theory's tables) and writes OUT_DIR/claims.md, claims.csv, "
-        "claims.json and claims.png: per claim the test, per group mean/std/seeds, the difference in the claimed "
-        "direction with a 95% Welch interval, and a verdict (holds / does not hold / inconclusive / not run at this "
-        "scale). The rules are in act/report/claims.py and act/report/verdicts.py.")
+        description="Reads act aggregate's summary (final models, their evaluation draws' trivial references and act "
+        "theory's numbers) and writes OUT_DIR/claims.md, claims.csv, claims.json and claims.png: per row the paper's "
+        "words, the kind of statement, the test, per group mean/std/per-seed values, the difference in the stated "
+        "direction with a 95% Welch interval, df, p and Holm-adjusted p, and a verdict (holds / does not hold / "
+        "inconclusive / undecidable (n < 2) / against a failed baseline / not run at this scale; by recipe for the "
+        "rows decided from the papers' settings). The rules are in act/report/claims*.py and act/report/verdicts.py.")
     p.add_argument("--summary", required=True, help="act aggregate CSV")
-    p.add_argument("--theory-dir", default=None, help="results/{exp}/theory (C3 needs it; without it C3 is not run)")
     p.add_argument("--reported", default=None, help=f"reported numbers (default: {REFERENCE_DIR}/reported_results.csv)")
+    p.add_argument("--reported-settings", default=None,
+                   help=f"the papers' recipes for the by-recipe rows (default: {REFERENCE_DIR}/reported_settings.csv)")
     p.add_argument("--reported-as", action="append", default=[], metavar="DATASET=REPORTED",
                    help="compare an experiment dataset key with a reported dataset (e.g. cifar10_ct=cifar10)")
     p.add_argument("--title", default="", help="experiment name for the Markdown heading")
@@ -34,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     mapping = parse_reported_as(args.reported_as)
     reported = read_reference_csv(args.reported or reference_file("reported_results.csv"))
-    paths = write_claims(read_summary(args.summary), args.out_dir, args.theory_dir, reported, mapping, args.title)
+    settings = read_reference_csv(args.reported_settings or reference_file("reported_settings.csv"))
+    paths = write_claims(read_summary(args.summary), args.out_dir, reported, mapping, settings, args.title)
     print(open(paths["md"]).read(), file=sys.stderr)
     return 0

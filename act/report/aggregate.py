@@ -31,8 +31,9 @@ METRICS = ["fid", "kid_mean", "kid_std", "precision", "recall", "inception_score
            "classifier_is", "classifier_fd", "w1", "w1_data_floor", "num_eval_samples"]
 THEORY = ["final_bound_online", "final_bound_target", "eps_term", "w_coupled_T", "w_independent_T", "w_data_floor",
           "one_step_w_probe", "one_step_w_independent", "one_step_bound_measured", "lipschitz_max", "js_mean",
+          "w_coupled_growth_upper", "w_coupled_peak_sigma", "w_coupled_fall", "bound_tightness",
           "bound_holds", "distance", "num_probe"]
-COLUMNS = KEY + ["final", "train_steps", "data_name", "toy", "toy_kind", *METRICS, "sigmas", "num_samples",
+COLUMNS = KEY + ["method_name", "lambda_max", "final", "train_steps", "data_name", "toy", "toy_kind", *METRICS, "sigmas", "num_samples",
                  "params_generator", "params_discriminator", "images_per_step", "images_seen", "flops_per_step",
                  "train_flops", "seconds_per_step", "wall_time", "budget_flops",
                  *[f"theory_{k}" for k in THEORY], "inpaint_psnr", "inpaint_psnr_trivial", "samples_dir", "metrics_file"]
@@ -149,7 +150,10 @@ class _Run:
         logged = _log_at(self.log, step)
         exact = logged and int(self.log[self.log.index <= step].index[-1]) == step
         theory = self.theory.get(step, {})
+        method = self.config.get("method", {})
         row = {
+            # The arm's method and adversarial weight: act claims tells ACT, its lambda_max = 0 ablation and CT apart.
+            "method_name": method.get("name", math.nan), "lambda_max": _num(method.get("lambda_max")),
             "final": (step == self.train_steps) if self.train_steps else math.nan,
             "train_steps": self.train_steps or math.nan,
             "data_name": data.get("name", math.nan), "toy": data.get("name") == "toy2d" if data else math.nan,

@@ -13,14 +13,36 @@ REPORTED_DATASETS = ("cifar10", "imagenet64", "lsun_cat256")
 REFERENCE_DIR = "workflow/resources/reference"  # reported_results.csv, reported_settings.csv (see its README)
 
 
+# Arms (an experiment's variants of a method) are named after their method: ``actnoadv``, ``ctonline``. They are
+# labelled "ACT-noadv", "CT-online", sorted after their method, and drawn in colours of their own.
+VARIANT_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e")
+ARM_COLORS = {"actsteps": "#ff7f0e", "actnoadv": "#8c564b", "ctonline": "#17becf", "cts1280": "#9467bd",
+              "ctlong": "#7f7f7f", "cts1280online": "#bcbd22"}  # the arms of the shipped configs, told apart
+
+
+def base_method(arm: str) -> str:
+    """The method an arm name starts with (the longest match: ``ictx`` is iCT's), else the name itself."""
+    a = str(arm).lower()
+    return next((m for m in sorted(METHODS, key=len, reverse=True) if a.startswith(m)), a)
+
+
 def method_label(method: str) -> str:
-    return METHOD_LABELS.get(str(method).lower(), str(method))
+    m = str(method).lower()
+    if m in METHOD_LABELS:
+        return METHOD_LABELS[m]
+    base = base_method(m)
+    return f"{METHOD_LABELS[base]}-{m[len(base):].lstrip('-')}" if base in METHOD_LABELS else str(method)
 
 
 def method_color(method: str) -> str:
-    return METHOD_COLORS.get(str(method).lower(), "0.4")
+    import zlib
 
-
-def method_rank(method: str) -> int:
     m = str(method).lower()
-    return METHODS.index(m) if m in METHODS else len(METHODS)
+    return METHOD_COLORS.get(m) or ARM_COLORS.get(m) or VARIANT_COLORS[zlib.crc32(m.encode()) % len(VARIANT_COLORS)]
+
+
+def method_rank(method: str) -> tuple:
+    """Sort key: ACT, CT, iCT, each followed by its variants (by name), then anything else."""
+    m = str(method).lower()
+    base = base_method(m)
+    return (METHODS.index(base) if base in METHODS else len(METHODS), m != base, m)

@@ -91,7 +91,7 @@ def analyse_checkpoint(path: Union[str, Path], probe: Probe, device: torch.devic
         "data_dim": int(np.prod(probe.data_shape)), "eps_sqrt_d": float(sigmas[0]) * math.sqrt(int(np.prod(probe.data_shape))),
         "final_bound_online": float(bound[-1]), "final_bound_target": float(table["bound_target"][-1]),
         "w_coupled_T": float(table["w_coupled"][-1]), "w_independent_T": float(table["w_independent"][-1]),
-        "bound_holds": bound_holds(table, exact=exact),
+        "bound_holds": bound_holds(table, exact=exact), **shape_summary(table, float(bound[-1])),
         **one_step_summary(nets[measured], probe, float(sigmas[-1]), float(bound[-1]), exact, device, opts),
         "js_mean": float(np.nanmean(table["js"])) if disc is not None else None,
         "logit_gap_mean": float(np.nanmean(table["logit_gap"])) if disc is not None else None,
@@ -123,6 +123,26 @@ def one_step_summary(net: nn.Module, probe: Probe, T: float, final_bound: float,
         "one_step_bound_lipschitz": final_bound + lip["lipschitz_max"] * x0_norm, "mean_x0_norm": x0_norm,
         **lip,
     }
+
+
+def shape_summary(table: Dict[str, np.ndarray], final_bound: float) -> Dict[str, float]:
+    """How the coupled distance w(sigma_k) behaves along the grid, and how tightly B bounds it at sigma_max.
+
+    ``w_coupled_growth_upper``: Spearman correlation of w with k over the upper half of the grid
+    (k >= N // 2); the lower half rises from w(eps) = 0 for any imperfect model, so a statistic over
+    the whole grid (or its endpoints) would show growth whatever the model. ``w_coupled_fall``: the
+    share of its peak that w loses by sigma_max (0: largest at sigma_max). ``bound_tightness``:
+    B(sigma_max) / w(sigma_max) (>= 1 where the bound holds; 1 = tight).
+    """
+    from scipy import stats
+
+    w = np.asarray(table["w_coupled"], dtype=np.float64)
+    upper = np.arange(len(w) // 2, len(w))
+    rho = stats.spearmanr(upper, w[upper]).statistic if len(upper) > 2 and np.ptp(w[upper]) > 0 else math.nan
+    peak = int(np.nanargmax(w))
+    return {"w_coupled_growth_upper": float(rho), "w_coupled_peak_sigma": float(table["sigma"][peak]),
+            "w_coupled_fall": float((w[peak] - w[-1]) / w[peak]) if w[peak] > 0 else math.nan,
+            "bound_tightness": final_bound / float(w[-1]) if w[-1] > 0 else math.nan}
 
 
 def bound_holds(table: Dict[str, np.ndarray], exact: bool, tol: float = BOUND_TOLERANCE) -> bool:

@@ -86,12 +86,12 @@ rule figures:
         "--out-dir {output} > {log} 2>&1"
 
 
-# For each claim of the ACT paper: the test at this experiment's scale, the evidence (mean, std,
-# seeds, the difference with a 95% Welch interval) and a verdict (act/report/claims.py, verdicts.py).
+# For each claim of the ACT paper: the test at this experiment's scale on the final models, the evidence
+# (per-seed values, the difference with a 95% Welch interval, df, p, Holm) and a verdict; everything it
+# reads is in the summary (act theory's numbers included) (act/report/claims*.py, verdicts.py).
 rule claims:
     input:
         summary=path(summary_path),
-        theory=[path(stage_dir, "theory", *r) for r in runs() if SETTINGS[r[0]]["theory"]["enabled"]],
     output:
         md=report(path(claims_path, ".md"), caption="../report/claims.rst", category="Claims"),
         csv=path(claims_path, ".csv"),
@@ -114,9 +114,8 @@ rule claims:
         gpu=job("claims", "gpu"),
     params:
         out=lambda wc, output: os.path.dirname(output.md),
-        theory_dir=lambda wc, output: os.path.join(os.path.dirname(output.md), "theory"),
         title=EXP,
         reported=REPORTED_AS,
     shell:
-        "act claims --summary {input.summary} --theory-dir {params.theory_dir} {params.reported} --title {params.title} "
+        "act claims --summary {input.summary} {params.reported} --title {params.title} "
         "--out-dir {params.out} > {log} 2>&1"
