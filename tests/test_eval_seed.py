@@ -1,15 +1,21 @@
 """Evaluation draws per run: act score-run's --eval-seed (sampling seeds, the toy reference set), the trivial
 references of toy W1 (data floor, moment-matched Gaussian, point mass) and act theory's default probe seed."""
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from act.config import load_config
 from act.io import write_npz
 from act.metrics.toy import data_moments, eval_references, pointmass_w1, reference_seeds, toy_w1
+from act.rng import EVAL_SEED_STRIDE
 from act.theory.wasserstein import exact_w1
+from act.train import train
 
+REPO = Path(__file__).resolve().parents[1]
 
 # --- the references of toy W1 ---------------------------------------------------------------------------------
 
@@ -77,3 +83,61 @@ def test_toy_w1_reports_the_references_of_its_eval_seed(tmp_path):
     assert out["w1"] == pytest.approx(exact_w1(points, refs.ref))
     assert (out["eval_seed"], out["w1_gaussian"], out["w1_pointmass"]) == (4, refs.w1_gaussian, refs.w1_pointmass)
     assert out["ref_seed"] == refs.ref_seed and out["gaussian_seed"] == refs.gaussian_seed
+
+
+# --- act score-run and act theory on two runs of different training seeds ----------------------------------
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two tiny CT runs on the mixture, training seeds 0 and 1 (3 steps each)."""
+    root = tmp_path_factory.mktemp("evalseed")
+    out = {}
+    for seed in (0, 1):
+        cfg = load_config(REPO / "config/train/ct_toy2d.yaml", (
+            f"train.seed={seed}", "train.steps=3", "train.batch_size=16", "train.ckpt_every=0", "train.device=cpu",
+            "data.options={kind: gaussian_mixture, n: 512, seed: 0}"))
+        out[seed] = train(cfg, root / f"s{seed}", progress=False)
+    return out
+
+
+def score(main, ckpt, out, *extra):
+    assert main(["score-run", "--checkpoint", str(ckpt), "--nfe", "1", "--num", "64", "-o", str(out), "--device", "cpu",
+                 "--plots", "none", "--no-progress", *extra]) == 0
+    step = json.loads((out / "samples" / "step3_nfe1" / "sample.json").read_text())
+    metrics = json.loads((out / "metrics" / "step3_nfe1.json").read_text())
+    with np.load(out / "samples" / "step3_nfe1" / "samples.npz") as f:
+        return step, metrics, f["points"]
+
+
+def test_score_run_draws_each_runs_evaluation_from_its_training_seed(runs, tmp_path):
+    from act.cli import main
+
+    meta0, m0, p0 = score(main, runs[0], tmp_path / "r0")
+    meta1, m1, p1 = score(main, runs[1], tmp_path / "r1")
+    assert (meta0["eval_seed"], meta0["seed"], m0["eval_seed"], m0["sample_seed"]) == (0, 0, 0, 0)
+    assert (meta1["eval_seed"], meta1["seed"], m1["eval_seed"], m1["sample_seed"]) == (1, EVAL_SEED_STRIDE, 1, EVAL_SEED_STRIDE)
+    assert m0["ref_seed"] != m1["ref_seed"] and m0["w1_data_floor"] != m1["w1_data_floor"]
+    for m in (m0, m1):
+        assert m["w1_data_floor"] < m["w1_gaussian"] < m["w1_pointmass"]
+    # eval seed 0 is what act sample draws; run 1 scored at eval seed 0 shares run 0's reference set
+    assert main(["sample", "--checkpoint", str(runs[0]), "-o", str(tmp_path / "plain"), "--num", "64", "--steps", "1",
+                 "--device", "cpu", "--no-progress"]) == 0
+    with np.load(tmp_path / "plain" / "samples.npz") as f:
+        assert np.array_equal(f["points"], p0)
+    meta, m, p = score(main, runs[1], tmp_path / "r1e0", "--eval-seed", "0")
+    assert (m["ref_seed"], m["w1_data_floor"], m["w1_gaussian"]) == (m0["ref_seed"], m0["w1_data_floor"], m0["w1_gaussian"])
+    assert not np.array_equal(p, p1)  # another eval seed, another sample set of the same network
+    # the same run and eval seed again: the same numbers
+    assert score(main, runs[1], tmp_path / "r1again")[1]["w1"] == m1["w1"]
+
+
+def test_score_run_rejects_bad_eval_draws_in_one_line(runs, tmp_path, capsys):
+    from act.cli import main
+
+    for extra, words in ((["--eval-seed", "-1"], "--eval-seed must be a non-negative"),
+                         (["--num", str(EVAL_SEED_STRIDE)], "EVAL_SEED_STRIDE")):
+        assert main(["score-run", "--checkpoint", str(runs[0]), "-o", str(tmp_path / "bad"), "--device", "cpu",
+                     "--no-progress", *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert words in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "bad").exists()
