@@ -141,3 +141,16 @@ def test_score_run_rejects_bad_eval_draws_in_one_line(runs, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert words in err and len(err.splitlines()) == 1
     assert not (tmp_path / "bad").exists()
+
+
+def test_theory_probe_seed_defaults_to_the_training_seed(runs, tmp_path, capsys):
+    from act.cli import main
+    from act.theory import load_probe
+
+    args = ["--num-probe", "16", "--num-scales", "4", "--lipschitz-points", "2", "--lipschitz-iters", "2",
+            "--plots", "none", "--device", "cpu", "--no-progress"]
+    for seed in (0, 1):
+        assert main(["theory", "--checkpoint", str(runs[seed]), "-o", str(tmp_path / f"t{seed}"), *args]) == 0
+        assert load_probe(tmp_path / f"t{seed}" / "probe.pt").meta["seed"] == seed
+    assert main(["theory", "--checkpoint", str(runs[1]), "-o", str(tmp_path / "t1"), "--seed", "0", *args]) == 2
+    assert "seed 1" in capsys.readouterr().err  # the probe there is the default's, seed 1
