@@ -253,6 +253,8 @@ def test_score_and_theory_jobs_draw_evaluations_from_their_runs_seed(tmp_path):
     """Each run's evaluation set and theory probe come from its seed, passed explicitly (visible in a dry run)."""
     ci = config_of("config/ci.yaml")
     ci["defaults"]["seeds"] = [0, 1]
+    released = write_official_tiny(tmp_path / "official_tiny.ckpt")  # one network, not a seed: eval seed 0
+    ci["datasets"]["fashion_mnist"]["released"] = [{"name": "tiny_release", "checkpoint": str(released)}]
     (tmp_path / "ci.yaml").write_text(yaml.safe_dump(ci, sort_keys=False))
     cfg = ["--configfile", str(tmp_path / "ci.yaml"), "--config", f"results_dir={tmp_path / 'results'}"]
     budget_with_made_up_costs(cfg, tmp_path / "results" / "ci")
@@ -265,6 +267,8 @@ def test_score_and_theory_jobs_draw_evaluations_from_their_runs_seed(tmp_path):
             assert f" {flag} {seed} " in re.search(r"^Shell command: (.+)$", block, re.M)[1], block
             seen.setdefault(rule, set()).add(seed)
     assert seen == {"score": {"0", "1"}, "theory": {"0", "1"}}, seen
+    (block,) = res.stdout.split("rule score_released:")[1:]
+    assert " --eval-seed 0 " in re.search(r"^Shell command: (.+)$", block, re.M)[1], block
 
 
 def test_slurm_submissions_request_gpus_where_needed(tmp_path):
