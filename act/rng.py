@@ -17,6 +17,8 @@ from typing import Iterator
 
 import torch
 
+from act.errors import ConfigError
+
 METHOD_STREAM = 0  # the method's draws in a training step
 DATA_STREAM = 1  # the data order's draws (flips) in a training step
 # Rank r adds r * 2**25 to its seeds. The CPU generator keeps only 32 bits of a seed, and a run of
@@ -24,6 +26,10 @@ DATA_STREAM = 1  # the data order's draws (flips) in a training step
 # no two (step, stream, rank) share a seed.
 RANK_SEED_STRIDE = 2**25
 LABEL_DRAW = 10_000  # the draw index of an image's class label (sampling)
+# act score-run's eval seed E moves a sample set to seeds base + E * EVAL_SEED_STRIDE + i: the sets of
+# two eval seeds share no image while a set holds fewer images than this, and eval seed 0 is the set
+# act sample draws. (image_generator's seeds wrap at 2**32 in the CPU generator: near eval seed 4295.)
+EVAL_SEED_STRIDE = 1_000_000
 
 
 def step_seed(seed: int, step: int, stream: int = METHOD_STREAM) -> int:
@@ -58,6 +64,16 @@ def epoch_permutation_generator(seed: int, epoch: int) -> torch.Generator:
 def image_generator(seed: int, draw: int) -> torch.Generator:
     """Draw ``draw`` (one per sampling step; LABEL_DRAW for the label) of the image of seed ``seed``."""
     return torch.Generator().manual_seed(seed * 65_537 + draw)
+
+
+def eval_sample_seed(base: int, eval_seed: int, num: int) -> int:
+    """The seed of image 0 of a sample set of ``num`` images for eval seed ``eval_seed`` (image i: + i)."""
+    if num >= EVAL_SEED_STRIDE:
+        raise ConfigError(f"{num} samples per set: eval seeds draw disjoint sets of fewer than {EVAL_SEED_STRIDE} "
+                          f"images (act.rng.EVAL_SEED_STRIDE); sample fewer")
+    if eval_seed < 0:
+        raise ConfigError(f"--eval-seed must be a non-negative integer, got {eval_seed}")
+    return base + eval_seed * EVAL_SEED_STRIDE
 
 
 def probe_generator(seed: int, stream: int) -> torch.Generator:

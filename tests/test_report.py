@@ -219,6 +219,9 @@ def test_aggregate_rows_and_columns(experiment):
     assert toy["toy"].astype(bool).all() and (toy["toy_kind"] == "gaussian_mixture").all()
     sampled = toy[toy["nfe"].notna()]
     assert len(sampled) == 6 and (sampled["w1"] > 0).all() and sampled["fid"].isna().all()
+    # the trivial references of act toy-metrics' eval seed (0 by default), read from its JSON
+    assert (sampled["w1_data_floor"] < sampled["w1_gaussian"]).all() and (sampled["w1_gaussian"] < sampled["w1_pointmass"]).all()
+    assert (sampled["eval_seed"] == 0).all() and img["eval_seed"].isna().all()
     theory = toy[(toy["method"] == "ct") & (toy["batch"] == 32) & toy["theory_final_bound_online"].notna()]
     assert len(theory) >= 2 and toy["ckpt_step"].max() == 16  # CT at b16 trains 16 steps
 

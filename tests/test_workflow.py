@@ -231,11 +231,9 @@ exit 0
 """
 
 
-def test_slurm_submissions_request_gpus_where_needed(tmp_path):
-    """With a stub sbatch on PATH: training jobs ask SLURM for a GPU, CPU-only jobs do not."""
-    cfg = ["--configfile", "config/ci.yaml", "--config", f"results_dir={tmp_path / 'results'}"]
-    exp = tmp_path / "results" / "ci"
-    # Up to the budget, locally, with made-up costs (measuring them is the end-to-end test's job).
+def budget_with_made_up_costs(cfg: list, exp: Path) -> None:
+    """Up to the budget, locally, with made-up costs (measuring them is the end-to-end test's job): after it a
+    dry run plans every job."""
     res = snakemake("--cores", "1", *cfg, "--until", "cost_configs")
     assert res.returncode == 0, res.stderr
     for cost_config in exp.glob("configs/*/*/b*/cost.yaml"):
@@ -249,6 +247,35 @@ def test_slurm_submissions_request_gpus_where_needed(tmp_path):
     res = snakemake(str(exp / "budget.json"), "--cores", "1", *cfg)
     assert res.returncode == 0, res.stderr
     assert "rule cost:" not in res.stdout + res.stderr  # the made-up costs stand
+
+
+def test_score_and_theory_jobs_draw_evaluations_from_their_runs_seed(tmp_path):
+    """Each run's evaluation set and theory probe come from its seed, passed explicitly (visible in a dry run)."""
+    ci = config_of("config/ci.yaml")
+    ci["defaults"]["seeds"] = [0, 1]
+    released = write_official_tiny(tmp_path / "official_tiny.ckpt")  # one network, not a seed: eval seed 0
+    ci["datasets"]["fashion_mnist"]["released"] = [{"name": "tiny_release", "checkpoint": str(released)}]
+    (tmp_path / "ci.yaml").write_text(yaml.safe_dump(ci, sort_keys=False))
+    cfg = ["--configfile", str(tmp_path / "ci.yaml"), "--config", f"results_dir={tmp_path / 'results'}"]
+    budget_with_made_up_costs(cfg, tmp_path / "results" / "ci")
+    res = snakemake("-n", "-p", *cfg)
+    assert res.returncode == 0, res.stderr + res.stdout
+    seen = {}
+    for rule, flag in (("score", "--eval-seed"), ("theory", "--seed")):
+        for block in res.stdout.split(f"rule {rule}:")[1:]:
+            seed = re.search(r"wildcards: .*seed=(\d+)", block)[1]
+            assert f" {flag} {seed} " in re.search(r"^Shell command: (.+)$", block, re.M)[1], block
+            seen.setdefault(rule, set()).add(seed)
+    assert seen == {"score": {"0", "1"}, "theory": {"0", "1"}}, seen
+    (block,) = res.stdout.split("rule score_released:")[1:]
+    assert " --eval-seed 0 " in re.search(r"^Shell command: (.+)$", block, re.M)[1], block
+
+
+def test_slurm_submissions_request_gpus_where_needed(tmp_path):
+    """With a stub sbatch on PATH: training jobs ask SLURM for a GPU, CPU-only jobs do not."""
+    cfg = ["--configfile", "config/ci.yaml", "--config", f"results_dir={tmp_path / 'results'}"]
+    exp = tmp_path / "results" / "ci"
+    budget_with_made_up_costs(cfg, exp)
 
     bin_dir, log_dir = tmp_path / "bin", tmp_path / "sbatch"
     bin_dir.mkdir()

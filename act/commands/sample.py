@@ -62,10 +62,11 @@ def sampling_sigmas(config_sigmas, steps=None, sigmas=None) -> list:
 
 
 def sample_to_dir(checkpoint, out, device, *, num=None, steps=None, sigmas=None, seed=None, batch_size=None,
-                  network=None, quantize=None, progress=True, plot=True, loaded=None):
+                  network=None, quantize=None, progress=True, plot=True, loaded=None, eval_seed=None):
     """Samples of ``checkpoint`` into ``out``: samples.npz, sample.json and (``plot``) grid.png or scatter.png.
 
     ``loaded``: the (net, cfg, state) of :func:`act.checkpoint.load_networks`, when the caller has them.
+    ``eval_seed``: recorded in sample.json beside ``seed`` (act score-run's, which chose ``seed``).
     """
     from pathlib import Path
 
@@ -102,6 +103,6 @@ def sample_to_dir(checkpoint, out, device, *, num=None, steps=None, sigmas=None,
             save_grid(x[: sc.grid_size], out / "grid.png")
     write_json_atomic(out / "sample.json", provenance({
         "checkpoint": str(checkpoint), "step": state["step"], "network": network or state["sampling_network"],
-        "num": num, "seed": seed, "sigmas": sigmas, "quantize": quantize if x.ndim == 4 else None,
+        "num": num, "seed": seed, **({"eval_seed": eval_seed} if eval_seed is not None else {}), "sigmas": sigmas, "quantize": quantize if x.ndim == 4 else None,
         "config": to_dict(cfg)}))
     return out

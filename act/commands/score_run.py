@@ -5,6 +5,12 @@ write, for each (checkpoint, NFE): ``SAMPLES_DIR/step{k}_nfe{n}/`` (samples.npz,
 at the final checkpoint, the grid or scatter plot) and ``METRICS_DIR/step{k}_nfe{n}.json``. One
 job per training run instead of two per point: the start-up (torch, the networks, the Inception
 network) is paid once.
+
+Each run's evaluation draws come from its eval seed E (``--eval-seed``, by default the training
+seed): image i of every set from seed ``base + E * act.rng.EVAL_SEED_STRIDE + i``, and on 2-D toy
+data the held-out reference set of ``act.metrics.toy.toy_w1`` (seed E). An interval over training
+seeds then includes the evaluation's noise. Images are scored against the whole split or the
+``--num-ref`` subset of ``act evaluate``'s default subset seed, the same for every run.
 """
 
 from __future__ import annotations
@@ -28,7 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="sampling steps (network evaluations) per sample set: 1, 2 or both")
     p.add_argument("--num", type=int, default=None, help="samples per set (default: the config's sample.num_samples)")
     p.add_argument("--batch-size", type=int, default=None, help="sampling batch (default: the config's)")
-    p.add_argument("--seed", type=int, default=None, help="first image seed (default: the config's sample.seed)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="base image seed (default: the config's sample.seed); image i of a set uses "
+                        "base + E * act.rng.EVAL_SEED_STRIDE + i, E the eval seed")
+    p.add_argument("--eval-seed", type=int, default=None, metavar="E",
+                   help="the run's evaluation draws: its sampling seeds and, on 2-D toy data, its held-out reference "
+                        "set (default: the checkpoint's training seed, train.seed, so intervals over seeds include "
+                        "the evaluation's noise)")
     p.add_argument("--plots", choices=("final", "all", "none"), default="final",
                    help="which checkpoints get a grid/scatter PNG")
     p.add_argument("--out", "-o", default=None, metavar="OUT",
@@ -61,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     from act.devices import resolve_device
     from act.errors import ConfigError, InputError, MissingInputError
+    from act.rng import eval_sample_seed
 
     if args.out is None and (args.samples_dir is None or args.metrics_dir is None):
         raise ConfigError("give -o/--out OUT (samples into OUT/samples, metrics into OUT/metrics), "
@@ -80,25 +93,29 @@ def run(args: argparse.Namespace) -> int:
         if args.dataset and cfg.data.name != "toy2d" and args.dataset != cfg.data.name:
             raise InputError(f"{ckpt} generates {cfg.data.name!r} images, but --dataset is {args.dataset!r}: "
                              f"score it against its own data (--dataset {cfg.data.name})")
+        eval_seed = cfg.train.seed if args.eval_seed is None else args.eval_seed
+        base = cfg.sample.seed if args.seed is None else args.seed
+        seed = eval_sample_seed(base, eval_seed, args.num or cfg.sample.num_samples)
+        drawn = {"eval_seed": eval_seed, "sample_seed": seed}
         metrics_dir.mkdir(parents=True, exist_ok=True)
         step = int(state["step"])
         for nfe in args.nfe:
             point = f"step{step}_nfe{nfe}"
             plot = args.plots == "all" or (args.plots == "final" and i == final_index)
-            out = sample_to_dir(ckpt, samples_dir / point, device, num=args.num, steps=nfe, seed=args.seed,
+            out = sample_to_dir(ckpt, samples_dir / point, device, num=args.num, steps=nfe, seed=seed,
                                 batch_size=args.batch_size, progress=not args.no_progress, plot=plot,
-                                loaded=(net, cfg, state))
+                                loaded=(net, cfg, state), eval_seed=eval_seed)
             if cfg.data.name == "toy2d":
                 from act.metrics.toy import toy_w1
 
-                result = toy_w1(out / "samples.npz")
+                result = {**toy_w1(out / "samples.npz", seed=eval_seed), **drawn}
                 write_json_atomic(metrics_dir / f"{point}.json", {**result, "provenance": provenance()})
-                shown = {k: result[k] for k in ("w1", "w1_data_floor")}
+                shown = {k: result[k] for k in ("w1", "w1_data_floor", "w1_gaussian", "w1_pointmass")}
             else:
-                result = _evaluate(args, cfg, out / "samples.npz")
+                result = {**_evaluate(args, cfg, out / "samples.npz"), **drawn}
                 write_json_atomic(metrics_dir / f"{point}.json", result)
                 shown = {k: result.get(k) for k in ("fid", "kid_mean", "precision", "recall")}
-            print(json.dumps({"point": point, **shown}), file=sys.stderr)
+            print(json.dumps({"point": point, **drawn, **shown}), file=sys.stderr)
     return 0
 
 

@@ -1,5 +1,8 @@
 """``act theory``: Wasserstein-bound proxies of checkpoints on one fixed probe (docs/METHOD.md s.5).
 
+The probe's seed is by default the first checkpoint's training seed: every checkpoint of a run
+shares one probe, and each run has its own, so an interval over seeds includes the probe's noise.
+
 Per checkpoint ``<stem>.csv`` (one row per timestep), ``<stem>.json`` (one-step distances,
 Lipschitz estimate, eps term, N, step) and ``<stem>.png``; with several checkpoints also
 ``over_training.csv`` and ``over_training.png``. The probe is written to ``probe.pt`` in
@@ -28,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument("--num-probe", type=int, default=512, help="probe pairs (x0, z)")
     p.add_argument("--num-scales", type=int, default=None, help="Karras grid points N (default: the method's s1, else 150)")
-    p.add_argument("--seed", type=int, default=0, help="probe seed (data subset and z)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="probe seed (data subset and z; default: the first checkpoint's training seed, train.seed, "
+                        "so each run is measured on a probe of its own)")
     p.add_argument("--probe", default=None, help="probe file to reuse or create (default: OUT/probe.pt)")
     p.add_argument("--network", default=None, help="measured network: generator, target, eval_ema (default: the sampling network)")
     p.add_argument("--batch-size", type=int, default=256, help="probe samples per forward pass")
@@ -76,17 +81,18 @@ def run(args: argparse.Namespace) -> int:
         if not Path(c).is_file():
             load_checkpoint(c)  # the one-line error of a missing file
     first = from_dict(ExperimentConfig, load_checkpoint(args.checkpoint[0])["config"])
+    seed = first.train.seed if args.seed is None else args.seed
     out.mkdir(parents=True, exist_ok=True)
     probe_path = Path(args.probe) if args.probe else out / "probe.pt"
     if probe_path.is_file():
         probe = load_probe(probe_path)
-        want = {"num": args.num_probe, "seed": args.seed}
+        want = {"num": args.num_probe, "seed": seed}
         if {k: probe.meta.get(k) for k in want} != want:
             raise InputError(f"{probe_path} holds a probe of {probe.meta.get('num')} pairs, seed {probe.meta.get('seed')}; "
-                             f"asked for {args.num_probe}, seed {args.seed}: use another --out or --probe")
+                             f"asked for {args.num_probe}, seed {seed}: use another --out or --probe")
         print(f"reusing probe {probe_path}", file=sys.stderr)
     else:
-        probe = build_probe(first.data, args.num_probe, args.seed)
+        probe = build_probe(first.data, args.num_probe, seed)
         save_probe(probe, probe_path)
     opts = TheoryOptions(num_scales=args.num_scales, network=args.network, batch_size=args.batch_size,
                          lipschitz_points=args.lipschitz_points, lipschitz_iters=args.lipschitz_iters,

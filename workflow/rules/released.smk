@@ -39,3 +39,5 @@ use rule score as score_released with:
         bench("score_released", "{dataset}/{name}")
     wildcard_constraints:
         name=one_of(sorted({n for _, n in RELEASED})),
+    params:
+        eval_seed=0,  # one network, not a seed: the evaluation set of seed 0 (what act sample draws)

@@ -1,8 +1,10 @@
 # One job per training run: sample every checkpoint it is scored at (`sample.at`: the final model
 # or all) at every NFE, and score each set in the same process (act score-run): exact W1 to
 # held-out points on 2-D toy data; FID, KID, precision/recall, IS and the classifier scores on
-# images, against the training split as in the papers. Image i comes from seed i whatever the
-# batch size or device.
+# images, against the training split as in the papers. Each run's evaluation draws come from its
+# own seed (--eval-seed {seed}: image i from seed sample.seed + {seed} * act.rng.EVAL_SEED_STRIDE
+# + i whatever the batch size or device, and on toy data the held-out reference set of seed
+# {seed}), so intervals over seeds include the evaluation's noise.
 
 
 rule score:
@@ -28,8 +30,10 @@ rule score:
         num=lambda wc: SETTINGS[wc.dataset]["sample"]["num"],
         batch_size=lambda wc: SETTINGS[wc.dataset]["sample"]["batch_size"],
         options=score_options,
+        eval_seed=lambda wc: wc.seed,
         device=config["device"],
     shell:
         "act score-run --checkpoint {params.checkpoints} --nfe {params.nfe} --num {params.num} "
-        "--batch-size {params.batch_size} {params.options} --samples-dir {output.samples} "
-        "--metrics-dir {output.metrics} --device {params.device} --no-progress > {log} 2>&1"
+        "--batch-size {params.batch_size} --eval-seed {params.eval_seed} {params.options} "
+        "--samples-dir {output.samples} --metrics-dir {output.metrics} --device {params.device} --no-progress "
+        "> {log} 2>&1"

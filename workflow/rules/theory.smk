@@ -1,6 +1,7 @@
 # Wasserstein-bound proxies (docs/METHOD.md s.5) over a run's checkpoints, on one fixed
-# probe per dataset: per-timestep CT losses, the cumulative bound, measured distances,
-# the discriminator's JS estimate and a Lipschitz estimate.
+# probe per run (its seed: intervals over seeds include the probe's noise): per-timestep CT
+# losses, the cumulative bound, measured distances, the discriminator's JS estimate and a
+# Lipschitz estimate.
 
 
 rule theory:
@@ -25,5 +26,5 @@ rule theory:
         options=theory_options,
         device=config["device"],
     shell:
-        "act theory --checkpoint {params.checkpoints} --out {output} {params.options} --plots final "
-        "--device {params.device} --no-progress > {log} 2>&1"
+        "act theory --checkpoint {params.checkpoints} --out {output} --seed {wildcards.seed} {params.options} "
+        "--plots final --device {params.device} --no-progress > {log} 2>&1"
