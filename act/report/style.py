@@ -16,8 +16,8 @@ REFERENCE_DIR = "workflow/resources/reference"  # reported_results.csv, reported
 # Arms (an experiment's variants of a method) are named after their method: ``actnoadv``, ``ctonline``. They are
 # labelled "ACT-noadv", "CT-online", sorted after their method, and drawn in colours of their own.
 VARIANT_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e")
-ARM_COLORS = {"actsteps": "#ff7f0e", "actnoadv": "#8c564b", "ctonline": "#17becf", "cts1280": "#9467bd",
-              "ctlong": "#7f7f7f", "cts1280online": "#bcbd22"}  # the arms of the shipped configs, told apart
+ARM_COLORS = {"actsteps": "#ff7f0e", "actnoadv": "#8c564b", "actpaper": "#e377c2", "ctpaper": "#9467bd",
+              "ctpaperlong": "#7f7f7f", "ctpaper1280": "#bcbd22", "ctonline": "#17becf"}  # the arms of the shipped configs, told apart
 
 
 def base_method(arm: str) -> str:
