@@ -33,6 +33,8 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 import yaml
 
+from act.errors import ConfigError, MissingInputError
+
 PathLike = Union[str, Path]
 BUDGET_KINDS = ("reference", "flops", "steps")
 DEFAULT_CHECKPOINTS = 4  # a few checkpoints per run: enough for a FID-vs-step curve
@@ -78,32 +80,32 @@ def _int_list(value: Any, where: str) -> List[int]:
     out = []
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int) and not (isinstance(v, float) and v.is_integer()):
-            raise ValueError(f"{where}: expected integers, got {value!r}")
+            raise ConfigError(f"{where}: expected integers, got {value!r}")
         out.append(int(v))
     if not out or len(set(out)) != len(out):
-        raise ValueError(f"{where}: expected distinct integers, got {value!r}")
+        raise ConfigError(f"{where}: expected distinct integers, got {value!r}")
     return out
 
 
 def _budget(raw: Any, where: str) -> Budget:
     if not isinstance(raw, Mapping) or len(raw) != 1 or next(iter(raw)) not in BUDGET_KINDS:
-        raise ValueError(f"{where}: give exactly one of {list(BUDGET_KINDS)}, e.g. "
+        raise ConfigError(f"{where}: give exactly one of {list(BUDGET_KINDS)}, e.g. "
                          "{reference: {method: ct, batch: 32, steps: 2000}} or {flops: 1.2e15}; got " + repr(raw))
     kind, value = next(iter(raw.items()))
     if kind == "reference":
         if not isinstance(value, Mapping) or set(value) != {"method", "batch", "steps"}:
-            raise ValueError(f"{where}.reference: needs exactly method, batch and steps; got {value!r}")
+            raise ConfigError(f"{where}.reference: needs exactly method, batch and steps; got {value!r}")
         return Budget(kind, method=str(value["method"]), batch=_int_list(value["batch"], f"{where}.reference.batch")[0],
                       steps=_int_list(value["steps"], f"{where}.reference.steps")[0])
     elif kind == "flops":
         flops = float(value)  # YAML reads 1.2e15 as a string
         if not math.isfinite(flops) or flops <= 0:
-            raise ValueError(f"{where}.flops: expected a positive number, got {value!r}")
+            raise ConfigError(f"{where}.flops: expected a positive number, got {value!r}")
         return Budget(kind, flops=flops)
     elif kind == "steps":
         return Budget(kind, steps=_int_list(value, f"{where}.steps")[0])
     else:
-        raise ValueError(f"{where}: unknown budget kind {kind!r}; choose from {BUDGET_KINDS}")
+        raise ConfigError(f"{where}: unknown budget kind {kind!r}; choose from {BUDGET_KINDS}")
 
 
 def _overrides(raw: Any, where: str) -> Dict[str, Any]:
@@ -119,7 +121,7 @@ def _overrides(raw: Any, where: str) -> Dict[str, Any]:
             out = merge_config(out, parse_override(str(text)))
         return out
     else:
-        raise ValueError(f"{where}: expected a mapping or a list of section.key=value strings, got {raw!r}")
+        raise ConfigError(f"{where}: expected a mapping or a list of section.key=value strings, got {raw!r}")
 
 
 def _dataset(key: str, raw: Mapping[str, Any]) -> DatasetPlan:
@@ -131,28 +133,28 @@ def _dataset(key: str, raw: Mapping[str, Any]) -> DatasetPlan:
     if isinstance(methods, (list, tuple)):
         methods = {str(m): None for m in methods}
     if not isinstance(methods, Mapping) or not methods:
-        raise ValueError(f"{where}.methods: expected a list of methods or a mapping method -> config; got {methods!r}")
+        raise ConfigError(f"{where}.methods: expected a list of methods or a mapping method -> config; got {methods!r}")
     unknown = sorted(set(methods) - set(methods_known))
     if unknown:
-        raise ValueError(f"{where}.methods: unknown method(s) {unknown}; choose from {methods_known}")
+        raise ConfigError(f"{where}.methods: unknown method(s) {unknown}; choose from {methods_known}")
     base = raw.get("config")
     for m, spec in methods.items():
         if spec is not None and not isinstance(spec, (str, Mapping)):
-            raise ValueError(f"{where}.methods.{m}: expected null, a config path or a mapping; got {spec!r}")
+            raise ConfigError(f"{where}.methods.{m}: expected null, a config path or a mapping; got {spec!r}")
         if base is None and not isinstance(spec, str):
-            raise ValueError(f"{where}.methods.{m}: without a base 'config' each method needs a config path")
+            raise ConfigError(f"{where}.methods.{m}: without a base 'config' each method needs a config path")
     for name in ("batch_sizes", "seeds", "budget"):
         if name not in raw:
-            raise ValueError(f"{where}: missing '{name}'")
+            raise ConfigError(f"{where}: missing '{name}'")
     checkpoints = _int_list(raw.get("checkpoints", DEFAULT_CHECKPOINTS), f"{where}.checkpoints")[0]
     if checkpoints < 1:
-        raise ValueError(f"{where}.checkpoints: expected at least 1, got {checkpoints}")
+        raise ConfigError(f"{where}.checkpoints: expected at least 1, got {checkpoints}")
     plan = DatasetPlan(key=key, methods=dict(methods), config=base, overrides=_overrides(raw.get("overrides"), f"{where}.overrides"),
                        batch_sizes=_int_list(raw["batch_sizes"], f"{where}.batch_sizes"),
                        seeds=_int_list(raw["seeds"], f"{where}.seeds"),
                        budget=_budget(raw["budget"], f"{where}.budget"), checkpoints=checkpoints)
     if plan.budget.kind == "reference" and plan.budget.method not in methods_known:
-        raise ValueError(f"{where}.budget.reference.method: unknown method {plan.budget.method!r}; choose from {methods_known}")
+        raise ConfigError(f"{where}.budget.reference.method: unknown method {plan.budget.method!r}; choose from {methods_known}")
     return plan
 
 
@@ -197,20 +199,20 @@ def parse_experiment(source: Union[PathLike, Mapping[str, Any], Experiment]) -> 
     else:
         path = Path(source)
         if not path.is_file():
-            raise FileNotFoundError(f"experiment config {path} does not exist")
+            raise MissingInputError(f"experiment config {path} does not exist")
         raw = yaml.safe_load(path.read_text()) or {}
         if not isinstance(raw, Mapping):
-            raise ValueError(f"{path}: top level must be a mapping")
+            raise ConfigError(f"{path}: top level must be a mapping")
     datasets = raw.get("datasets")
     if not isinstance(datasets, Mapping) or not datasets:
-        raise ValueError(f"{path or 'experiment config'}: 'datasets' must map dataset keys to their plans")
+        raise ConfigError(f"{path or 'experiment config'}: 'datasets' must map dataset keys to their plans")
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, Mapping):
-        raise ValueError(f"defaults: expected a mapping, got {defaults!r}")
+        raise ConfigError(f"defaults: expected a mapping, got {defaults!r}")
     plans = {}
     for key, d in datasets.items():
         if not isinstance(d, Mapping):
-            raise ValueError(f"datasets.{key}: expected a mapping, got {d!r}")
+            raise ConfigError(f"datasets.{key}: expected a mapping, got {d!r}")
         plans[str(key)] = _dataset(str(key), deep_update(dict(defaults), d))
     name = str(raw.get("name") or (path.stem if path else "experiment"))
     return Experiment(name=name, datasets=plans, path=path, raw=dict(raw))
@@ -227,7 +229,7 @@ def find_file(name: PathLike, base_dir: Optional[Path]) -> Path:
         tried.append(q)
         if q.is_file():
             return q
-    raise FileNotFoundError(f"config {name} not found; looked at {[str(t) for t in tried]}")
+    raise MissingInputError(f"config {name} not found; looked at {[str(t) for t in tried]}")
 
 
 def _spec_dict(spec: Any, base_dir: Optional[Path]) -> Dict[str, Any]:
@@ -242,7 +244,7 @@ def _spec_dict(spec: Any, base_dir: Optional[Path]) -> Dict[str, Any]:
         start = _spec_dict(base, base_dir) if base is not None else {}
         return to_dict(from_dict(ExperimentConfig, merge_config(start, raw)))
     else:
-        raise ValueError(f"expected a config path or mapping, got {spec!r}")
+        raise ConfigError(f"expected a config path or mapping, got {spec!r}")
 
 
 def resolve_run_config(exp: Experiment, dataset: str, method: str, batch: int, seed: int = 0,
@@ -262,7 +264,7 @@ def resolve_run_config(exp: Experiment, dataset: str, method: str, batch: int, s
     raw = merge_config(raw, {"train": {"batch_size": int(batch), "seed": int(seed), **dict(train or {})}})
     cfg = from_dict(ExperimentConfig, raw, where=f"{dataset}/{method}")
     if cfg.method.name != method:
-        raise ValueError(f"datasets.{dataset}.methods.{method}: its config trains method {cfg.method.name!r}")
+        raise ConfigError(f"datasets.{dataset}.methods.{method}: its config trains method {cfg.method.name!r}")
     return cfg
 
 
@@ -274,7 +276,7 @@ def cost_jobs(exp: Experiment) -> List[Dict[str, Any]]:
         if plan.budget.kind == "reference":
             ref = (plan.budget.method, plan.budget.batch)
             if ref[0] not in plan.methods:
-                raise ValueError(f"datasets.{key}.budget.reference: method {ref[0]!r} is not among this dataset's methods")
+                raise ConfigError(f"datasets.{key}.budget.reference: method {ref[0]!r} is not among this dataset's methods")
             if ref not in pairs:
                 pairs.append(ref)
         jobs += [{"dataset": key, "method": m, "batch": b} for m, b in pairs]
