@@ -19,8 +19,8 @@ left alone: the workflow validates the whole file against its JSON schema. Examp
           actnoadv:                                       # an arm: a variant, naming its method
             method: {name: act, lambda_max: 0.0}
             model: {discriminator: tiny}
-            batch_sizes: [32]                             # its own (over the dataset's), as may be
-            budget: {steps: 500}                          # its budget: plan keys, not training config
+            batch_sizes: [32]                             # its own batch sizes and budget, over the
+            budget: {steps: 500}                          # dataset's: plan keys, not training config
         overrides: {train: {log_every: 10}}               # or ["train.log_every=10"]: every arm
         batch_sizes: [16, 32]
         seeds: [0, 1]
@@ -125,7 +125,8 @@ def _budget(raw: Any, where: str) -> Budget:
             raise ConfigError(f"{where}.reference: needs method and steps, and batch unless each run is matched at "
                               f"its own batch; got {value!r}")
         batch = None if value.get("batch") is None else _int_list(value["batch"], f"{where}.reference.batch")[0]
-        return Budget(kind, method=str(value["method"]), batch=batch, steps=_int_list(value["steps"], f"{where}.reference.steps")[0])
+        steps = _int_list(value["steps"], f"{where}.reference.steps")[0]
+        return Budget(kind, method=str(value["method"]), batch=batch, steps=steps)
     elif kind == "flops":
         flops = float(value)  # YAML reads 1.2e15 as a string
         if not math.isfinite(flops) or flops <= 0:
