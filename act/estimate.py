@@ -266,9 +266,15 @@ def estimate(exp: Any, gpu: GPU, costs: Mapping[Key, Mapping[str, Any]], utiliza
     ``device_name`` too (used in place of the utilisation when of ``gpu``'s type); ``_source``: where
     the FLOPs come from; ``random_lpips_weights``: measured with a random VGG-16.
     """
+    from act.plan.budget import check_cost_methods
+
     util = DEFAULT_UTILIZATION if utilization is None else float(utilization)
     if not 0 < util <= 1:
         raise EstimateError(f"--utilization {utilization}: give a fraction of the peak in (0, 1], e.g. 0.35")
+    try:
+        check_cost_methods(exp, costs)
+    except ValueError as e:
+        raise EstimateError(str(e)) from None
     flops = {k: float(c["flops_per_step"]) for k, c in costs.items()}
     rows: List[Dict[str, Any]] = []
     for ds, plan in exp.datasets.items():

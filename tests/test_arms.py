@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from act.errors import ConfigError
+from act.errors import ConfigError, InputError
 from act.plan.budget import plan_budget
 from act.plan.experiment import config_files, cost_jobs, parse_experiment, resolve_run_config
 
@@ -36,6 +36,7 @@ ARMS = {
     }},
 }
 FPS = {"ct": 1.0e6, "ctonline": 1.0e6, "act": 2.5e6, "actsteps": 2.5e6, "actnoadv": 2.4e6, "actbig": 2.5e6}  # per image
+TRAINS = {arm: "ct" if arm.startswith("ct") else "act" for arm in FPS}  # each arm's method.name
 
 
 def _arms(**changes):
@@ -49,8 +50,10 @@ def _methods(**methods):
 
 
 def _costs(exp):
-    """Fake act cost files' contents for every cost job: FLOPs per step = FPS x batch."""
-    return {(j["dataset"], j["method"], j["batch"]): {"flops_per_step": FPS[j["method"]] * j["batch"], "seconds_per_step": 0.01,
+    """Fake act cost files' contents for every cost job: FLOPs per step = FPS x batch; ``method``: what the arm trains,
+    as act cost writes it (the file's name has the arm)."""
+    return {(j["dataset"], j["method"], j["batch"]): {"method": TRAINS[j["method"]], "batch_size": j["batch"],
+                                                      "flops_per_step": FPS[j["method"]] * j["batch"], "seconds_per_step": 0.01,
                                                       "images_per_step": j["batch"], "device_name": "cpu"}
             for j in cost_jobs(parse_experiment(exp))}
 
@@ -161,6 +164,10 @@ def test_plan_budget_per_arm(tmp_path):
     assert [r["budget_flops"] for r in res["runs"] if r["method"] != "actsteps"] == pytest.approx([100 * FPS["ct"] * 16] * 6)
     with pytest.raises(KeyError, match="ct_b64.json"):  # the reference's cost at a run's batch is needed
         plan_budget(ARMS, {k: v for k, v in _costs(ARMS).items() if k != ("toy2d", "ct", 64)})
+    wrong = _costs(ARMS)
+    wrong[("toy2d", "actnoadv", 16)]["method"] = "ct"  # a cost file of another arm's method
+    with pytest.raises(InputError, match="holds method 'ct', but arm 'actnoadv' of toy2d trains 'act'"):
+        plan_budget(ARMS, wrong)
 
 
 def test_estimate_follows_each_arms_budget(tmp_path, capsys):
@@ -171,7 +178,7 @@ def test_estimate_follows_each_arms_budget(tmp_path, capsys):
     costs = _costs(ARMS)
     for (ds, arm, b), c in costs.items():
         (tmp_path / "cost" / ds).mkdir(parents=True, exist_ok=True)
-        (tmp_path / "cost" / ds / f"{arm}_b{b}.json").write_text(json.dumps({"method": arm, "batch_size": b, **c}))
+        (tmp_path / "cost" / ds / f"{arm}_b{b}.json").write_text(json.dumps(c))
     assert main(["estimate", "-c", str(path), "--gpu", "h100", "--cost-dir", str(tmp_path / "cost"),
                  "--out", str(tmp_path / "e.json")]) == 0
     rows = {(r["method"], r["batch"]): r for r in json.loads((tmp_path / "e.json").read_text())["rows"]}
@@ -183,8 +190,7 @@ def test_estimate_follows_each_arms_budget(tmp_path, capsys):
     assert "| toy2d | actnoadv | 16 |" in capsys.readouterr().out
     bare = tmp_path / "bare.yaml"  # an arm whose config names no method: one line naming it, exit 2
     bare.write_text(yaml.safe_dump({"data": {"name": "toy2d"}}))
-    cost = {"method": "ctbare", "batch_size": 16, **costs[("toy2d", "ct", 16)]}
-    (tmp_path / "cost/toy2d/ctbare_b16.json").write_text(json.dumps(cost))
+    (tmp_path / "cost/toy2d/ctbare_b16.json").write_text(json.dumps(costs[("toy2d", "ct", 16)]))
     path.write_text(yaml.safe_dump(_methods(ct=None, ctbare=str(bare))))
     assert main(["estimate", "-c", str(path), "--gpu", "h100", "--cost-dir", str(tmp_path / "cost")]) == 2
     err = capsys.readouterr().err.strip()

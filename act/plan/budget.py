@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
+from act.errors import InputError
 from act.plan.experiment import Budget, Experiment, cost_jobs, parse_experiment, resolve_run_config
 from act.plan.layout import config_path, cost_config_path, parse_cost_path
 
@@ -25,20 +26,35 @@ LOGS_PER_CHECKPOINT = 4  # at least this many log lines between checkpoints of a
 
 
 def read_costs(paths: Iterable[PathLike]) -> Dict[CostKey, Dict[str, Any]]:
-    """``{dataset}/{method}_b{batch}.json`` files of ``act cost`` -> {(dataset, method, batch): JSON}."""
+    """``{dataset}/{arm}_b{batch}.json`` files of ``act cost`` -> {(dataset, arm, batch): JSON}."""
+    from act.config import METHOD_NAMES
+
     costs: Dict[CostKey, Dict[str, Any]] = {}
     for p in paths:
         key = parse_cost_path(p)
         data = json.loads(Path(p).read_text())
-        if data.get("method") != key[1] or int(data.get("batch_size", -1)) != key[2]:
-            raise ValueError(f"{p}: holds method {data.get('method')!r} at batch {data.get('batch_size')}, "
+        # act cost writes the config's method.name: an arm named for a method holds that one; any other
+        # arm's method is known from the experiment only (check_cost_methods)
+        named = key[1] if key[1] in METHOD_NAMES else data.get("method")
+        if data.get("method") != named or int(data.get("batch_size", -1)) != key[2]:
+            raise InputError(f"{p}: holds method {data.get('method')!r} at batch {data.get('batch_size')}, "
                              f"but its name says {key[1]!r} at batch {key[2]}")
         if not data.get("flops_per_step", 0) > 0:
-            raise ValueError(f"{p}: flops_per_step must be positive, got {data.get('flops_per_step')!r}")
+            raise InputError(f"{p}: flops_per_step must be positive, got {data.get('flops_per_step')!r}")
         if key in costs:
-            raise ValueError(f"two cost files for {key}: {costs[key]['_file']} and {p}")
+            raise InputError(f"two cost files for {key}: {costs[key]['_file']} and {p}")
         costs[key] = {**data, "_file": str(p)}
     return costs
+
+
+def check_cost_methods(exp: Experiment, costs: Mapping[CostKey, Mapping[str, Any]]) -> None:
+    """Each arm's cost files hold the method the arm trains (``method``, where a cost records one)."""
+    for ds, plan in exp.datasets.items():
+        trains = {arm: resolve_run_config(exp, ds, arm, plan.batches(arm)[0]).method.name for arm in plan.methods}
+        for (d, arm, batch), c in costs.items():
+            if d == ds and arm in trains and c.get("method") not in (None, trains[arm]):
+                raise InputError(f"{c.get('_file') or f'{d}/{arm}_b{batch}.json'}: holds method {c['method']!r}, but arm "
+                                 f"{arm!r} of {ds} trains {trains[arm]!r}: rerun act cost for it")
 
 
 def steps_for(budget_flops: float, flops_per_step: float) -> int:
@@ -101,6 +117,7 @@ def plan_budget(experiment: Union[PathLike, Mapping[str, Any], Experiment], cost
     """Steps per (dataset, arm, batch) under each arm's budget; writes ``out`` (JSON) and per-seed configs."""
     exp = parse_experiment(experiment)
     costs = dict(costs) if isinstance(costs, Mapping) else read_costs(costs)
+    check_cost_methods(exp, costs)
     flops = {k: c["flops_per_step"] for k, c in costs.items()}
     runs, datasets, warnings = [], {}, []
     for ds, plan in exp.datasets.items():
