@@ -1,18 +1,18 @@
 """The bill of an experiment before it runs: GPU-hours and images per second of every run.
 
-Per (dataset key, method, batch) of an experiment config, seeds multiplying::
+Per (dataset key, arm, batch) of an experiment config (an arm: a method or a variant of one), seeds multiplying::
 
     GPU-seconds per step = FLOPs per step / (dense peak of the run's precision x utilisation)
     GPU-hours            = steps x GPU-seconds per step x seeds / 3600
     wall hours per run   = steps x GPU-seconds per step / GPUs per run / 3600   (ideal data parallelism)
 
-FLOPs per step come from the JSONs ``act cost`` writes (``{cost_dir}/{dataset}/{method}_b{batch}.json``,
+FLOPs per step come from the JSONs ``act cost`` writes (``{cost_dir}/{dataset}/{arm}_b{batch}.json``,
 act/plan/layout.py ``cost_path``), or are measured here on the CPU at batch 2 and scaled linearly to
 the run's batch (:func:`measure_flops`, cached by config hash). A cost file measured on the GPU type
 estimated for gives the seconds per step itself ("measured"), in place of peak x utilisation.
-Steps follow the experiment's budget as ``act budget`` plans them (act/plan/budget.py): fixed
-``steps``, or matched compute (``flops``, or a ``reference`` run's steps x its FLOPs per step)
-divided by each run's FLOPs per step.
+Steps follow each arm's budget (its own, else the dataset's) as ``act budget`` plans them
+(act/plan/budget.py): fixed ``steps``, or matched compute (``flops``, or a ``reference`` run's steps x
+its FLOPs per step, at the reference's batch or the run's own) divided by each run's FLOPs per step.
 
 Only ``measure_flops`` imports torch; everything else runs on the cost files alone.
 """
@@ -34,7 +34,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 from act.errors import InputError
 
 PathLike = Union[str, Path]
-Key = Tuple[str, str, int]  # (dataset, method, batch)
+Key = Tuple[str, str, int]  # (dataset, arm, batch)
 
 
 class EstimateError(InputError):
@@ -122,18 +122,18 @@ def gpus_per_run(exp: Any, dataset: str) -> int:
     return 1 if gpu is None else int(gpu)  # 1: the workflow schema's default
 
 
-def run_config(exp: Any, dataset: str, method: str, batch: int) -> Any:
+def run_config(exp: Any, dataset: str, arm: str, batch: int) -> Any:
     """The config ``act cost`` measures for this run (the workflow's cost.yaml)."""
     from act.plan.experiment import resolve_run_config
 
     try:
-        return resolve_run_config(exp, dataset, method, batch)
+        return resolve_run_config(exp, dataset, arm, batch)
     except (ValueError, TypeError, FileNotFoundError) as e:
-        raise EstimateError(f"{dataset}/{method} at batch {batch}: {e}") from None
+        raise EstimateError(f"{dataset}/{arm} at batch {batch}: {e}") from None
 
 
 def flop_keys(exp: Any) -> List[Key]:
-    """Every (dataset, method, batch) whose FLOPs per step the estimate needs: the runs and any budget reference."""
+    """Every (dataset, arm, batch) whose FLOPs per step the estimate needs: the runs and any budget reference."""
     from act.plan.experiment import cost_jobs
 
     try:
@@ -142,17 +142,17 @@ def flop_keys(exp: Any) -> List[Key]:
         raise EstimateError(str(e)) from None
 
 
-def plan_steps(exp: Any, dataset: str, flops: Mapping[Key, float]) -> Tuple[Dict[Tuple[str, int], int], Optional[float]]:
-    """Steps per (method, batch) of ``dataset`` under its budget, as ``act budget`` plans them, and the budget's FLOPs."""
+def plan_steps(exp: Any, dataset: str, flops: Mapping[Key, float]) -> Dict[Tuple[str, int], Tuple[int, Optional[float]]]:
+    """(steps, budget FLOPs) per (arm, batch) of ``dataset`` under each arm's budget, as ``act budget`` plans them."""
     from act.plan.budget import budget_flops, steps_for
 
     plan = exp.datasets[dataset]
-    budget = budget_flops(exp, dataset, flops)
-
-    def steps(method: str, batch: int) -> int:
-        return int(plan.budget.steps) if budget is None else steps_for(budget, float(flops[(dataset, method, batch)]))
-
-    return {(m, bs): steps(m, bs) for m in plan.methods for bs in plan.batch_sizes}, budget
+    out = {}
+    for arm, batch in plan.pairs():
+        budget = budget_flops(exp, dataset, flops, arm, batch)
+        steps = int(plan.budget_of(arm).steps) if budget is None else steps_for(budget, float(flops[(dataset, arm, batch)]))
+        out[(arm, batch)] = (steps, budget)
+    return out
 
 
 # --- FLOPs per step ------------------------------------------------------------------------
@@ -260,46 +260,51 @@ def measure_flops(cfg: Any, max_batch: int = MEASURE_BATCH, cache: Optional[Dict
 # --- The estimate ----------------------------------------------------------------------------
 
 def estimate(exp: Any, gpu: GPU, costs: Mapping[Key, Mapping[str, Any]], utilization: Optional[float] = None) -> Dict[str, Any]:
-    """Rows (one per dataset, method, batch), totals and assumptions, from FLOPs per step in ``costs``.
+    """Rows (one per dataset, arm, batch; ``method``: the arm), totals and assumptions, from FLOPs per step in ``costs``.
 
     ``costs[key]``: ``flops_per_step`` and ``images_per_step``; a cost file's ``seconds_per_step`` and
     ``device_name`` too (used in place of the utilisation when of ``gpu``'s type); ``_source``: where
     the FLOPs come from; ``random_lpips_weights``: measured with a random VGG-16.
     """
+    from act.plan.budget import check_cost_methods
+
     util = DEFAULT_UTILIZATION if utilization is None else float(utilization)
     if not 0 < util <= 1:
         raise EstimateError(f"--utilization {utilization}: give a fraction of the peak in (0, 1], e.g. 0.35")
+    try:
+        check_cost_methods(exp, costs)
+    except ValueError as e:
+        raise EstimateError(str(e)) from None
     flops = {k: float(c["flops_per_step"]) for k, c in costs.items()}
     rows: List[Dict[str, Any]] = []
     for ds, plan in exp.datasets.items():
-        steps, budget = plan_steps(exp, ds, flops)
+        steps = plan_steps(exp, ds, flops)
         gpus = gpus_per_run(exp, ds)
-        for method in plan.methods:
-            for batch in plan.batch_sizes:
-                key = (ds, method, batch)
-                c = costs[key]
-                cfg = run_config(exp, ds, method, batch)
-                peak, peak_label = peak_flops(gpu, cfg.train.precision, cfg.train.tf32)
-                fps, n_steps, n_seeds = flops[key], steps[(method, batch)], len(plan.seeds)
-                sps = c.get("seconds_per_step")
-                measured = same_gpu_type(gpu, c.get("device_name")) and bool(sps) and float(sps) > 0
-                gpu_s = float(sps) if measured else fps / (peak * util)  # seconds of one GPU per step (global batch)
-                images = int(c.get("images_per_step") or batch)
-                rows.append({
-                    "dataset": ds, "method": method, "batch": batch, "seeds": list(plan.seeds), "n_seeds": n_seeds,
-                    "precision": peak_label, "peak_tflops": peak / 1e12, "steps": n_steps, "budget_kind": plan.budget.kind,
-                    "budget_flops": budget, "flops_per_step": fps, "gflop_per_step": fps / 1e9,
-                    "pflop_per_run": n_steps * fps / 1e15, "pflop_total": n_steps * fps * n_seeds / 1e15,
-                    "gpus_per_run": gpus, "gpu_seconds_per_step": gpu_s,
-                    "utilization": fps / (gpu_s * peak), "basis": "measured" if measured else "assumed",
-                    "measured_device": c.get("device_name") if measured else None,
-                    "measured_batch_size": c.get("measured_batch_size") if measured else None,
-                    "gpu_hours_per_run": n_steps * gpu_s / 3600, "gpu_hours_total": n_steps * gpu_s * n_seeds / 3600,
-                    "wall_hours_per_run": n_steps * gpu_s / max(1, gpus) / 3600,
-                    "images_per_step": images, "images_per_second": images * max(1, gpus) / gpu_s,
-                    "flops_source": c.get("_source") or c.get("_file"),
-                    "random_lpips_weights": bool(c.get("random_lpips_weights")),
-                })
+        for method, batch in plan.pairs():
+            key = (ds, method, batch)
+            c = costs[key]
+            cfg = run_config(exp, ds, method, batch)
+            peak, peak_label = peak_flops(gpu, cfg.train.precision, cfg.train.tf32)
+            (n_steps, budget), fps, n_seeds = steps[(method, batch)], flops[key], len(plan.seeds)
+            sps = c.get("seconds_per_step")
+            measured = same_gpu_type(gpu, c.get("device_name")) and bool(sps) and float(sps) > 0
+            gpu_s = float(sps) if measured else fps / (peak * util)  # seconds of one GPU per step (global batch)
+            images = int(c.get("images_per_step") or batch)
+            rows.append({
+                "dataset": ds, "method": method, "batch": batch, "seeds": list(plan.seeds), "n_seeds": n_seeds,
+                "precision": peak_label, "peak_tflops": peak / 1e12, "steps": n_steps, "budget_kind": plan.budget_of(method).kind,
+                "budget_flops": budget, "flops_per_step": fps, "gflop_per_step": fps / 1e9,
+                "pflop_per_run": n_steps * fps / 1e15, "pflop_total": n_steps * fps * n_seeds / 1e15,
+                "gpus_per_run": gpus, "gpu_seconds_per_step": gpu_s,
+                "utilization": fps / (gpu_s * peak), "basis": "measured" if measured else "assumed",
+                "measured_device": c.get("device_name") if measured else None,
+                "measured_batch_size": c.get("measured_batch_size") if measured else None,
+                "gpu_hours_per_run": n_steps * gpu_s / 3600, "gpu_hours_total": n_steps * gpu_s * n_seeds / 3600,
+                "wall_hours_per_run": n_steps * gpu_s / max(1, gpus) / 3600,
+                "images_per_step": images, "images_per_second": images * max(1, gpus) / gpu_s,
+                "flops_source": c.get("_source") or c.get("_file"),
+                "random_lpips_weights": bool(c.get("random_lpips_weights")),
+            })
     totals = {"runs": sum(r["n_seeds"] for r in rows), "pflop_total": sum(r["pflop_total"] for r in rows),
               "gpu_hours_total": sum(r["gpu_hours_total"] for r in rows),
               "wall_hours_sequential": sum(r["wall_hours_per_run"] * r["n_seeds"] for r in rows),

@@ -170,6 +170,13 @@ SCHEMA_CASES = [
     ("batch-size-zero", {"datasets": {"toy2d": {"batch_sizes": [0]}}}, "batch_sizes"),
     ("unknown-method", {"datasets": {"toy2d": {"methods": ["gan"]}}}, "gan"),
     ("released-without-checkpoint", {"datasets": {"fashion_mnist": {"released": [{"name": "x"}]}}}, "checkpoint"),
+    ("arm-name-with-underscore", {"datasets": {"toy2d": {"methods": {"ct": None, "act_2": {"method": {"name": "act"}}}}}},
+     "act_2"),
+    ("arm-without-method-name", {"datasets": {"toy2d": {"methods": {"ct": None, "ctnew": {"train": {"lr": 0.01}}}}}},
+     "methods.ctnew"),
+    # past the schema: act budget's own check, in the same one line
+    ("reference-to-no-arm", {"datasets": {"toy2d": {"methods": ["ct", "act"], "budget": {"reference": {"method": "ict"}}}}},
+     "budget.reference.method"),
 ]
 
 

@@ -113,13 +113,16 @@ def _schema_keys(node, schema, label=""):
     ref = node.get("$ref")
     if ref:
         target = ref.rsplit("/", 1)[-1]
-        label = {"dataset": "", "job": "resources.<rule>"}.get(target, label)
+        if target == "budget" and label != "budget":
+            return keys  # an arm's own budget: the kinds of the dataset's, documented once as `budget.*`
+        label = {"dataset": "", "job": "resources.<rule>", "arm": "methods.<arm>"}.get(target, label)
         keys |= _schema_keys(schema["definitions"][target], schema, label)
     for key, sub in node.get("properties", {}).items():
         name = f"{label}.{key}" if label else key
         keys.add(name)
         keys |= _schema_keys(sub, schema, "" if name in ("defaults", "datasets") else name)
-    for sub in (node.get("items"), node.get("additionalProperties")):
+    for sub in (node.get("items"), node.get("additionalProperties"), *node.get("patternProperties", {}).values(),
+                *node.get("allOf", [])):
         if isinstance(sub, dict):
             keys |= _schema_keys(sub, schema, label)
     return keys
@@ -144,7 +147,8 @@ def test_config_readme_documents_every_key():
     schema = yaml.safe_load((root / "workflow" / "schemas" / "config.schema.yaml").read_text())
     expected = _schema_keys(schema, schema)
     assert {"name", "results_dir", "cost.max_batch", "seeds", "budget.reference.steps", "sample.nfe",
-            "released.sha256", "resources.train", "resources.<rule>.gpu"} <= expected  # the walk finds them
+            "released.sha256", "resources.train", "resources.<rule>.gpu", "methods.<arm>.batch_sizes",
+            "methods.<arm>.budget"} <= expected  # the walk finds them
     assert not expected - rows(workflow_part), "config/README.md lacks workflow config keys"
 
     fields = {f"{section.name}.{f.name}" for section in dataclasses.fields(ExperimentConfig) if section.name != "method"

@@ -3,6 +3,7 @@ CI config, runs end to end into a temporary results folder."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from act.io import file_digest
+from act.plan.experiment import cost_jobs, parse_experiment
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(str(p.relative_to(REPO)) for p in [*REPO.glob("config/*.yaml"), *REPO.glob("config/paper/*.yaml")])
@@ -94,12 +96,56 @@ def test_dry_run(configfile, tmp_path):
     jobs = jobs_of(res.stdout)
     cfg = config_of(configfile)
     assert jobs["cost_configs"] == 1 and jobs["budget"] == 1
-    defaults = cfg.get("defaults") or {}
-    plans = [{**defaults, **d} for d in cfg["datasets"].values()]
-    assert jobs["cost"] >= sum(len(p["methods"]) * len(p["batch_sizes"]) for p in plans)  # + the budget's reference
+    # each arm at its batch sizes, and the budget's reference where no run measures it
+    assert jobs["cost"] == len(cost_jobs(parse_experiment(REPO / configfile)))
     assert f"{tmp_path}/{cfg['name']}/budget.json" in res.stdout
     foreign = set(config_of("config/default.yaml")["datasets"]) - set(cfg["datasets"])
     assert not any(f"/cost/{d}/" in res.stdout for d in foreign)
+
+
+ACT_SMALL = {"method": {"name": "act", "distance": "l2"}, "model": {"discriminator": "toy2d_small"}}
+ARMS = {  # variants of CT and ACT on the toy data, some with their own batch sizes or budget
+    "name": "arms",
+    "defaults": {"seeds": [0, 1], "checkpoints": 2},
+    "datasets": {"toy2d": {
+        "config": "config/train/ct_toy2d.yaml",
+        "methods": {
+            "ct": {"batch_sizes": [16, 256]},
+            "act": ACT_SMALL,
+            "actsteps": {**ACT_SMALL, "budget": {"steps": 20000}},
+            "actnoadv": {"method": {"name": "act", "distance": "l2", "lambda_max": 0.0}, "model": {"discriminator": "toy2d_small"}},
+            "ctonline": {"method": {"name": "ct", "target": "online"}},
+            "actbig": {**ACT_SMALL, "batch_sizes": [64]},  # a batch CT does not run at
+        },
+        "overrides": {"model": {"preset": "toy2d_small"}},
+        "batch_sizes": [16],
+        "budget": {"reference": {"method": "ct", "steps": 20000}},  # each run: CT's FLOPs at its own batch
+    }},
+}
+
+
+def test_arms_dry_run(tmp_path):
+    """Each arm runs at its own batch sizes, under its own folders; the batch-less reference budget has CT's cost
+    measured at every batch a run is matched at (b64 too, where CT itself does not run)."""
+    cfg = tmp_path / "arms.yaml"
+    cfg.write_text(yaml.safe_dump(ARMS))
+    res = snakemake("-n", "-p", "--configfile", str(cfg), "--config", f"results_dir={tmp_path}")
+    assert res.returncode == 0, res.stderr + res.stdout
+    jobs = jobs_of(res.stdout)
+    assert (jobs["cost"], jobs["budget"], jobs["train"], jobs["theory"]) == (8, 1, 14, 14)
+    exp = f"{tmp_path}/arms"
+    costs = set(re.findall(rf"{exp}/cost/toy2d/(\w+)\.json", res.stdout))
+    assert costs == {"ct_b16", "ct_b256", "ct_b64", "act_b16", "actsteps_b16", "actnoadv_b16", "ctonline_b16", "actbig_b64"}
+    models = set(re.findall(rf"{exp}/runs/toy2d/(\w+/b\d+)/s[01]/model\.pt", res.stdout))
+    assert models == {"ct/b16", "ct/b256", "act/b16", "actsteps/b16", "actnoadv/b16", "ctonline/b16", "actbig/b64"}
+    # an edit to an arm's own budget (no new files) re-plans: the plan's params hold the arms' entries
+    res = snakemake("--cores", "1", "--configfile", str(cfg), "--config", f"results_dir={tmp_path}", "--until", "cost_configs")
+    assert res.returncode == 0, res.stderr + res.stdout
+    edited = copy.deepcopy(ARMS)
+    edited["datasets"]["toy2d"]["methods"]["actsteps"]["budget"] = {"steps": 10000}
+    cfg.write_text(yaml.safe_dump(edited))
+    res = snakemake("-n", "--configfile", str(cfg), "--config", f"results_dir={tmp_path}", "--until", "cost_configs")
+    assert "Params have changed" in res.stdout and jobs_of(res.stdout) == {"cost_configs": 1}, res.stdout[-3000:]
 
 
 def test_schema_rejects_unknown_keys(tmp_path):

@@ -11,9 +11,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "budget", help="plan matched-compute runs: steps per method and batch, resolved run configs",
         description="Per dataset of the experiment config, steps = floor(budget FLOPs / FLOPs per step) of each "
-        "(method, batch), FLOPs per step from `act cost` files named {dataset}/{method}_b{batch}.json. Writes the "
-        "plan (--out, JSON) and one resolved config per run: CONFIGS_DIR/{dataset}/{method}/b{batch}/s{seed}.yaml. "
-        "With --cost-configs: writes only CONFIGS_DIR/{dataset}/{method}/b{batch}/cost.yaml for `act cost`.")
+        "(arm, batch) (an arm: a method or a variant of one, under its own budget or the dataset's), FLOPs per step "
+        "from `act cost` files named {dataset}/{arm}_b{batch}.json. Writes the "
+        "plan (--out, JSON) and one resolved config per run: CONFIGS_DIR/{dataset}/{arm}/b{batch}/s{seed}.yaml. "
+        "With --cost-configs: writes only CONFIGS_DIR/{dataset}/{arm}/b{batch}/cost.yaml for `act cost`.")
     p.add_argument("--experiment-config", "-e", required=True, help="experiment YAML (see act.plan.experiment)")
     p.add_argument("--costs", nargs="+", action="extend", default=[], metavar="JSON",
                    help="act cost outputs, results/{exp}/cost/{dataset}/{method}_b{batch}.json")
@@ -42,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give the act cost files with --costs (or --cost-configs to write the configs they need)")
     plan = plan_budget(args.experiment_config, args.costs, out=args.out, configs_dir=args.configs_dir)
     for r in plan["runs"]:
-        print(f"{r['dataset']:>16} {r['method']:>4} b{r['batch']:<5} {r['steps']:>9,} steps  "
+        print(f"{r['dataset']:>16} {r['method']:>8} b{r['batch']:<5} {r['steps']:>9,} steps  "
               f"{r['flops_per_step']:.3g} FLOP/step  ~{r['estimated_wall_seconds']:.3g} s per seed", file=sys.stderr)
     return 0

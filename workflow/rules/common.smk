@@ -13,7 +13,9 @@ from snakemake.utils import validate
 
 from act.checkpoint import checkpoint_path
 from act.config import deep_update
+from act.errors import UserError
 from act.plan.experiment import (
+    config_files,
     config_problem,
     cost_jobs,
     parse_experiment,
@@ -67,8 +69,12 @@ R = str(experiment_dir(config["results_dir"], EXP))
 ENV = "../envs/act.yaml"
 os.environ.setdefault("ACT_BENCH_ROOT", os.path.dirname(os.path.abspath(workflow.basedir)))
 
-# What act budget will read: datasets, methods, batches, seeds, budget
-PLAN = parse_experiment(config)
+# What act budget will read: datasets, arms, batches, seeds, budgets. Its one-line errors are what the
+# schema cannot see (an arm naming no method, a budget referring to no arm).
+try:
+    PLAN = parse_experiment(config)
+except UserError as e:
+    raise WorkflowError(f"act-bench config: {e}")
 
 # Relative to the working directory, as typed or not: `--configfile config/x.yaml` arrives
 # absolute, `configfile:` relative, and the path is a parameter of the rules that read it.
@@ -83,7 +89,8 @@ if any(_in_file.get(k) != _GIVEN[k] for k in EXPERIMENT_KEYS):
     )
 
 # What act budget (and act cost's configs) depend on: a change re-plans, and so retrains.
-# Workflow-only settings (sample, evaluate, theory, ...) only redo their own stages.
+# Workflow-only settings (sample, evaluate, theory, ...) only redo their own stages. An arm's own
+# batch_sizes and budget live in its `methods` entry: an edit to them re-plans too.
 ACT_KEYS = (
     "config",
     "methods",
@@ -135,13 +142,18 @@ def job(rule, field):
     return lambda wildcards: per_dataset.get(wildcards.dataset, default)
 
 
-def _first_config(dataset):
+def _arm_configs(dataset):
+    """Each arm's config at its first batch size: a config act budget could not resolve (an arm naming no
+    method, a missing file) stops the workflow here, in one line, rather than in a job."""
     plan = PLAN.datasets[dataset]
-    return resolve_run_config(PLAN, dataset, next(iter(plan.methods)), plan.batch_sizes[0])
+    try:
+        return [resolve_run_config(PLAN, dataset, arm, plan.batches(arm)[0]) for arm in plan.methods]
+    except UserError as e:
+        raise WorkflowError(f"act-bench config: {e}")
 
 
-# Every method of a dataset shares its data section.
-DATA = {d: _first_config(d).data for d in PLAN.datasets}
+# Every arm of a dataset shares its data section.
+DATA = {d: _arm_configs(d)[0].data for d in PLAN.datasets}
 TOY = [d for d in PLAN.datasets if DATA[d].name == "toy2d"]
 IMAGES = [d for d in PLAN.datasets if d not in TOY]
 
@@ -173,12 +185,12 @@ def bench(stage, name):
 
 
 def runs():
-    """(dataset, method, batch, seed) of every training run, in the plan's order."""
+    """(dataset, arm, batch, seed) of every training run, each arm at its own batch sizes, in the plan's order."""
     return [
         (d, m, b, s)
         for d, plan in PLAN.datasets.items()
         for m in sorted(plan.methods, key=method_rank)
-        for b in plan.batch_sizes
+        for b in plan.batches(m)
         for s in plan.seeds
     ]
 

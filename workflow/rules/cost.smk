@@ -1,10 +1,10 @@
-# Per-step cost (FLOPs and seconds) of every (dataset, method, batch) the budget needs.
+# Per-step cost (FLOPs and seconds) of every (dataset, arm, batch) the budget needs.
 
 
 rule cost_configs:
     input:
         # the config files the plan names: edits to them re-plan, as edits to the plan do
-        sorted({s for p in PLAN.datasets.values() for s in (p.config, *p.methods.values()) if isinstance(s, str)}),
+        config_files(PLAN),
     output:
         [str(cost_config_path(CONFIGS, j["dataset"], j["method"], j["batch"])) for j in cost_jobs(PLAN)],
     log:
