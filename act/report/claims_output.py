@@ -113,8 +113,11 @@ def to_markdown(table: pd.DataFrame, title: str, summary: Optional[pd.DataFrame]
              "| row | kind | statement | dataset | scale | 1-step: difference [95% CI] | verdict | "
              "2-step: difference [95% CI] | verdict |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     merged = _merged(table)
+    previous = None
     for by_nfe in merged:
         first = next(iter(by_nfe.values()))
+        repeat = first["claim"] == previous  # the statement once per claim: its rows follow one another
+        previous = first["claim"]
         cells = []
         if set(by_nfe) <= {None}:  # not a sample-quality row: one verdict, in the 1-step columns
             rec = by_nfe[None]
@@ -123,7 +126,8 @@ def to_markdown(table: pd.DataFrame, title: str, summary: Optional[pd.DataFrame]
             for nfe in (1, 2):
                 rec = by_nfe.get(nfe)
                 cells += [_difference(rec), _verdict(rec)] if rec else ["", ""]
-        lines.append(f"| {first['claim']} | {first['kind']} | {first['statement']} | {first['dataset']} | "
+        kind, said = ("", "″") if repeat else (first["kind"], first["statement"])
+        lines.append(f"| {first['claim']} | {kind} | {said} | {first['dataset']} | "
                      f"{first['scale']} | " + " | ".join(cells) + " |")
     lines += ["", "## Evidence", "", "Per group: mean ± std over seeds (n; the value of each seed; the relative change "
               "of the metric over the run's last checkpoint interval: small = the curve has flattened).", "",
@@ -153,6 +157,7 @@ def to_markdown(table: pd.DataFrame, title: str, summary: Optional[pd.DataFrame]
     return "\n".join(lines) + "\n"
 
 
+UNITLESS = ("C3b", "C4")  # rows whose statistic is not a difference of one metric between two groups
 VERDICT_COLORS = {HOLDS: "#2ca02c", FAILS: "#d62728", INCONCLUSIVE: "#7f7f7f", UNDECIDABLE: "#bcbd22",
                   FAILED_BASELINE: "#9467bd", NOT_RUN: "#c7c7c7", HOLDS_RECIPE: "#2ca02c", FAILS_RECIPE: "#d62728",
                   DESCRIBED: "#c7c7c7"}
@@ -168,9 +173,11 @@ def plot_claims(table: pd.DataFrame, path: PathLike) -> Path:
     tested = table[np.isfinite(table["ci_low"].astype(float)) & (table["claim"] != "S1")].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8.5, 0.42 * max(len(tested), 2) + 1.6))
     for i, r in tested.iterrows():
+        # A difference of two groups of one metric: as a share of the compared group's mean. One-group statistics
+        # (C3b's rank correlation, C4's share of CT's compute) are already unitless: x 100.
         ref = abs(float(r.get("g2_mean", math.nan))) if isinstance(r.get("g2_label"), str) else math.nan
-        ref = ref if math.isfinite(ref) and ref > 0 else abs(float(r.get("g1_mean", 1.0))) or 1.0
-        scale = 100.0 / ref
+        relative = r["claim"] not in UNITLESS and math.isfinite(ref) and ref > 0
+        scale = 100.0 / ref if relative else 100.0
         y = len(tested) - 1 - i
         c = VERDICT_COLORS[r["verdict"]]
         ax.plot([float(r["ci_low"]) * scale, float(r["ci_high"]) * scale], [y, y], color=c, lw=2.5)
@@ -180,7 +187,8 @@ def plot_claims(table: pd.DataFrame, path: PathLike) -> Path:
     labels = [f"{r['claim']} {r['scale'][:48]}" + (f" [{int(r['nfe'])}-step]" if pd.notna(r["nfe"]) else "")
               for _, r in tested.iloc[::-1].iterrows()]
     ax.set_yticklabels(labels, fontsize=7)
-    ax.set_xlabel("difference in the claimed direction, % of the compared group's mean (95% interval)")
+    ax.set_xlabel("difference in the claimed direction, % of the compared group's mean\n"
+                  "(C3b: rank correlation x 100; C4: share of CT's compute saved x 100); 95% interval", fontsize=8.5)
     ax.set_title("ACT paper claims: > 0 as claimed (final models; S1 checks not shown)", fontsize=10)
     shown = [HOLDS, FAILS, INCONCLUSIVE, FAILED_BASELINE]
     handles = [plt.Line2D([], [], color=VERDICT_COLORS[v], lw=2.5, label=v) for v in shown]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from act.report.plotting import Skip, choose_metric, final_steps, flops_label, nice_log, pyplot, save, seed_stats
-from act.report.style import METHODS, method_color, method_label, method_rank
+from act.report.style import method_color, method_label, method_rank
 
 PathLike = Union[str, Path]
 NFE_STYLE = {1: ("-", "o", None), 2: ("--", "s", "white")}  # line, marker, marker face: 2-step hollow squares
@@ -152,7 +152,7 @@ def metric_vs_compute(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> Li
     ax.set_ylabel(f"1-step {metric.label}")
     ax.set_title(f"{dataset}: 1-step {metric.short} against training compute ({_seed_note(stats)})")
     ax.grid(True, which="both", alpha=0.3)
-    handles = [Line2D([], [], color=method_color(m), lw=2, label=method_label(m)) for m in METHODS if m in set(stats["method"])]
+    handles = [Line2D([], [], color=method_color(m), lw=2, label=method_label(m)) for m in _methods(stats)]
     handles += [Line2D([], [], color="0.3", marker=marker[b], ls="none", label=f"batch {b}") for b in batches]
     ax.legend(handles=handles, framealpha=0.9, ncol=2)
     fig.tight_layout()
