@@ -92,6 +92,9 @@ rule figures:
 rule claims:
     input:
         summary=path(summary_path),
+        # What the summary's theory columns come from: read through the summary only, named here so that a
+        # dry run plans every run's jobs before the budget exists.
+        theory=[path(stage_dir, "theory", *r) for r in runs() if SETTINGS[r[0]]["theory"]["enabled"]],
     output:
         md=report(path(claims_path, ".md"), caption="../report/claims.rst", category="Claims"),
         csv=path(claims_path, ".csv"),
