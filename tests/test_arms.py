@@ -80,6 +80,25 @@ def test_arms_resolve_to_their_methods():
     assert cfg["actbig"].train.batch_size == 64 and all(c.model.preset == "toy2d_small" for c in cfg.values())
 
 
+def test_an_arms_own_keys_win_over_the_datasets_overrides(tmp_path):
+    """The dataset's overrides reach every arm, also one that switches method; an arm that sets the same key keeps
+    its own value (toy_full's ctpaper: mu0 0.9 under the experiment's mu0 0.5)."""
+    raw = copy.deepcopy(ARMS)
+    plan = raw["datasets"]["toy2d"]
+    plan["overrides"] = {"model": {"preset": "toy2d_small"}, "method": {"mu0": 0.5}, "train": {"lr": 2e-3}}
+    plan["methods"] = {"ct": None, "act": ACT, "ctpaper": {"method": {"name": "ct", "mu0": 0.9}},
+                       "actpaper": {**ACT, "method": {**ACT["method"], "mu0": 0.9}, "train": {"lr": 5e-4}},
+                       "ctfile": {"base": TOY, "method": {"s1": 40, "mu0": 0.95}}}
+    exp = parse_experiment(raw)
+    cfg = {arm: resolve_run_config(exp, "toy2d", arm, 16) for arm in plan["methods"]}
+    assert {arm: c.method.mu0 for arm, c in cfg.items()} == {
+        "ct": 0.5, "act": 0.5, "ctpaper": 0.9, "actpaper": 0.9, "ctfile": 0.95}
+    assert {arm: c.train.lr for arm, c in cfg.items()} == {
+        "ct": 2e-3, "act": 2e-3, "ctpaper": 2e-3, "actpaper": 5e-4, "ctfile": 2e-3}
+    assert cfg["actpaper"].method.name == "act" and cfg["actpaper"].method.lambda_max == 0.3
+    assert cfg["ctfile"].method.s1 == 40 and all(c.model.preset == "toy2d_small" for c in cfg.values())
+
+
 def test_arm_paths_and_base(tmp_path):
     """A path or a mapping with base: is the arm's whole config; a non-method arm's file must name its method."""
     nameless = tmp_path / "nameless.yaml"

@@ -21,7 +21,8 @@ left alone: the workflow validates the whole file against its JSON schema. Examp
             model: {discriminator: tiny}
             batch_sizes: [32]                             # its own batch sizes and budget, over the
             budget: {steps: 500}                          # dataset's: plan keys, not training config
-        overrides: {train: {log_every: 10}}               # or ["train.log_every=10"]: every arm
+        overrides: {train: {log_every: 10}}               # or ["train.log_every=10"]: every arm (an
+                                                          # arm's own keys win: actnoadv keeps its lambda_max)
         batch_sizes: [16, 32]
         seeds: [0, 1]
         budget: {reference: {method: ct, batch: 32, steps: 2000}}   # or {flops: 1.2e15} or {steps: 500};
@@ -70,7 +71,7 @@ class DatasetPlan:
     key: str  # experiment-level dataset key (fashion_mnist, toy_gmm, cifar10, ...)
     methods: Dict[str, Any]  # arm -> None | config path | mapping over ``config`` (or over its own ``base:``)
     config: Any  # base training config: None | path | mapping
-    overrides: Dict[str, Any]  # nested mapping applied to every arm's config
+    overrides: Dict[str, Any]  # nested mapping applied to every arm's config, under the arm's own keys
     batch_sizes: List[int]  # of the arms without their own
     seeds: List[int]
     budget: Budget  # of the arms without their own
@@ -344,6 +345,8 @@ def resolve_run_config(exp: Experiment, dataset: str, arm: str, batch: int, seed
         if isinstance(spec, Mapping):
             raw = merge_config(raw, spec)
     raw = merge_config(raw, plan.overrides)
+    if isinstance(spec, Mapping):  # the arm's own keys are the more specific: they win over the dataset's overrides
+        raw = merge_config(raw, {k: v for k, v in spec.items() if k != "base"})
     raw = merge_config(raw, {"train": {"batch_size": int(batch), "seed": int(seed), **dict(train or {})}})
     cfg = from_dict(ExperimentConfig, raw, where=f"{dataset}/{arm}")
     if arm in METHOD_NAMES and cfg.method.name != arm:
