@@ -15,15 +15,16 @@ from act.report.claims import claims_table
 from act.report.claims_output import write_claims
 from act.report.claims_quality import reach_fraction
 
-FPS = {"ct": 1.0e9, "ict": 1.0e9, "act": 2.0e9, "actsteps": 2.0e9, "actnoadv": 2.0e9}  # FLOPs per step at batch 16
+FPS = {"ct": 1.0e9, "ict": 1.0e9, "act": 2.0e9, "actsteps": 2.0e9, "actnoadv": 2.0e9, "actpaper": 2.0e9}  # at b16
 METHOD = {"ct": ("ct", math.nan), "ict": ("ict", math.nan), "act": ("act", 0.3), "actsteps": ("act", 0.3),
-          "actnoadv": ("act", 0.0)}
+          "actnoadv": ("act", 0.0), "actpaper": ("act", 0.3)}
 GAUSS = 0.27  # the moment-matched Gaussian's W1 on the 8-Gaussian mixture
 
 
-def summary(arms, seeds=(0, 1, 2), dataset="toy2d", metric="w1", gauss=GAUSS, checkpoints=4, nfes=(1, 2)):
+def summary(arms, seeds=(0, 1, 2), dataset="toy2d", metric="w1", gauss=GAUSS, checkpoints=4, nfes=(1, 2), recipes=None):
     """Rows like act aggregate's. ``arms[arm] = (batches {batch: steps}, value(seed, step, nfe))``; every run
-    trains its own schedule of ``steps``, checkpoints at 1/checkpoints of it; the last is final."""
+    trains its own schedule of ``steps``, checkpoints at 1/checkpoints of it; the last is final. ``recipes``: arm ->
+    its ct_recipe column (default: none)."""
     rows = []
     for arm, (batches, value) in arms.items():
         name, lam = METHOD[arm]
@@ -32,6 +33,7 @@ def summary(arms, seeds=(0, 1, 2), dataset="toy2d", metric="w1", gauss=GAUSS, ch
                 for k in np.linspace(steps / checkpoints, steps, checkpoints).astype(int):
                     for nfe in nfes:
                         rows.append({"dataset": dataset, "method": arm, "method_name": name, "lambda_max": lam,
+                                     "ct_recipe": (recipes or {}).get(arm, math.nan),
                                      "batch": b, "seed": s, "ckpt_step": int(k), "nfe": nfe, "final": k == steps,
                                      "train_steps": steps, metric: value(s, k / steps, nfe),
                                      "w1_gaussian": gauss + 0.01 * np.random.default_rng(100 + s).normal(),
@@ -118,6 +120,21 @@ def test_the_default_design_answers_every_core_row():
     assert row(t, "C1a")["kind"] == "claim" and row(t, "P1")["kind"] == "premise"
     assert "larger batch sizes are needed" in row(t, "P1")["quote"]
     assert row(t, "C1a")["g1_values"].startswith("s0=")
+
+
+def test_act_arms_with_other_ct_settings_are_not_compared_with_ct():
+    """toy_full's actpaper (ACT at mu0 0.9 beside CT at 0.5) is better and closer to CT's FLOPs than act, but its CT
+    term trains another recipe: it keeps its S1 row and enters no comparison."""
+    arms = dict(DEFAULT, actpaper=({16: 9500}, level(0.05, offset=9)))
+    same = "s0 2, s1 150, mu0 0.5, target ema"
+    recipes = {"ct": same, "act": same, "actsteps": same, "actnoadv": same, "actpaper": same.replace("0.5", "0.9")}
+    t = claims_table(summary(arms, recipes=recipes))
+    for claim in ("C1a", "C1b", "C2", "C4", "C7"):
+        assert not t.loc[t["claim"] == claim, "scale"].str.contains("ACT-paper").any(), claim
+    assert "ACT b16 vs ACT-noadv b16" in row(t, "C7")["scale"]
+    assert row(t, "S1", scale="ACT-paper b16")["verdict"] == V.HOLDS
+    # without the column (older summaries) every ACT arm is taken as sharing CT's settings
+    assert "ACT-paper b16" in row(claims_table(summary(arms)), "C1a")["scale"]
 
 
 def test_c2_needs_fewer_than_half_the_steps_and_a_sixth_of_the_batch():

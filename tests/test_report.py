@@ -213,6 +213,10 @@ def test_aggregate_rows_and_columns(experiment):
     final = img[img["final"].astype(bool)]
     assert final["theory_final_bound_online"].eq(12.0).all() and final.loc[final["seed"] == 0, "inpaint_psnr"].eq(20.0).all()
     assert img.loc[img["method"] == "ict", "inception_score"].isna().all()  # IS "missing" -> NaN
+    # the CT settings of each run's consistency loss: ACT's CT term and CT share them here, iCT does not
+    recipes = img.groupby("method")["ct_recipe"].unique()
+    assert list(recipes["ct"]) == list(recipes["act"]) == ["s0 2, s1 150, mu0 0.9, target ema"]
+    assert list(recipes["ict"]) == ["s0 10, s1 1280, mu0 0.9, target online"]
     ict = img[img["method"] == "ict"]  # its cost file was removed after budgeting
     assert (ict["flops_per_step"] == IMG_FPS["ict"] * 32).all() and ict["seconds_per_step"].isna().all()
     toy = df[df["dataset"] == "toy_gmm"]

@@ -34,10 +34,20 @@ THEORY = ["final_bound_online", "final_bound_target", "eps_term", "w_coupled_T",
           "one_step_w_probe", "one_step_w_independent", "one_step_bound_measured", "lipschitz_max", "js_mean",
           "w_coupled_growth_upper", "w_coupled_peak_sigma", "w_coupled_fall", "bound_tightness",
           "bound_holds", "distance", "num_probe"]
-COLUMNS = KEY + ["method_name", "lambda_max", "final", "train_steps", "data_name", "toy", "toy_kind", *METRICS, "sigmas", "num_samples",
+COLUMNS = KEY + ["method_name", "lambda_max", "ct_recipe", "final", "train_steps", "data_name", "toy", "toy_kind", *METRICS, "sigmas", "num_samples",
                  "params_generator", "params_discriminator", "images_per_step", "images_seen", "flops_per_step",
                  "train_flops", "seconds_per_step", "wall_time", "budget_flops",
                  *[f"theory_{k}" for k in THEORY], "inpaint_psnr", "inpaint_psnr_trivial", "samples_dir", "metrics_file"]
+
+
+# The consistency-training settings ACT's CT term shares with CT: the claims compare only arms that agree on them.
+CT_RECIPE_KEYS = ("s0", "s1", "mu0", "target")
+
+
+def ct_recipe(method: Dict[str, Any]) -> Any:
+    """``"s0 2, s1 150, mu0 0.5, target ema"`` from a run's method section; NaN when it names none of them."""
+    parts = [f"{k} {method[k]}" for k in CT_RECIPE_KEYS if method.get(k) is not None]
+    return ", ".join(parts) if parts else math.nan
 
 
 def _num(v: Any) -> float:
@@ -155,6 +165,7 @@ class _Run:
         row = {
             # The arm's method and adversarial weight: act claims tells ACT, its lambda_max = 0 ablation and CT apart.
             "method_name": method.get("name", math.nan), "lambda_max": _num(method.get("lambda_max")),
+            "ct_recipe": ct_recipe(method),
             "final": (step == self.train_steps) if self.train_steps else math.nan,
             "train_steps": self.train_steps or math.nan,
             "data_name": data.get("name", math.nan), "toy": data.get("name") == "toy2d" if data else math.nan,

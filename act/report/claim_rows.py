@@ -118,6 +118,7 @@ class Arm:
     steps: Dict[int, float] = field(default_factory=dict)  # batch -> train steps
     flops: Dict[int, float] = field(default_factory=dict)  # batch -> final training FLOPs (mean over seeds)
     images: Dict[int, float] = field(default_factory=dict)  # batch -> images loaded per step
+    recipe: Optional[str] = None  # the CT settings its consistency loss uses (s0, s1, mu0, target); None: unknown
 
     @property
     def batches(self) -> List[int]:
@@ -127,6 +128,10 @@ class Arm:
     def is_act(self) -> bool:
         return self.method == "act" and self.adversarial
 
+    def same_recipe(self, other: Optional["Arm"]) -> bool:
+        """Whether the two arms' consistency losses share their CT settings (unknown on either side: assumed)."""
+        return other is None or self.recipe is None or other.recipe is None or self.recipe == other.recipe
+
 
 def arms_of(final: pd.DataFrame) -> Dict[str, Arm]:
     """{arm: Arm} from the final rows (method and lambda_max columns of act aggregate; arm name as fallback)."""
@@ -135,7 +140,9 @@ def arms_of(final: pd.DataFrame) -> Dict[str, Arm]:
         first = g.iloc[0]
         method = str(first.get("method_name")) if isinstance(first.get("method_name"), str) else str(name)
         lam = pd.to_numeric(pd.Series([first.get("lambda_max")]), errors="coerce").iloc[0]
-        arm = out.setdefault(str(name), Arm(str(name), method, method == "act" and not (pd.notna(lam) and lam == 0)))
+        recipe = first.get("ct_recipe")
+        arm = out.setdefault(str(name), Arm(str(name), method, method == "act" and not (pd.notna(lam) and lam == 0),
+                                            recipe=recipe if isinstance(recipe, str) else None))
         steps = g["train_steps"].dropna() if "train_steps" in g else pd.Series(dtype=float)
         arm.steps[int(batch)] = float(steps.iloc[0]) if len(steps) else float(g["ckpt_step"].max())
         arm.flops[int(batch)] = float(pd.to_numeric(g.get("train_flops"), errors="coerce").mean()) \

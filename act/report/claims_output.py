@@ -23,6 +23,8 @@ REFERENCE_COLUMNS = {"data floor": "w1_data_floor", "moment-matched Gaussian": "
 
 HOW_TO_READ = (
     "Each row tests one statement on each run's **final model** (every run trains its own schedule to its end). "
+    "CT is the arm named ct; a comparison with ACT uses only ACT arms whose CT term has CT's settings (s0, s1, "
+    "mu0, target), so it compares methods, not recipes. "
     "The difference is oriented so that positive means the statement; its {level:.0%} Welch interval is over training "
     "seeds, and each seed draws its own evaluation set (samples, reference points, theory probe), so the interval "
     "holds training and evaluation noise. Verdicts: **holds** (the interval lies above 0), **does not hold** (below "

@@ -45,7 +45,9 @@ class QualityRows:
         self.final, self.runs = at_nfe(final, nfe, metric), at_nfe(runs, nfe, metric)
         self.checks: Checks = {}
         self.ct = arms.get(BASELINE)
-        self.act = [a for a in arms.values() if a.is_act]
+        # ACT arms whose CT term trains with CT's settings: an arm that changes them (toy_full's actpaper, mu0 0.9)
+        # would compare two recipes, not two methods; it keeps its S1 and description rows.
+        self.act = [a for a in arms.values() if a.is_act and a.same_recipe(self.ct)]
 
     def group(self, arm: str, batch: int) -> Group:
         return group(self.final, arm, batch, self.metric, self.runs)
@@ -135,7 +137,7 @@ class QualityRows:
         for z in ablations:
             for arm in self.act:
                 for b in sorted(set(z.batches) & set(arm.batches)):
-                    if arm.steps[b] == z.steps[b]:
+                    if arm.steps[b] == z.steps[b] and arm.same_recipe(z):
                         scale = f"{arm_label(arm.name, b)} vs {arm_label(z.name, b)}, {_steps(arm.steps[b])} steps each"
                         out.append(self.compare("C7", scale, (arm.name, b), (z.name, b)))
         return out or [self.not_run("C7", "needs an ACT arm with lambda_max 0 at an ACT arm's batch and steps")]
