@@ -20,6 +20,7 @@ from act.report.style import method_color, method_label, method_rank
 
 PathLike = Union[str, Path]  # or a RunFolders: the runs the figures draw from
 TOY_POINTS = 2000  # points per scatter panel: dense enough to see modes, light enough for a PDF
+THEORY_COLUMNS = 4  # theory-bound panels per row: ten arms wrap onto three rows instead of one strip
 
 
 def _read_json(path: Path) -> Dict[str, Any]:
@@ -149,9 +150,13 @@ def theory_bounds(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Pa
     if not chosen:
         raise Skip("no act theory CSV/JSON pairs")
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(chosen), figsize=(4.8 * len(chosen) + 0.4, 4.4), sharey=True, squeeze=False)
+    ncols = min(len(chosen), THEORY_COLUMNS)
+    nrows = -(-len(chosen) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.8 * ncols + 0.4, 4.4 * nrows), sharey=True, squeeze=False)
+    for ax in axes.flat[len(chosen):]:
+        ax.axis("off")
     dnames = set()
-    for ax, (method, (batch, seed, step, csv, s)) in zip(axes[0], chosen.items()):
+    for ax, (method, (batch, seed, step, csv, s)) in zip(axes.flat, chosen.items()):
         t = pd.read_csv(csv)
         dname = s.get("distance", "W")
         dnames.add(dname)
@@ -168,7 +173,8 @@ def theory_bounds(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Pa
         ax.set_title(f"{method_label(method)} (batch {batch}, seed {seed}, step {step:,})", color=method_color(method))
         ax.grid(True, which="both", alpha=0.25)
         ax.legend(fontsize=6.5, loc="lower right", framealpha=0.9)
-    axes[0][0].set_ylabel(f"distance to data ({' / '.join(sorted(dnames))}; log scale)")
+    for row in axes:
+        row[0].set_ylabel(f"distance to data ({' / '.join(sorted(dnames))}; log scale)")
     note = "" if dnames <= {"exact W1"} else ("\nbound and coupled cost in l2 (pixel space); sliced W averages 1-D projections, "
                                               "about l2 / sqrt(d): compare shapes, not levels")
     fig.suptitle(f"{dataset}: Wasserstein bound from accumulated CT losses vs measured distance (act theory){note}", fontsize=10)

@@ -15,9 +15,10 @@ REFERENCE_DIR = "workflow/resources/reference"  # reported_results.csv, reported
 
 # Arms (an experiment's variants of a method) are named after their method: ``actnoadv``, ``ctonline``. They are
 # labelled "ACT-noadv", "CT-online", sorted after their method, and drawn in colours of their own.
-VARIANT_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e")
+# No grey among them: held-out data and floor lines are drawn in grey.
+VARIANT_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#000000", "#bcbd22", "#17becf", "#ff7f0e")
 ARM_COLORS = {"actsteps": "#ff7f0e", "actnoadv": "#8c564b", "actpaper": "#e377c2", "ctpaper": "#9467bd",
-              "ctpaperlong": "#7f7f7f", "ctpaper1280": "#bcbd22", "ctonline": "#17becf"}  # the arms of the shipped configs, told apart
+              "ctpaperlong": "#000000", "ctpaper1280": "#bcbd22", "ctonline": "#17becf"}  # the arms of the shipped configs, told apart
 
 
 def base_method(arm: str) -> str:
