@@ -305,7 +305,8 @@ def test_recipes_under_one_reported_dataset_are_compared_together():
     assert set(t["dataset"]) == {"cifar10 (cifar10_act, cifar10_ct)"}
     c1a = row(t, "C1a")
     assert c1a["scale"].startswith("ACT b80 vs CT b512") and c1a["verdict"] == V.HOLDS
-    assert row(t, "C1b")["verdict"] == V.NOT_RUN  # no ACT run of CT's 800k steps
+    c1b = row(t, "C1b")  # no ACT run of CT's 800k steps: the row names the pair it lacks
+    assert c1b["verdict"] == V.NOT_RUN and c1b["scale"] == "ACT b80 vs CT b512" and "800,000 steps" in c1b["why"]
     c2 = row(t, "C2")
     assert c2["verdict"] == V.HOLDS and "CT 8.7 vs ACT 6" in c2["reported"] and "images per step 1/3.2" in c2["scale"]
 

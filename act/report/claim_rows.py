@@ -73,8 +73,8 @@ class ClaimRow:
         return out
 
 
-def not_run(claim: str, dataset: str, why: str, metric: str = "", nfe: Optional[int] = None) -> ClaimRow:
-    return ClaimRow(claim, dataset, "-", metric, [], None, NOT_RUN, why, nfe)
+def not_run(claim: str, dataset: str, why: str, metric: str = "", nfe: Optional[int] = None, scale: str = "-") -> ClaimRow:
+    return ClaimRow(claim, dataset, scale, metric, [], None, NOT_RUN, why, nfe)
 
 
 def compare(claim: str, dataset: str, scale: str, metric: str, nfe: Optional[int], better: Group, worse: Group,

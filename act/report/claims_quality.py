@@ -58,8 +58,8 @@ class QualityRows:
         cts = [k for k in (better, worse) if k[0] == BASELINE]
         return mark_baseline(row, [self.checks[k] for k in cts if k in self.checks]) if cts else row
 
-    def not_run(self, claim: str, why: str) -> ClaimRow:
-        return not_run(claim, self.dataset, why, self.metric, self.nfe)
+    def not_run(self, claim: str, why: str, scale: str = "-") -> ClaimRow:
+        return not_run(claim, self.dataset, why, self.metric, self.nfe, scale)
 
     def rows(self) -> List[ClaimRow]:
         out = self.sanity()
@@ -102,14 +102,15 @@ class QualityRows:
                          f"{arm.flops[a] / self.ct.flops[c]:.2f}x CT's {_steps(self.ct.steps[c])}-step FLOPs")
                 out.append(self.compare("C1a", scale, (arm.name, a), (BASELINE, c)))
             else:
-                out.append(self.not_run("C1a", f"no ACT run at batch {a} within CT's training FLOPs"))
+                out.append(self.not_run("C1a", f"no ACT run at batch {a} within CT's training FLOPs", pair_label(a, c)))
             same = [arm for arm in self.act if arm.steps.get(a) == self.ct.steps[c]]
             if same:
                 arm = same[0]
                 scale = f"{pair_label(a, c)}, {_steps(self.ct.steps[c])} steps each ({arm_label(arm.name, a)})"
                 out.append(self.compare("C1b", scale, (arm.name, a), (BASELINE, c)))
             else:
-                out.append(self.not_run("C1b", f"no ACT run at batch {a} trains CT's {_steps(self.ct.steps[c])} steps"))
+                out.append(self.not_run("C1b", f"no ACT run at batch {a} trains CT's {_steps(self.ct.steps[c])} steps",
+                                        pair_label(a, c)))
         return out
 
     def c2(self) -> List[ClaimRow]:
