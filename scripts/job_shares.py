@@ -5,6 +5,11 @@
 
 --total-cpu is the CPU time of the whole `snakemake` command (user + system of `/usr/bin/time`),
 so the shares include Snakemake's own bookkeeping; without it they are of the jobs' sum.
+
+Read the wall-time shares: each job's wall time is exact, its CPU time is not. Snakemake samples a
+job's CPU every 0.5 s for its first 30 s and every 30 s after, so a long job's last seconds of CPU
+(up to 30) go uncounted; in the 2-core toy runs that is most of the gap between the jobs' CPU and
+the command's.
 """
 
 from __future__ import annotations
@@ -38,10 +43,12 @@ def main() -> int:
     total = args.total_cpu or float(df["cpu_s"].sum())
     df["cpu_share"] = df["cpu_s"] / total
     df["wall_per_job_s"] = df["wall_s"] / df["jobs"]
+    df["wall_share"] = df["wall_s"] / df["wall_s"].sum()
     out = df.reset_index()
     print(out.to_string(index=False, float_format=lambda v: f"{v:.3f}" if v < 1 else f"{v:.1f}"))
     print(f"jobs {int(df['jobs'].sum())}, job CPU {df['cpu_s'].sum():.0f} s of {total:.0f} s "
-          f"({'the command' if args.total_cpu else 'the jobs'}); training {df.loc['train', 'cpu_s'] / total:.1%}"
+          f"({'the command' if args.total_cpu else 'the jobs'}); training {df.loc['train', 'cpu_s'] / total:.1%} "
+          f"of the CPU, {df.loc['train', 'wall_share']:.1%} of the jobs' wall time"
           if "train" in df.index else "", file=sys.stderr)
     return 0
 
