@@ -10,8 +10,10 @@ One run measures, on the current device and synthetic images of a preset's shape
   batch, the best a method built on it could do;
 - ACT's time over CT's beside its FLOP ratio (the issue's efficiency target: at most 1.1);
 - one-step sampling images/s beside the bare forward's;
+- the FID network alone (Inception-v3 to pool3 on 299 px images): images/s, GFLOP/s and its share
+  of the fp32 matmul peak, for each way of running it (``eager``, the default, and ``torchscript``);
 - evaluation (Inception features, FID, KID, precision/recall) images/s with a cold reference cache
-  (the reference's features computed) and a warm one (read back);
+  (the reference's features computed) and a warm one (read back), per Inception backend;
 - each workflow rule's process start-up (its imports and, where it builds one, the network)
   beside ``import torch``, each in a fresh interpreter.
 
@@ -198,32 +200,72 @@ def bare_unet(opts: BenchOptions) -> Dict[str, Any]:
             "params": count_parameters(unet)}
 
 
+def inception_flops_per_image() -> float:
+    """FLOPs of one 299 px image through the FID network to pool3 (``torch.utils.flop_counter``: convolutions)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from act.metrics.inception import load_inception_torchscript
+    from act.metrics.inception_eager import EagerPool3
+
+    net = EagerPool3(load_inception_torchscript(), fold=False, channels_last=False)  # the TorchScript's own ops
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        net(torch.zeros(1, 3, 299, 299))
+    return float(counter.get_total_flops())
+
+
+def bench_inception(opts: BenchOptions, peak: float, images: int = 32) -> Dict[str, Any]:
+    """The FID network alone on ``images`` resized images, per backend: images/s, FLOP/s and its share of the
+    matmul peak measured in the same run (the best of two timed passes after a warm-up)."""
+    import torch
+
+    from act.devices import resolve_device
+    from act.metrics.inception import BACKENDS, build_feature_extractor
+
+    dev = resolve_device(opts.device)
+    flops = inception_flops_per_image()
+    x = torch.rand(images, 3, 299, 299, generator=torch.Generator().manual_seed(0)).mul(255).to(dev)
+    out: Dict[str, Any] = {"images": images, "gflop_per_image": flops / 1e9, "backends": {}}
+    for backend in BACKENDS:
+        fx = build_feature_extractor(device=str(dev), backend=backend)
+        with torch.inference_mode():
+            fx.forward_resized(x[:4])
+            sec = min(timed(lambda: fx.forward_resized(x), dev, 1, 0) for _ in range(2))
+        out["backends"][backend] = {"images_per_second": images / sec, "flops_per_second": images * flops / sec,
+                                    "utilisation": images * flops / sec / peak}
+    return out
+
+
 def bench_evaluation(opts: BenchOptions, resolution: int, channels: int) -> Dict[str, Any]:
     """Images/s of ``act evaluate``'s work (Inception pool3 features, FID, KID, precision/recall; IS where its
-    weights are here) on ``opts.eval_images`` random images against as many reference images, twice: a cold
-    reference cache (the reference's features computed and cached), then a warm one (read back)."""
+    weights are here) on ``opts.eval_images`` random images against as many reference images, per Inception
+    backend, twice: a cold reference cache (the reference's features computed and cached), then a warm one."""
     import tempfile
 
     import numpy as np
 
     from act import io
     from act.metrics.evaluation import EvalOptions, evaluate
+    from act.metrics.inception import BACKENDS
 
     rng = np.random.default_rng(0)
     n = opts.eval_images
     shape = (n, resolution, resolution, channels)
-    out: Dict[str, Any] = {"images": n}
+    out: Dict[str, Any] = {"images": n, "backends": {}}
     with tempfile.TemporaryDirectory() as tmp:
         io.write_npz(f"{tmp}/samples.npz", images=rng.integers(0, 256, shape, dtype=np.uint8))
         io.write_npz(f"{tmp}/reference.npz", images=rng.integers(0, 256, shape, dtype=np.uint8))
-        for label in ("cold", "warm"):
-            res = evaluate(EvalOptions(samples=f"{tmp}/samples.npz", reference=f"{tmp}/reference.npz",
-                                       cache_dir=f"{tmp}/cache", device=opts.device, progress=False,
-                                       kid_subset_size=min(1000, n // 2)))
-            t = res["timings"]
-            out[label] = {"images_per_second": n / t["total_s"], "total_s": t["total_s"],
-                          "reference_from_cache": bool(t["reference_from_cache"]),
-                          "inception_score": res["inception_score"].get("value") is not None}
+        for backend in BACKENDS:
+            res_by: Dict[str, Any] = {}
+            for label in ("cold", "warm"):
+                res = evaluate(EvalOptions(samples=f"{tmp}/samples.npz", reference=f"{tmp}/reference.npz",
+                                           cache_dir=f"{tmp}/cache", device=opts.device, progress=False,
+                                           kid_subset_size=min(1000, n // 2), inception_backend=backend))
+                t = res["timings"]
+                res_by[label] = {"images_per_second": n / t["total_s"], "total_s": t["total_s"],
+                                 "reference_from_cache": bool(t["reference_from_cache"]),
+                                 "inception_score": res["inception_score"].get("value") is not None, "fid": res["fid"]}
+            out["backends"][backend] = res_by
     return out
 
 
@@ -278,14 +320,17 @@ def run_bench(opts: BenchOptions, progress: Callable[[str], None] = lambda s: No
         from act.networks.build import config_data_shape, resolve_generator_config
 
         c, r, _ = config_data_shape(resolve_generator_config(opts.preset))
-        progress(f"evaluation of {opts.eval_images} images, cold then warm reference cache")
+        progress("the FID network alone, per backend")
+        inception = bench_inception(opts, peaks["fp32"])
+        progress(f"evaluation of {opts.eval_images} images per backend, cold then warm reference cache")
         evaluation = bench_evaluation(opts, r, c)
     else:
-        evaluation = None
+        evaluation = inception = None
     out = {"options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(opts).items()},
            "device": str(dev), "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
            "threads": torch.get_num_threads(), "matmul_peak_flops": peaks, "peak_used": peak, "bare_unet": bare,
-           "methods": rows, "act_over_ct": ratio, "evaluation": evaluation, "provenance": provenance()}
+           "methods": rows, "act_over_ct": ratio, "inception": inception, "evaluation": evaluation,
+           "provenance": provenance()}
     if opts.startup:
         s = startup_seconds(opts.startup_repeats)
         out["startup_seconds"] = s
@@ -314,12 +359,22 @@ def markdown(res: Dict[str, Any]) -> str:
         a = res["act_over_ct"]
         lines += ["", f"ACT / CT: time {a['time']:.2f} x, FLOPs {a['flops']:.2f} x, time per FLOP {a['time_per_flop']:.2f} x "
                       "(target: at most 1.10)"]
+    if res.get("inception"):
+        i = res["inception"]
+        base = i["backends"]["torchscript"]["images_per_second"]
+        lines += ["", f"| FID network alone ({i['images']} images at 299 px, {i['gflop_per_image']:.2f} GFLOP each) | "
+                      "images/s | GFLOP/s | of fp32 peak | x torchscript |", "| --- | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {k} | {v['images_per_second']:,.1f} | {v['flops_per_second'] / 1e9:,.1f} | {v['utilisation']:.0%} | "
+                  f"{v['images_per_second'] / base:.2f} |" for k, v in i["backends"].items()]
     if res.get("evaluation"):
         e = res["evaluation"]
-        lines += ["", f"| evaluation ({e['images']} images vs {e['images']} reference) | images/s | s |",
-                  "| --- | ---: | ---: |"]
-        lines += [f"| {k} reference cache{'' if e[k]['inception_score'] else ' (no IS: weights absent)'} | "
-                  f"{e[k]['images_per_second']:,.1f} | {e[k]['total_s']:.2f} |" for k in ("cold", "warm")]
+        base = {k: e["backends"]["torchscript"][k]["images_per_second"] for k in ("cold", "warm")}
+        lines += ["", f"| evaluation ({e['images']} images vs {e['images']} reference) | backend | images/s | s | "
+                      "x torchscript | FID |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+        for backend, by in e["backends"].items():
+            lines += [f"| {k} reference cache{'' if by[k]['inception_score'] else ' (no IS: weights absent)'} | "
+                      f"{backend} | {by[k]['images_per_second']:,.1f} | {by[k]['total_s']:.2f} | "
+                      f"{by[k]['images_per_second'] / base[k]:.2f} | {by[k]['fid']:.4f} |" for k in ("cold", "warm")]
     if res.get("startup_seconds"):
         lines += ["", "| process start-up | s | x import torch |", "| --- | ---: | ---: |"]
         lines += [f"| {k} | {v:.2f} | {res['startup_over_import_torch'][k]:.2f} |" for k, v in res["startup_seconds"].items()]

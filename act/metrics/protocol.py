@@ -8,6 +8,11 @@ from __future__ import annotations
 
 RESIZE_MODES = ("tf_bilinear", "clean", "torch_bilinear")  # how images reach 299 px: part of the metric
 DEFAULT_RESIZE_MODE = "tf_bilinear"  # the official ACT code evaluates through torch-fidelity
+# How the FID network runs (act.metrics.inception): "eager", torch-fidelity's module holding the TorchScript's
+# tensors with its batch norms folded, channels-last (act.metrics.inception_eager), or the TorchScript itself.
+# pool3 agrees between them to float32 rounding; each keeps its own reference-feature cache.
+BACKENDS = ("eager", "torchscript")
+DEFAULT_BACKEND = "eager"
 DEFAULT_CACHE_DIR = "resources/reference"  # the reference-feature cache
 # Samples to uint8: "truncate" as the official FID paths of ACT and Consistency Models
 # ((x + 1) * 127.5 cast to uint8, i.e. floor), or "round" to nearest (docs/METHOD.md s.6).
