@@ -87,6 +87,18 @@ def test_fashion_mnist_native_28_and_test_split(tmp_path: Path) -> None:
         build_dataset("fashion_mnist", root=str(tmp_path), split="test", resolution=64)
 
 
+def test_fashion_mnist_area_downsampled_to_16(tmp_path: Path) -> None:
+    """16 px: the padded 32 x 32 image averaged over 2 x 2 blocks, rounded half up; labels unchanged."""
+    images, labels = write_fashion(tmp_path, n=4)
+    ds = build_dataset("fashion_mnist", root=str(tmp_path), resolution=16)
+    assert (ds.channels, ds.resolution) == (1, 16) and len(ds) == 4
+    padded = np.zeros((4, 32, 32)); padded[:, 2:30, 2:30] = images
+    want = np.floor(padded.reshape(4, 16, 2, 16, 2).mean(axis=(2, 4)) + 0.5)
+    got = np.stack([((ds[i][0].numpy()[0] + 1) * 127.5).round() for i in range(4)])
+    np.testing.assert_array_equal(got, want)
+    assert [int(ds[i][1]) for i in range(4)] == list(labels)
+
+
 def test_fashion_mnist_missing_names_places(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     with pytest.raises(DataNotFoundError) as err:
