@@ -33,6 +33,12 @@ def scaled(v: int) -> float:
     return v / 127.5 - 1.0
 
 
+# The loaders compute x / 127.5 - 1 in float32: near 0 the subtraction leaves up to ~6e-8 of absolute error,
+# more than pytest.approx's default relative 1e-6 of a small value (which made these checks depend on the draw);
+# one uint8 step is 7.8e-3, so 1e-6 still pins the exact pixel value.
+PIXEL_TOL = 1e-6
+
+
 def check_items(ds, n: int, shape: tuple, num_classes: int, bound: float = 1.0) -> None:
     assert len(ds) == n
     assert ds.shape == shape
@@ -74,7 +80,7 @@ def test_fashion_mnist_padded_to_32(tmp_path: Path) -> None:
     assert (ds.channels, ds.resolution, ds.name) == (1, 32, "fashion_mnist")
     x, label = ds[3]
     assert label == int(labels[3])
-    assert x[0, 2 + 7, 2 + 11].item() == pytest.approx(scaled(int(images[3, 7, 11])))
+    assert x[0, 2 + 7, 2 + 11].item() == pytest.approx(scaled(int(images[3, 7, 11])), abs=PIXEL_TOL)
     assert (x[:, :2] == -1).all() and (x[:, -2:] == -1).all() and (x[:, :, :2] == -1).all()
 
 
@@ -82,7 +88,7 @@ def test_fashion_mnist_native_28_and_test_split(tmp_path: Path) -> None:
     images, _ = write_fashion(tmp_path, n=3, split="test")
     ds = build_dataset("fashion_mnist", root=str(tmp_path), split="test", resolution=28)
     check_items(ds, 3, (1, 28, 28), 10)
-    assert ds[0][0][0, 0, 0].item() == pytest.approx(scaled(int(images[0, 0, 0])))
+    assert ds[0][0][0, 0, 0].item() == pytest.approx(scaled(int(images[0, 0, 0])), abs=PIXEL_TOL)
     with pytest.raises(ValueError, match="resolution"):
         build_dataset("fashion_mnist", root=str(tmp_path), split="test", resolution=64)
 
@@ -164,8 +170,8 @@ def test_cifar10_tarball_and_folder(tmp_path: Path) -> None:
     x, label = train[3]  # second image of batch 2
     assert label == labels[1]
     # Row layout: 1024 red, 1024 green, 1024 blue; pixel (row 5, col 7) of green is 1024 + 5 * 32 + 7.
-    assert x[1, 5, 7].item() == pytest.approx(scaled(int(data[1, 1024 + 5 * 32 + 7])))
-    assert x[2, 31, 0].item() == pytest.approx(scaled(int(data[1, 2048 + 31 * 32])))
+    assert x[1, 5, 7].item() == pytest.approx(scaled(int(data[1, 1024 + 5 * 32 + 7])), abs=PIXEL_TOL)
+    assert x[2, 31, 0].item() == pytest.approx(scaled(int(data[1, 2048 + 31 * 32])), abs=PIXEL_TOL)
     with tarfile.open(tmp_path / "cifar-10-python.tar.gz") as tar:
         tar.extractall(tmp_path / "x", filter="data")
     test = build_dataset("cifar10", root=str(tmp_path / "x"), split="test")
@@ -194,7 +200,7 @@ def test_cifar10_numpy1_pickle_names(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "test_batch").write_bytes(raw)
     ds = build_dataset("cifar10", root=str(folder), split="test")
-    assert ds[1][0][0, 0, 0].item() == pytest.approx(scaled(int(data[1, 0])))
+    assert ds[1][0][0, 0, 0].item() == pytest.approx(scaled(int(data[1, 0])), abs=PIXEL_TOL)
 
 
 # ------------------------------------------------------------------- ImageNet 64
@@ -208,8 +214,8 @@ def test_imagenet64_npz(tmp_path: Path) -> None:
     check_items(ds, 4, (3, 64, 64), 1000)
     assert [ds[i][1] for i in range(4)] == [0, 999, 16, 4]
     x = ds[2][0]
-    assert x[0, 0, 1].item() == pytest.approx(scaled(int(data[2, 1])))  # red plane first
-    assert x[2, 10, 3].item() == pytest.approx(scaled(int(data[2, 2 * 4096 + 10 * 64 + 3])))
+    assert x[0, 0, 1].item() == pytest.approx(scaled(int(data[2, 1])), abs=PIXEL_TOL)  # red plane first
+    assert x[2, 10, 3].item() == pytest.approx(scaled(int(data[2, 2 * 4096 + 10 * 64 + 3])), abs=PIXEL_TOL)
 
 
 def test_imagenet64_memmap_cache(tmp_path: Path) -> None:
@@ -221,7 +227,7 @@ def test_imagenet64_memmap_cache(tmp_path: Path) -> None:
     assert (tmp_path / "cache" / "imagenet64_val_uint8.npy").is_file()
     again = build_dataset("imagenet64", **kwargs)
     torch.testing.assert_close(again.get_batch(torch.arange(3)), first.get_batch(torch.arange(3)))
-    assert again[0][0][1, 0, 0].item() == pytest.approx(scaled(int(data[0, 4096])))
+    assert again[0][0][1, 0, 0].item() == pytest.approx(scaled(int(data[0, 4096])), abs=PIXEL_TOL)
     with pytest.raises(MemoryError, match="cache_dir"):
         build_dataset("imagenet64", root=str(tmp_path), split="val", max_memory_gb=0.0)
 
@@ -253,7 +259,7 @@ def test_image_folder_crop_resize(tmp_path: Path) -> None:
     assert [label for _, label in (ds[i] for i in range(3))] == [-1, -1, -1]
     native = build_dataset("image_folder", root=str(tmp_path), resolution=20)  # a.png: crop only
     x = native[0][0]
-    assert x[:, 4, 6].tolist() == pytest.approx([scaled(int(v)) for v in wide[4, 5 + 6]])  # 5 = (30 - 20) / 2
+    assert x[:, 4, 6].tolist() == pytest.approx([scaled(int(v)) for v in wide[4, 5 + 6]], abs=PIXEL_TOL)  # 5 = (30 - 20) / 2
     assert build_dataset("image_folder", root=str(tmp_path), resample="lanczos", resolution=4)[1][0].shape == (3, 4, 4)
 
 
