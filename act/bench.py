@@ -200,17 +200,14 @@ def bare_unet(opts: BenchOptions) -> Dict[str, Any]:
             "params": count_parameters(unet)}
 
 
-def inception_flops_per_image() -> float:
-    """FLOPs of one 299 px image through the FID network to pool3 (``torch.utils.flop_counter``: convolutions)."""
+def inception_flops_per_image(net: Any) -> float:
+    """FLOPs of one 299 px image through the eager FID network to pool3 (``torch.utils.flop_counter`` counts its
+    convolutions, which folding batch norms leaves as they are; it cannot look inside the TorchScript)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from act.metrics.inception import load_inception_torchscript
-    from act.metrics.inception_eager import EagerPool3
-
-    net = EagerPool3(load_inception_torchscript(), fold=False, channels_last=False)  # the TorchScript's own ops
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
-        net(torch.zeros(1, 3, 299, 299))
+        net(torch.zeros(1, 3, 299, 299, device=next(net.parameters()).device))
     return float(counter.get_total_flops())
 
 
@@ -223,11 +220,11 @@ def bench_inception(opts: BenchOptions, peak: float, images: int = 32) -> Dict[s
     from act.metrics.inception import BACKENDS, build_feature_extractor
 
     dev = resolve_device(opts.device)
-    flops = inception_flops_per_image()
     x = torch.rand(images, 3, 299, 299, generator=torch.Generator().manual_seed(0)).mul(255).to(dev)
+    extractors = {backend: build_feature_extractor(device=str(dev), backend=backend) for backend in BACKENDS}
+    flops = inception_flops_per_image(extractors["eager"].net)
     out: Dict[str, Any] = {"images": images, "gflop_per_image": flops / 1e9, "backends": {}}
-    for backend in BACKENDS:
-        fx = build_feature_extractor(device=str(dev), backend=backend)
+    for backend, fx in extractors.items():
         with torch.inference_mode():
             fx.forward_resized(x[:4])
             sec = min(timed(lambda: fx.forward_resized(x), dev, 1, 0) for _ in range(2))

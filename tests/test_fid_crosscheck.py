@@ -214,3 +214,12 @@ def test_default_backend_is_eager_and_matches_torchscript(ours, ours_eager, cifa
     b = pool3(ours_eager, x)
     torch.testing.assert_close(b, a, rtol=EAGER_RTOL, atol=EAGER_ATOL)
     assert float((b - a).abs().max()) > 0  # folding does change the rounding: the two backends are not one code
+
+
+def test_eager_networks_are_built_once_and_handed_out_as_copies(ours_eager):
+    """score-run evaluates every checkpoint at every NFE: the eager network is built once per process, and each
+    extractor gets its own copy, so moving or changing one leaves the others as they were."""
+    other = build_feature_extractor(resize_mode="tf_bilinear", device="cpu")
+    assert other.net is not ours_eager.net
+    mine, theirs = next(ours_eager.net.parameters()), next(other.net.parameters())
+    assert mine is not theirs and mine.data_ptr() != theirs.data_ptr() and torch.equal(mine, theirs)

@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         samples=args.samples, dataset=args.dataset, reference=args.reference, data_root=args.data_root, split=args.split,
         num_ref=args.num_ref, ref_seed=args.ref_seed, num_samples=args.num_samples, resolution=args.resolution,
         resize_mode=args.resize_mode, cache_dir=args.cache_dir, device=args.device, batch_size=args.batch_size,
-        inception_backend=args.inception_backend, inception_weights=args.inception_weights, allow_download=args.allow_download, classifier=args.classifier,
+        inception_backend=args.inception_backend, inception_weights=args.inception_weights,
+        allow_download=args.allow_download, classifier=args.classifier,
         kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, progress=not args.no_progress,
     )
     from act.metrics.formats import read_image_set
