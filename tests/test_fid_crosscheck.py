@@ -31,16 +31,17 @@ is shared, and it is checked on 299 px inputs, where that resize is the identity
 The failure tests show the comparison can fail: one changed scalar weight, or two
 same-shaped tensors swapped in the mapping, break it by orders of magnitude.
 
-The evaluator's default backend, ``eager`` (``act.metrics.inception_eager``), is this
-torch-fidelity module with the mapping below the tests' fixtures, its batch norms folded
-into the convolutions and run channels-last: the last tests check it equals the module
-unfolded bit for bit and the TorchScript to the rounding that folding brings.
+The mapping of TorchScript tensors to torch-fidelity's names lives in
+``act.metrics.inception_eager``: the evaluator's default backend, ``eager``, is this
+torch-fidelity module with its batch norms folded into the convolutions, run channels-last.
+The last tests check it equals the module unfolded bit for bit and the TorchScript to the
+rounding that folding brings.
 """
 
 from __future__ import annotations
 
 import socket
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 import pytest
