@@ -22,6 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"the papers' recipes for the by-recipe rows (default: {REFERENCE_DIR}/reported_settings.csv)")
     p.add_argument("--reported-as", action="append", default=[], metavar="DATASET=REPORTED",
                    help="compare an experiment dataset key with a reported dataset (e.g. cifar10_ct=cifar10)")
+    p.add_argument("--metric", action="append", default=[], metavar="DATASET=COLUMN",
+                   help="the quality column a dataset's rows compare (default: w1 on 2-D toy data, else fid); e.g. "
+                        "fashion_mnist=classifier_fd, whose S1 rows then use the moment-matched Gaussian's "
+                        "classifier_fd_gaussian")
     p.add_argument("--title", default="", help="experiment name for the Markdown heading")
     p.add_argument("--out", "-o", "--out-dir", dest="out_dir", required=True, metavar="OUT_DIR",
                    help="folder of claims.{md,csv,json,png} (--out-dir: the same)")
@@ -38,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     mapping = parse_reported_as(args.reported_as)
     reported = read_reference_csv(args.reported or reference_file("reported_results.csv"))
     settings = read_reference_csv(args.reported_settings or reference_file("reported_settings.csv"))
-    paths = write_claims(read_summary(args.summary), args.out_dir, reported, mapping, settings, args.title)
+    metrics = parse_reported_as(args.metric, "--metric")
+    paths = write_claims(read_summary(args.summary), args.out_dir, reported, mapping, settings, args.title, metrics)
     print(open(paths["md"]).read(), file=sys.stderr)
     return 0

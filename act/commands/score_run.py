@@ -60,6 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--eval-batch-size", type=int, default=64, help="images per Inception forward pass")
     g.add_argument("--inception-weights", default=None, help="torch-fidelity IS weights file")
     g.add_argument("--classifier", default=None, help="act train-classifier checkpoint (classifier_is/fd)")
+    g.add_argument("--inception-num", type=int, default=None, metavar="N",
+                   help="Inception metrics (FID, KID, precision/recall, IS) on the first N samples of a set only "
+                        "(0: none; default: all); the classifier scores see every sample")
+    g.add_argument("--inception-at", choices=("final", "all"), default="all",
+                   help="checkpoints whose sets get Inception metrics: the final one (latest step) or every one")
     g.add_argument("--kid-subsets", type=int, default=100, help="KID: number of random subsets averaged")
     g.add_argument("--kid-subset-size", type=int, default=1000, help="KID: images per subset")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -112,14 +117,16 @@ def run(args: argparse.Namespace) -> int:
                 write_json_atomic(metrics_dir / f"{point}.json", {**result, "provenance": provenance()})
                 shown = {k: result[k] for k in ("w1", "w1_data_floor", "w1_gaussian", "w1_pointmass")}
             else:
-                result = {**_evaluate(args, cfg, out / "samples.npz"), **drawn}
+                inception = args.inception_num if args.inception_at == "all" or i == final_index else 0
+                result = {**_evaluate(args, cfg, out / "samples.npz", inception, eval_seed), **drawn}
                 write_json_atomic(metrics_dir / f"{point}.json", result)
-                shown = {k: result.get(k) for k in ("fid", "kid_mean", "precision", "recall")}
+                shown = {k: result.get(k) for k in ("fid", "kid_mean", "precision", "recall", "classifier_fd",
+                                                    "classifier_fd_gaussian")}
             print(json.dumps({"point": point, **drawn, **shown}), file=sys.stderr)
     return 0
 
 
-def _evaluate(args: argparse.Namespace, cfg, samples) -> dict:
+def _evaluate(args: argparse.Namespace, cfg, samples, inception_num, eval_seed: int) -> dict:
     from act.metrics.evaluation import EvalOptions, evaluate
 
     opts = EvalOptions(
@@ -127,5 +134,6 @@ def _evaluate(args: argparse.Namespace, cfg, samples) -> dict:
         split=args.split, num_ref=args.num_ref, resize_mode=args.resize_mode, cache_dir=args.cache_dir,
         device=args.device, batch_size=args.eval_batch_size, inception_weights=args.inception_weights,
         classifier=args.classifier, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
+        inception_num=inception_num, eval_seed=eval_seed,
         progress=not args.no_progress)
     return evaluate(opts)

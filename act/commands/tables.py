@@ -46,12 +46,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_reported_as(texts) -> dict:
-    """``--reported-as DATASET=REPORTED`` options -> {DATASET: REPORTED}."""
+def parse_reported_as(texts, option: str = "--reported-as") -> dict:
+    """``--reported-as DATASET=REPORTED`` options (or another ``option``'s KEY=VALUE) -> {DATASET: REPORTED}."""
     mapping = {}
     for text in texts:
         if "=" not in text:
-            raise InputError(f"--reported-as {text!r}: expected DATASET=REPORTED")
+            raise InputError(f"{option} {text!r}: expected DATASET=" + ("REPORTED" if option == "--reported-as"
+                                                                          else "VALUE"))
         k, v = text.split("=", 1)
         mapping[k] = v
     return mapping

@@ -20,6 +20,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--split", default="train",
                    help="dataset split trained on (test accuracy: on the test split, where there is one)")
     p.add_argument("--out", "-o", required=True, help="checkpoint path (.pt); a .json summary is written beside it")
+    p.add_argument("--resolution", type=int, default=None,
+                   help="image resolution of the loader (default: the dataset's; give the experiment's data.resolution)")
     p.add_argument("--steps", type=int, default=500,
                    help="optimiser steps (500: about one Fashion-MNIST epoch at batch 128)")
     p.add_argument("--batch-size", type=int, default=128, help="images per step")
@@ -35,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from act.devices import resolve_device
     from act.metrics.classifier import ClassifierConfig, save_classifier, train_classifier
 
-    cfg = ClassifierConfig(dataset=args.dataset, data_root=args.data_root, split=args.split, steps=args.steps,
+    cfg = ClassifierConfig(dataset=args.dataset, data_root=args.data_root, split=args.split, data_resolution=args.resolution,
+                           steps=args.steps,
                            batch_size=args.batch_size, lr=args.lr, width=args.width,
                            feature_dim=args.feature_dim, seed=args.seed)
     net, cfg, metrics = train_classifier(cfg, device=str(resolve_device(args.device, strict=False)))

@@ -40,6 +40,7 @@ class ClassifierConfig:
     split: str = "train"
     channels: int = 1  # for point data: the dimension D
     resolution: Optional[int] = 32  # None: point data (an MLP instead of a CNN)
+    data_resolution: Optional[int] = None  # the loader's resolution (None: its default); see act.data
     num_classes: int = 10
     width: int = 32  # channels of the first conv; x2 at each of the two downsamplings
     feature_dim: int = 128  # penultimate layer: what classifier_fd compares
@@ -107,7 +108,7 @@ def _accuracy(net: nn.Module, ds: Any, device: torch.device, max_items: int = 20
 def train_classifier(cfg: ClassifierConfig, device: str = "cpu", log_every: int = 50
                      ) -> Tuple[nn.Module, ClassifierConfig, Dict[str, Any]]:
     """Train on ``cfg.dataset``'s labels with Adam and cross-entropy; returns net, resolved config, metrics."""
-    ds = reference.open_dataset(cfg.dataset, root=cfg.data_root, split=cfg.split)
+    ds = reference.open_dataset(cfg.dataset, root=cfg.data_root, split=cfg.split, resolution=cfg.data_resolution)
     num_classes = int(getattr(ds, "num_classes", 0) or 0)
     if num_classes < 2:
         raise ValueError(f"{cfg.dataset} has no class labels (num_classes={num_classes}); nothing to classify")
@@ -135,7 +136,7 @@ def train_classifier(cfg: ClassifierConfig, device: str = "cpu", log_every: int 
     net.eval()
     metrics: Dict[str, Any] = {"train_seconds": time.perf_counter() - t0, "log": log}
     try:
-        test = reference.open_dataset(cfg.dataset, root=cfg.data_root, split="test")
+        test = reference.open_dataset(cfg.dataset, root=cfg.data_root, split="test", resolution=cfg.data_resolution)
         metrics["test_accuracy"] = _accuracy(net, test, dev)
     except (FileNotFoundError, ValueError, KeyError) as err:  # no test split: say so, keep the classifier
         metrics["test_accuracy"] = None
@@ -191,12 +192,32 @@ def classifier_outputs(net: nn.Module, x: torch.Tensor, batch_size: int = 256) -
     return np.concatenate(feats), np.concatenate(logits)
 
 
+def moment_matched_gaussian(reference: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """n uint8 images drawn from the Gaussian with the reference images' per-pixel mean and full pixel covariance,
+    rounded and clipped to [0, 255] as generated samples are: the trivial generator a working model must beat
+    (the image counterpart of act.metrics.toy's ``w1_gaussian``). Draws from ``torch.Generator(seed)``."""
+    x = reference.reshape(len(reference), -1).astype(np.float64)
+    mean, cov = x.mean(axis=0), np.cov(x, rowvar=False)
+    # eigh, not Cholesky: the covariance of padded images is singular (constant border pixels)
+    w, v = np.linalg.eigh(cov)
+    root = v * np.sqrt(np.clip(w, 0.0, None))
+    z = torch.randn((n, x.shape[1]), generator=torch.Generator().manual_seed(seed), dtype=torch.float64).numpy()
+    draws = mean + z @ root.T
+    return np.clip(np.rint(draws), 0, 255).astype(np.uint8).reshape((n,) + reference.shape[1:])
+
+
 def classifier_metrics(net: nn.Module, cfg: ClassifierConfig, samples: np.ndarray, reference: np.ndarray,
-                       splits: int = 10) -> Dict[str, Any]:
-    """``classifier_is`` (+ std) of the samples and ``classifier_fd`` against the reference images."""
+                       splits: int = 10, gaussian_seed: Optional[int] = None) -> Dict[str, Any]:
+    """``classifier_is`` (+ std) of the samples and ``classifier_fd`` against the reference images; with
+    ``gaussian_seed``, also ``classifier_fd_gaussian``: the moment-matched Gaussian's (as many images as samples)."""
     fs, ls = classifier_outputs(net, images_for_classifier(samples, cfg))
     fr, _ = classifier_outputs(net, images_for_classifier(reference, cfg))
     score = inception_score_from_logits(ls, splits)
-    return {"classifier_is": score["value"], "classifier_is_std": score["std"],
-            "classifier_fd": fid_from_features(fs, fr), "classifier_dataset": cfg.dataset,
-            "classifier_feature_dim": cfg.feature_dim}
+    out = {"classifier_is": score["value"], "classifier_is_std": score["std"],
+           "classifier_fd": fid_from_features(fs, fr), "classifier_dataset": cfg.dataset,
+           "classifier_feature_dim": cfg.feature_dim}
+    if gaussian_seed is not None:
+        gauss = moment_matched_gaussian(reference, len(samples), gaussian_seed)
+        fg, _ = classifier_outputs(net, images_for_classifier(gauss, cfg))
+        out.update(classifier_fd_gaussian=fid_from_features(fg, fr), gaussian_seed=gaussian_seed)
+    return out

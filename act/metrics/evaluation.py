@@ -38,6 +38,10 @@ class EvalOptions:
     num_ref: Optional[int] = None  # None: the whole split (paper protocol); else a seeded subset
     ref_seed: int = 0  # which subset, when num_ref is smaller than the split
     num_samples: Optional[int] = None  # None: every image in the npz; else the first n (image i = seed i)
+    # Inception metrics (FID, KID, precision/recall, IS) on the first n samples only: None = all of them, 0 = none
+    # (the classifier scores still see every sample; CPU experiments read Inception on a subsample)
+    inception_num: Optional[int] = None
+    eval_seed: Optional[int] = None  # with a classifier: classifier_fd_gaussian, drawn from GAUSSIAN_SEED_OFFSET + this
     resolution: Optional[int] = None  # None: the samples' resolution
     resize_mode: str = DEFAULT_RESIZE_MODE  # how images reach 299 px: part of the metric's definition
     cache_dir: str = DEFAULT_CACHE_DIR
@@ -94,6 +98,67 @@ def evaluate(opts: EvalOptions) -> Dict[str, Any]:
     if ref_images is not None and len(ref_images) < 2:
         raise ValueError(f"{opts.reference or opts.dataset} gave {len(ref_images)} reference images; need at least 2")
 
+    if opts.inception_num is not None and opts.inception_num < 0:
+        raise ValueError(f"inception_num is {opts.inception_num}: give 0 (no Inception metrics), n > 0, or None (all)")
+    inception = samples if opts.inception_num is None else samples[:opts.inception_num]
+    cache: Dict[str, Any] = {"cache_file": None, "from_cache": None, "seconds": None}
+    key, sample_s, metrics_s, is_s, backend = None, 0.0, 0.0, 0.0, opts.inception_backend
+    if len(inception) == 0:
+        out: Dict[str, Any] = {k: None for k in ("fid", "kid_mean", "kid_std", "precision", "recall",
+                                                  "inception_score")}
+    else:
+        out, key, cache, backend, (sample_s, metrics_s, is_s) = _inception_metrics(opts, inception, ref_images,
+                                                                                   stats, device)
+
+    classifier_s = None
+    if opts.classifier:
+        from act.metrics.toy import GAUSSIAN_SEED_OFFSET
+
+        t0 = time.perf_counter()
+        net, ccfg = load_classifier(opts.classifier, str(device))
+        gseed = None if opts.eval_seed is None else GAUSSIAN_SEED_OFFSET + opts.eval_seed
+        out.update(classifier_metrics(net, ccfg, samples, ref_images, splits=opts.is_splits,  # reference images exist
+                                      gaussian_seed=gseed))
+        out["classifier_path"] = opts.classifier
+        classifier_s = time.perf_counter() - t0
+
+    out.update({
+        "num_samples": int(len(samples)),
+        "num_inception": int(len(inception)),
+        "num_ref": int(len(ref_images)) if ref_images is not None else None,
+        "samples": opts.samples,
+        "sample_format": sample_set.kind,
+        "sample_shape": list(samples.shape[1:]),
+        "dataset": opts.dataset,
+        "split": opts.split if opts.dataset else None,
+        "resolution": int(ref_images.shape[1]) if ref_images is not None else None,
+        "resize_mode": opts.resize_mode,
+        "feature_network": FEATURE_NETWORK,
+        "feature_network_info": inception_info(opts.resize_mode, backend),
+        "reference": {"cache_file": cache["cache_file"], "from_cache": cache["from_cache"],
+                      "pixels_sha1": key.pixels_sha1 if key else None, "seed": opts.ref_seed,
+                      "path": opts.reference, "format": ref_kind, "statistics": stats is not None},
+        "timings": {
+            "sample_features_s": sample_s,
+            "sample_features_per_1000_s": 1000.0 * sample_s / max(1, len(inception)),
+            "reference_load_s": load_ref_s,
+            "reference_features_s": cache["seconds"],
+            "reference_from_cache": cache["from_cache"],
+            "metrics_s": metrics_s,
+            "inception_score_s": is_s,
+            "classifier_s": classifier_s,
+            "total_s": time.perf_counter() - t_start,
+        },
+        "device": str(device),
+        "options": asdict(opts),
+        "versions": versions(),
+    })
+    return out
+
+
+def _inception_metrics(opts: EvalOptions, samples, ref_images, stats, device):
+    """FID, KID, precision/recall and IS of ``samples``: (metrics, cache key, cache info, backend, seconds of
+    sample features, metrics and IS)."""
     extractor = build_feature_extractor(opts.resize_mode, str(device), opts.inception_backend)
     backend = extractor.backend
     t0 = time.perf_counter()
@@ -132,43 +197,4 @@ def evaluate(opts: EvalOptions) -> Dict[str, Any]:
                                              device=str(device), batch_size=opts.batch_size,
                                              splits=opts.is_splits, progress=opts.progress)
     is_s = time.perf_counter() - t0
-
-    classifier_s = None
-    if opts.classifier:
-        t0 = time.perf_counter()
-        net, ccfg = load_classifier(opts.classifier, str(device))
-        out.update(classifier_metrics(net, ccfg, samples, ref_images, splits=opts.is_splits))  # reference images exist
-        out["classifier_path"] = opts.classifier
-        classifier_s = time.perf_counter() - t0
-
-    out.update({
-        "num_samples": int(len(samples)),
-        "num_ref": int(len(ref_images)) if ref_images is not None else None,
-        "samples": opts.samples,
-        "sample_format": sample_set.kind,
-        "sample_shape": list(samples.shape[1:]),
-        "dataset": opts.dataset,
-        "split": opts.split if opts.dataset else None,
-        "resolution": int(ref_images.shape[1]) if ref_images is not None else None,
-        "resize_mode": opts.resize_mode,
-        "feature_network": FEATURE_NETWORK,
-        "feature_network_info": inception_info(opts.resize_mode, backend),
-        "reference": {"cache_file": cache["cache_file"], "from_cache": cache["from_cache"],
-                      "pixels_sha1": key.pixels_sha1 if key else None, "seed": opts.ref_seed,
-                      "path": opts.reference, "format": ref_kind, "statistics": stats is not None},
-        "timings": {
-            "sample_features_s": sample_s,
-            "sample_features_per_1000_s": 1000.0 * sample_s / max(1, len(samples)),
-            "reference_load_s": load_ref_s,
-            "reference_features_s": cache["seconds"],
-            "reference_from_cache": cache["from_cache"],
-            "metrics_s": metrics_s,
-            "inception_score_s": is_s,
-            "classifier_s": classifier_s,
-            "total_s": time.perf_counter() - t_start,
-        },
-        "device": str(device),
-        "options": asdict(opts),
-        "versions": versions(),
-    })
-    return out
+    return out, key, cache, backend, (sample_s, metrics_s, is_s)

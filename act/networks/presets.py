@@ -44,6 +44,19 @@ GENERATOR_PRESETS: Dict[str, Dict[str, Any]] = {
         "spare_out_channels": 0,
         **_CONSISTENCY_DEFAULTS,
     },
+    # tiny at half the width and half the side (Fashion-MNIST at data.resolution 16): a quarter of tiny's step
+    # cost at 16 px on one CPU thread (docs/notes/2026-12-06-images-cpu-scoping/), for config/images_cpu.yaml
+    "micro": {
+        "kind": "unet",
+        "in_channels": 1,
+        "sample_size": 16,
+        "block_out_channels": (16, 32, 32),
+        "layers_per_block": 1,
+        "attention_resolutions": (),  # attention only in the 4x4 middle block
+        "norm_num_groups": 8,
+        "spare_out_channels": 0,
+        **_CONSISTENCY_DEFAULTS,
+    },
     "cifar10": {
         "kind": "unet",
         "in_channels": 3,
@@ -101,6 +114,16 @@ DISCRIMINATOR_PRESETS: Dict[str, Dict[str, Any]] = {
         "in_channels": 1,
         "sample_size": 32,
         "block_out_channels": (32, 64, 64),
+        "layers_per_block": 1,
+        "attention_resolutions": (),
+        "norm_num_groups": 8,
+        "final_norm": True,
+    },
+    "micro": {  # beside the micro generator
+        "kind": "unet",
+        "in_channels": 1,
+        "sample_size": 16,
+        "block_out_channels": (16, 32, 32),
         "layers_per_block": 1,
         "attention_resolutions": (),
         "norm_num_groups": 8,

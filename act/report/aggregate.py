@@ -28,7 +28,7 @@ from act.plan.layout import RunFolders, RunKey, budget_path, config_path, config
 PathLike = Union[str, Path]
 KEY = ["dataset", "method", "batch", "seed", "ckpt_step", "nfe"]
 METRICS = ["fid", "kid_mean", "kid_std", "precision", "recall", "inception_score", "inception_score_std",
-           "classifier_is", "classifier_fd", "w1", "w1_data_floor", "w1_gaussian", "w1_pointmass", "eval_seed",
+           "classifier_is", "classifier_fd", "classifier_fd_gaussian", "w1", "w1_data_floor", "w1_gaussian", "w1_pointmass", "eval_seed",
            "num_eval_samples"]
 THEORY = ["final_bound_online", "final_bound_target", "eps_term", "w_coupled_T", "w_independent_T", "w_data_floor",
           "one_step_w_probe", "one_step_w_independent", "one_step_bound_measured", "lipschitz_max", "js_mean",

@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
+from act.errors import ConfigError
 from act.report.claim_texts import CLAIMS
 from act.report.style import method_label
 from act.report.verdicts import FAILED_BASELINE, NOT_RUN, Group, Interval, verdict, welch_contrast
@@ -35,7 +36,8 @@ SMALL_BATCH_RATIO = 1 / 6  # C2: "less than 1/6 of the original batch size"
 FEWER_STEPS_RATIO = 1 / 2  # C2: "fewer than 1/2 of the ... training steps"
 FLOP_TOLERANCE = 1e-3  # "no more compute": an ACT run may exceed CT's FLOPs by this share (rounding of steps)
 BASELINE = "ct"  # the arm with the CT paper's recipe: every "ACT beats CT" row compares with it
-REFERENCES = {"w1": "w1_gaussian"}  # quality column -> the moment-matched Gaussian scored on the same draws
+REFERENCES = {"w1": "w1_gaussian", "classifier_fd": "classifier_fd_gaussian"}  # quality column -> the moment-matched
+# Gaussian scored on the same draws (images: as many images as samples, against the same reference set)
 
 
 @dataclass
@@ -87,8 +89,19 @@ def compare(claim: str, dataset: str, scale: str, metric: str, nfe: Optional[int
 
 
 # ----------------------------------------------------------------------------- runs and arms
-def quality_metric(rows: pd.DataFrame) -> Tuple[str, bool]:
-    """(column, lower is better) of sample quality: exact W1 on 2-D toy data, else FID."""
+# Columns a dataset's claims may name (act claims --metric): all lower-is-better distances.
+CLAIMS_METRICS = ("fid", "classifier_fd", "kid_mean", "w1")
+
+
+def quality_metric(rows: pd.DataFrame, column: Optional[str] = None) -> Tuple[str, bool]:
+    """(column, lower is better) of sample quality: ``column`` when given, else exact W1 on 2-D toy data, else FID."""
+    if column is not None:
+        if column not in CLAIMS_METRICS:
+            raise ConfigError(f"claims metric {column!r} is not one of {', '.join(CLAIMS_METRICS)}: name one of them")
+        if column not in rows or rows[column].notna().sum() == 0:
+            raise ConfigError(f"claims metric {column!r} was not measured in this summary: enable it (classifier_fd "
+                              "needs the dataset's classifier) or name a measured metric")
+        return column, True
     if "w1" in rows and rows["w1"].notna().any() and not ("fid" in rows and rows["fid"].notna().any()):
         return "w1", True
     return "fid", True

@@ -28,6 +28,8 @@ from typing import Dict, List, Optional
 
 import pandas as pd
 
+from act.errors import ConfigError
+
 from act.report.claim_rows import ClaimRow, arms_of, at_nfe, final_rows, not_run, quality_metric
 from act.report.claim_texts import CLAIMS, ORDER
 from act.report.claims_quality import QualityRows, convergence_rows, inpaint_rows
@@ -50,9 +52,10 @@ def reported_difference(reported: Optional[pd.DataFrame], name: Optional[str]) -
 
 
 def dataset_claims(rows: pd.DataFrame, dataset: str, reported: Optional[pd.DataFrame] = None,
-                   reported_as: Optional[str] = None) -> List[ClaimRow]:
-    """Every row of one dataset (or of the recipes reported as one dataset)."""
-    metric, lower = quality_metric(rows)
+                   reported_as: Optional[str] = None, metric: Optional[str] = None) -> List[ClaimRow]:
+    """Every row of one dataset (or of the recipes reported as one dataset); ``metric``: its quality column
+    (default: exact W1 on 2-D toy data, else FID)."""
+    metric, lower = quality_metric(rows, metric)
     final = final_rows(rows)
     arms = arms_of(final)
     nfes = [n for n in (1, 2) if len(at_nfe(final, n, metric))]
@@ -74,7 +77,8 @@ def dataset_claims(rows: pd.DataFrame, dataset: str, reported: Optional[pd.DataF
 
 
 def claims_table(summary: pd.DataFrame, reported: Optional[pd.DataFrame] = None,
-                 reported_as: Optional[Dict[str, str]] = None, settings: Optional[pd.DataFrame] = None) -> pd.DataFrame:
+                 reported_as: Optional[Dict[str, str]] = None, settings: Optional[pd.DataFrame] = None,
+                 metrics: Optional[Dict[str, str]] = None) -> pd.DataFrame:
     """Every row of the experiment (a row per claim, dataset, scale and NFE), then the recipe rows of ``settings``
     (reported_settings.csv), with Holm-adjusted p-values over the tests."""
     mapping = reported_as or {}
@@ -84,7 +88,11 @@ def claims_table(summary: pd.DataFrame, reported: Optional[pd.DataFrame] = None,
     for name, part in summary.groupby(names, sort=False):
         keys = sorted(set(part["dataset"].astype(str)))
         label = str(name) if keys == [str(name)] else f"{name} ({', '.join(keys)})"
-        rows += dataset_claims(part, label, reported, str(name))
+        chosen = {(metrics or {}).get(k) for k in keys} - {None}
+        if len(chosen) > 1:
+            raise ConfigError(f"dataset keys {keys} are compared together but name different claims metrics "
+                              f"{sorted(chosen)}: give them one")
+        rows += dataset_claims(part, label, reported, str(name), chosen.pop() if chosen else None)
     rows += recipe_rows(settings)
     rows.sort(key=lambda r: ORDER.index(r.claim))  # stable: within a claim, the order built
     family = [i for i, r in enumerate(rows) if CLAIMS[r.claim].kind in HOLM_KINDS and r.interval is not None]

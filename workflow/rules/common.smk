@@ -296,6 +296,8 @@ def score_options(wc, input):
         f"--cache-dir {config['reference_cache']}",
     ]
     opts += [f"--num-ref {st['num_ref']}"] if st["num_ref"] else []
+    if st["inception_num"] is not None:
+        opts += [f"--inception-num {st['inception_num']}", f"--inception-at {st['inception_at']}"]
     opts += [f"--data-root {root}"] if root else []
     opts += [f"--classifier {input.classifier}"] if "classifier" in input.keys() else []
     return " ".join(opts)

@@ -27,7 +27,8 @@ rule train_classifier:
         steps=lambda wc: SETTINGS[wc.dataset]["classifier"]["steps"],
         batch_size=lambda wc: SETTINGS[wc.dataset]["classifier"]["batch_size"],
         width=lambda wc: SETTINGS[wc.dataset]["classifier"]["width"],
+        resolution=lambda wc: (f"--resolution {DATA[wc.dataset].resolution}" if DATA[wc.dataset].resolution else ""),
     shell:
-        "act train-classifier --dataset {params.data} {params.root} --steps {params.steps} "
+        "act train-classifier --dataset {params.data} {params.root} {params.resolution} --steps {params.steps} "
         "--batch-size {params.batch_size} --width {params.width} --device cpu "
         "--out {output.classifier} > {log} 2>&1"

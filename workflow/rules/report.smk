@@ -119,6 +119,9 @@ rule claims:
         out=lambda wc, output: os.path.dirname(output.md),
         title=EXP,
         reported=REPORTED_AS,
+        metrics=" ".join(
+            f"--metric {d}={SETTINGS[d]['claims']['metric']}" for d in PLAN.datasets if SETTINGS[d]["claims"]["metric"]
+        ),
     shell:
-        "act claims --summary {input.summary} {params.reported} --title {params.title} "
+        "act claims --summary {input.summary} {params.reported} {params.metrics} --title {params.title} "
         "--out-dir {params.out} > {log} 2>&1"
