@@ -46,6 +46,12 @@ def register(subparsers: Any) -> None:
                         "(else $ACT_INCEPTION_WEIGHTS, resources/weights/, the torch hub cache)")
     p.add_argument("--allow-download", action="store_true", help="let torch-fidelity download the IS weights")
     p.add_argument("--classifier", default=None, help="act train-classifier checkpoint (adds classifier_is/fd)")
+    p.add_argument("--inception-num", type=int, default=None, metavar="N",
+                   help="Inception metrics (FID, KID, precision/recall, IS) on the first N samples only (0: none; "
+                        "default: all); the classifier scores see every sample")
+    p.add_argument("--eval-seed", type=int, default=None, metavar="E",
+                   help="with --classifier: also classifier_fd_gaussian, the moment-matched Gaussian of the reference "
+                        "images drawn from seed 3,000,000 + E (act score-run passes the run's seed)")
     p.add_argument("--kid-subsets", type=int, default=100, help="KID: number of random subsets averaged")
     p.add_argument("--kid-subset-size", type=int, default=1000,
                    help="KID: images per subset (capped at the set sizes)")
@@ -64,7 +70,12 @@ def run(args: argparse.Namespace) -> int:
         inception_backend=args.inception_backend, inception_weights=args.inception_weights,
         allow_download=args.allow_download, classifier=args.classifier,
         kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, progress=not args.no_progress,
+        inception_num=args.inception_num, eval_seed=args.eval_seed,
     )
+    if args.inception_num is not None and args.inception_num < 0:
+        print(f"act evaluate: --inception-num {args.inception_num}: give 0 (no Inception metrics) or a positive "
+              "number of samples", file=sys.stderr)
+        return 2
     from act.metrics.formats import read_image_set
 
     try:  # the user's files, before any network is built: one line and exit 2 if they are not readable
@@ -76,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     result = evaluate(opts)
     io.write_json(args.out, result, allow_nan=False)
-    summary = {k: result.get(k) for k in ("fid", "kid_mean", "precision", "recall", "classifier_is", "classifier_fd")}
-    summary["inception_score"] = result["inception_score"].get("value")
+    summary = {k: result.get(k) for k in ("fid", "kid_mean", "precision", "recall", "classifier_is", "classifier_fd",
+                                           "classifier_fd_gaussian")}
+    summary["inception_score"] = (result["inception_score"] or {}).get("value")
     print(json.dumps(summary), file=sys.stderr)
     return 0

@@ -83,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None and (args.samples_dir is None or args.metrics_dir is None):
         raise ConfigError("give -o/--out OUT (samples into OUT/samples, metrics into OUT/metrics), "
                           "or both --samples-dir and --metrics-dir")
+    if args.inception_num is not None and args.inception_num < 0:
+        raise ConfigError(f"--inception-num {args.inception_num}: give 0 (no Inception metrics) or a positive number "
+                          "of samples")
     missing = [c for c in args.checkpoint if not Path(c).is_file()]
     if missing:
         raise MissingInputError(f"no checkpoint file {missing[0]}: pass existing checkpoints/step-*.pt files")

@@ -205,9 +205,9 @@ def write_claims(summary: pd.DataFrame, out_dir: PathLike, reported: Optional[pd
                  reported_as: Optional[Dict[str, str]] = None, settings: Optional[pd.DataFrame] = None,
                  title: str = "", metrics: Optional[Dict[str, str]] = None) -> Dict[str, Path]:
     """claims.csv, claims.json, claims.md and claims.png into ``out_dir``; ``metrics``: dataset -> quality column."""
+    table = claims_table(summary, reported, reported_as, settings, metrics)  # a config error writes nothing
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    table = claims_table(summary, reported, reported_as, settings, metrics)
     paths = {"csv": out / "claims.csv", "json": out / "claims.json", "md": out / "claims.md", "png": out / "claims.png"}
     claims = {k: {"kind": c.kind, "quote": c.quote, "statement": c.statement, "test": c.test} for k, c in CLAIMS.items()}
     texts = {"csv": table.to_csv(index=False),

@@ -43,10 +43,18 @@ def save(fig: Any, out_dir: PathLike, name: str) -> List[Path]:
 
 
 def choose_metric(rows: pd.DataFrame) -> Metric:
-    """FID for images, exact W1 for toy data, else the theory probe's one-step distance; Skip when none is measured."""
+    """FID for images (the dataset classifier's Frechet distance where it covers more checkpoints than FID: an
+    experiment that runs Inception on its final models only), exact W1 for toy data, else the theory probe's
+    one-step distance; Skip when none is measured."""
     def has(col: str) -> bool:
         return col in rows and rows[col].notna().any()
 
+    def points(col: str) -> int:
+        return int(rows[col].notna().sum()) if col in rows else 0
+
+    if has("classifier_fd") and points("classifier_fd") > points("fid"):
+        return Metric("classifier_fd", "classifier FD (Frechet distance, dataset classifier features; lower is better)",
+                      "classifier FD")
     if has("fid"):
         return Metric("fid", "FID (Inception, lower is better)", "FID")
     elif has("w1"):

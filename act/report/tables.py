@@ -62,16 +62,30 @@ def is_toy(rows: pd.DataFrame) -> bool:
     return flagged or ("w1" in rows and rows["w1"].notna().any() and not ("fid" in rows and rows["fid"].notna().any()))
 
 
-def metric_columns(toy: bool) -> List[Tuple[str, str, Optional[int]]]:
-    """(column, summary column, nfe) of the metric columns; toy data: exact W1 instead of FID, no Inception scores."""
-    if toy:
+def table_kind(rows: pd.DataFrame) -> str:
+    """Which metric columns a dataset's table has: ``toy`` (exact W1), ``classifier`` (images with the dataset
+    classifier's Frechet distance beside the Inception metrics) or ``images``."""
+    if is_toy(rows):
+        return "toy"
+    return "classifier" if "classifier_fd" in rows and rows["classifier_fd"].notna().any() else "images"
+
+
+def metric_columns(kind: Union[str, bool]) -> List[Tuple[str, str, Optional[int]]]:
+    """(column, summary column, nfe) of the metric columns of a :func:`table_kind` (True: ``toy``, False:
+    ``images``); toy data: exact W1 instead of FID, no Inception scores."""
+    if isinstance(kind, bool):
+        kind = "toy" if kind else "images"
+    if kind == "toy":
         return [("1-step W1", "w1", 1), ("2-step W1", "w1", 2), ("W1 data floor", "w1_data_floor", 1)]
-    return [("1-step FID", "fid", 1), ("2-step FID", "fid", 2), ("IS", "inception_score", 1),
-            ("precision", "precision", 1), ("recall", "recall", 1)]
+    inception = [("1-step FID", "fid", 1), ("2-step FID", "fid", 2), ("IS", "inception_score", 1),
+                 ("precision", "precision", 1), ("recall", "recall", 1)]
+    if kind == "classifier":
+        return inception + [("1-step classifier FD", "classifier_fd", 1), ("2-step classifier FD", "classifier_fd", 2)]
+    return inception
 
 
-def columns(toy: bool) -> List[str]:
-    return INFO + [c for c, _, _ in metric_columns(toy)] + [LAST_CHANGE] + COST + ["reference"]
+def columns(kind: Union[str, bool]) -> List[str]:
+    return INFO + [c for c, _, _ in metric_columns(kind)] + [LAST_CHANGE] + COST + ["reference"]
 
 
 def last_change(run: pd.DataFrame, column: str, step: int) -> float:
@@ -90,9 +104,19 @@ def _final_step(run: pd.DataFrame, metric_cols: Sequence[str]) -> int:
     return int((run[has] if has.any() else run)["ckpt_step"].max())
 
 
-def measured_rows(rows: pd.DataFrame, toy: bool) -> pd.DataFrame:
+def _curve_column(run: pd.DataFrame, metrics: Sequence[Tuple[str, str, Optional[int]]]) -> str:
+    """The first 1-step metric measured at two or more checkpoints of ``run`` (the one whose last change means
+    something: Inception metrics may be measured at the final checkpoint only), else the first."""
+    one = run[run["nfe"] == 1]
+    for _, src, nfe in metrics:
+        if nfe == 1 and one.loc[one[src].notna(), "ckpt_step"].nunique() >= 2:
+            return src
+    return metrics[0][1]
+
+
+def measured_rows(rows: pd.DataFrame, kind: Union[str, bool]) -> pd.DataFrame:
     """One row per (method, batch): means and sample stds over seeds at each run's final evaluated checkpoint."""
-    metrics = metric_columns(toy)
+    metrics = metric_columns(kind)
     per_run = []
     for (method, batch, seed), run in rows.groupby(["method", "batch", "seed"], sort=False):
         step = _final_step(run, sorted({s for _, s, _ in metrics}))
@@ -102,13 +126,13 @@ def measured_rows(rows: pd.DataFrame, toy: bool) -> pd.DataFrame:
         for col, src, nfe in metrics:
             vals = at.loc[at["nfe"] == nfe, src].dropna() if nfe is not None else at[src].dropna()
             r[col] = float(vals.iloc[0]) if len(vals) else math.nan
-        r[LAST_CHANGE] = last_change(run, metrics[0][1], step)
+        r[LAST_CHANGE] = last_change(run, _curve_column(run, metrics), step)
         r.update({"params G (M)": first["params_generator"] / 1e6, "params D (M)": first["params_discriminator"] / 1e6,
                   "compute (PFLOP)": first["train_flops"] / 1e15, "images seen": first["images_seen"],
                   "wall time (min)": first["wall_time"] / 60})
         per_run.append(r)
     if not per_run:
-        return pd.DataFrame(columns=columns(toy))
+        return pd.DataFrame(columns=columns(kind))
     runs = pd.DataFrame(per_run)
     out = []
     for (method, batch), g in runs.groupby(["method", "batch size"], sort=False):
@@ -144,7 +168,7 @@ def images_per_step_factors(summary: pd.DataFrame) -> Dict[str, Any]:
     return out
 
 
-def reported_rows(reported: pd.DataFrame, settings: pd.DataFrame, name: str, toy: bool,
+def reported_rows(reported: pd.DataFrame, settings: pd.DataFrame, name: str, kind: Union[str, bool],
                   factors: Optional[Mapping[str, Any]] = None) -> pd.DataFrame:
     """The papers' rows for dataset ``name``: reported metrics, their status, and the training settings.
 
@@ -158,7 +182,7 @@ def reported_rows(reported: pd.DataFrame, settings: pd.DataFrame, name: str, toy
     for method in sorted(set(rep["method"]) | set(sett["method"]), key=lambda m: method_rank(m)):
         r: Dict[str, Any] = {"method": method_label(method), "source": "paper"}
         statuses, sources = {}, []
-        for col, src, nfe in metric_columns(toy):
+        for col, src, nfe in metric_columns(kind):
             metric = REPORTED_METRIC.get(src, src)
             hit = rep[(rep["method"] == method) & (rep["metric"] == metric) & (rep["steps_sampling"] == (nfe or 1))]
             r[col] = float(hit["value"].iloc[0]) if len(hit) else math.nan
@@ -194,17 +218,17 @@ def dataset_table(rows: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataF
     :func:`act.report.released.read_released` of this dataset, one row each."""
     from act.report.released import released_rows
 
-    toy = is_toy(rows)
-    parts = [measured_rows(rows, toy)]
+    kind = table_kind(rows)
+    parts = [measured_rows(rows, kind)]
     if released:
-        parts.append(released_rows(released, released[0]["dataset"], metric_columns(toy),
+        parts.append(released_rows(released, released[0]["dataset"], metric_columns(kind),
                                    images_per_step_factors(rows) if factors is None else factors))
     if name is not None:
-        parts.append(reported_rows(reported, settings, name, toy,
+        parts.append(reported_rows(reported, settings, name, kind,
                                    images_per_step_factors(rows) if factors is None else factors))
     table = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
-    cols = columns(toy)
-    stds = [f"{c} std" for c, _, _ in metric_columns(toy)]
+    cols = columns(kind)
+    stds = [f"{c} std" for c, _, _ in metric_columns(kind)]
     table = table.reindex(columns=cols + stds)
     if len(table):
         order = table.apply(lambda r: (method_rank(str(r["method"]).lower()), SOURCE_ORDER.get(r["source"], 9),
@@ -252,13 +276,13 @@ def _metric(mean: Any, std: Any, decimals: int) -> str:
     return text + (f" ± {float(std):.{decimals}f}" if std is not None and pd.notna(std) else "")
 
 
-DECIMALS = {"FID": 2, "IS": 2, "precision": 3, "recall": 3, "W1": 4}
+DECIMALS = {"classifier FD": 3, "FID": 2, "IS": 2, "precision": 3, "recall": 3, "W1": 4}
 
 
-def display(table: pd.DataFrame, toy: bool) -> pd.DataFrame:
+def display(table: pd.DataFrame, kind: Union[str, bool]) -> pd.DataFrame:
     """The numeric table as strings: mean ± std, thousands separators, dashes for missing."""
     out = pd.DataFrame(index=table.index)
-    for col in columns(toy):
+    for col in columns(kind):
         v = table[col]
         if col in TEXT_COLUMNS:
             out[col] = v.fillna("").astype(str)
@@ -301,11 +325,16 @@ def to_latex(shown: pd.DataFrame, caption: str) -> str:
     return "\n".join(lines)
 
 
-def notes(dataset: str, name: Optional[str], toy: bool, released: bool = False) -> List[str]:
+def notes(dataset: str, name: Optional[str], kind: Union[str, bool], released: bool = False) -> List[str]:
+    toy = kind is True or kind == "toy"
     metric = "exact W1 of one-step (two-step) samples to held-out toy data (`act score-run`, as `act toy-metrics`)" if toy else \
         "FID/IS/precision/recall of `act score-run` (as `act evaluate`; Inception features)"
+    if kind == "classifier":
+        metric += (" and the Frechet distance in the features of the dataset's own classifier (classifier FD, every "
+                   "sample; the Inception metrics may cover a subsample, `evaluate.inception_num`)")
     out = [f"Measured: {metric}, at each run's last evaluated checkpoint (`steps`); mean ± sample std over `n seeds`.",
-           "Last change: |m(last) - m(previous checkpoint)| / m(last) of the 1-step metric, mean over seeds: a few percent "
+           "Last change: |m(last) - m(previous checkpoint)| / m(last) of the 1-step metric (the first measured at two "
+           "checkpoints or more), mean over seeds: a few percent "
            "means the curve has flattened, tens of percent that the run stopped while still improving.",
            "Compute: `act cost` FLOPs per training step × steps (every phase, forward and backward; ACT's discriminator and R1 "
            "included). Images seen: steps × images per step (ACT loads 2B per step). Wall time: the training log's clock.",
@@ -337,13 +366,13 @@ def write_tables(summary: pd.DataFrame, reported: pd.DataFrame, settings: pd.Dat
     for dataset in sorted(set(summary["dataset"].dropna().unique()) | {e["dataset"] for e in released}):
         rows = summary[summary["dataset"] == dataset]
         name = reported_name(dataset, list(reported["dataset"].unique()), mapping)
-        toy = is_toy(rows)
+        kind = table_kind(rows)
         mine = [e for e in released if e["dataset"] == dataset]
         table = dataset_table(rows, reported, settings, name, factors, mine)
-        shown = display(table, toy)
+        shown = display(table, kind)
         title = f"{dataset}: one-step generation, measured" + (f" and reported ({name})" if name else "")
         md = [f"## {title}", "", shown.to_markdown(index=False, disable_numparse=True,
-                                                    colalign=["left" if c in TEXT_COLUMNS else "right" for c in shown.columns]), "", *[f"- {n}" for n in notes(dataset, name, toy, bool(mine))], ""]
+                                                    colalign=["left" if c in TEXT_COLUMNS else "right" for c in shown.columns]), "", *[f"- {n}" for n in notes(dataset, name, kind, bool(mine))], ""]
         write_text(out_dir / f"{dataset}.md", "\n".join(md))
         write_text(out_dir / f"{dataset}.tex", to_latex(shown, title))
         write_csv(out_dir / f"{dataset}.csv", table, index=False, float_format="%.6g")
