@@ -187,14 +187,16 @@ def test_inception_on_a_subsample_or_not_at_all(tmp_path, monkeypatch):
         evaluation.evaluate(evaluation.EvalOptions(**opts, inception_num=-1))
 
 
-def test_cli_negative_inception_num_is_a_users_mistake(tmp_path):
+def test_cli_negative_inception_num_is_a_users_mistake(tmp_path, capsys):
     from act.cli import main
 
     np.savez(tmp_path / "s.npz", images=blobs(4, 3))
     assert main(["evaluate", "--samples", str(tmp_path / "s.npz"), "--dataset", "fashion_mnist", "--inception-num",
                  "-1", "-o", str(tmp_path / "m.json")]) == 2
-    assert main(["score-run", "--checkpoint", str(tmp_path / "none.pt"), "--inception-num", "-1",
+    (tmp_path / "model.pt").write_bytes(b"")  # exists: the option itself is the mistake, caught before the file is read
+    assert main(["score-run", "--checkpoint", str(tmp_path / "model.pt"), "--inception-num", "-1",
                  "-o", str(tmp_path / "out")]) == 2
+    assert "--inception-num -1" in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists() and not (tmp_path / "out").exists()
 
 
@@ -228,19 +230,49 @@ def test_classifier_trains_at_the_experiments_resolution(monkeypatch):
     assert cfg.resolution == 16 and opened == [("train", 16), ("test", 16)]
 
 
+def test_moment_images_are_disjoint_from_the_reference(monkeypatch):
+    from act.data.synthetic import load_synthetic
+    from act.metrics import reference
+
+    monkeypatch.setattr(reference, "open_dataset", lambda name, root=None, split="train", resolution=None:
+                        load_synthetic(split=split, resolution=8, channels=1, n=100, seed=5))
+    reference.moment_images.cache_clear()
+    ref, _ = reference.load_reference_images("synthetic", num=30, seed=0)
+    rest, how = reference.moment_images("synthetic", num=30, seed=0)
+    assert len(rest) == 70 and "outside the reference subset" in how
+    whole, _ = reference.load_reference_images("synthetic")
+    keys = {im.tobytes() for im in whole}
+    assert {im.tobytes() for im in ref} | {im.tobytes() for im in rest} == keys  # together: the split
+    assert not {im.tobytes() for im in ref} & {im.tobytes() for im in rest}  # disjoint
+    all_of_it, how = reference.moment_images("synthetic", num=None, seed=0)
+    assert len(all_of_it) == 100 and "the reference split itself" in how
+    reference.moment_images.cache_clear()
+
+
 # ----------------------------------------------------------------------------- the experiment
 def test_images_cpu_config_plans_every_arm_with_three_seeds():
-    from act.plan.experiment import parse_experiment
+    from act.plan.experiment import cost_jobs, parse_experiment
 
     exp = parse_experiment(REPO / "config" / "images_cpu.yaml")
-    cfg = yaml.safe_load((REPO / "config" / "images_cpu.yaml").read_text())
-    assert cfg["defaults"]["seeds"] == [0, 1, 2]
-    arms = cfg["datasets"]["fashion_mnist"]["methods"]
-    assert {"ct", "act", "actnoadv", "actsmall", "ict"} <= set(arms)
-    assert arms["ct"]["batch_sizes"] == [32, 128] and arms["actsmall"]["batch_sizes"] == [16]
-    assert arms["actsmall"]["budget"]["steps"] < 2500 / 2 and 16 < 128 / 6  # C2's two conditions
-    assert cfg["datasets"]["fashion_mnist"]["claims"]["metric"] == "classifier_fd"
-    assert exp is not None
+    ds = exp.datasets["fashion_mnist"]
+    assert list(ds.seeds) == [0, 1, 2]
+    assert {a: sorted(ds.batches(a)) for a in ds.methods} == {
+        "ct": [32, 128], "act": [32], "actnoadv": [32], "actsmall": [16], "ict": [32]}
+    assert ds.budget_of("actsmall").steps < ds.budget.steps / 2  # C2: under half of CT's steps
+    assert ds.budget.kind == "reference" and ds.budget.method == "ct" and ds.budget.batch is None
+    assert {(j["method"], j["batch"]) for j in cost_jobs(exp)} == set(ds.pairs())
+    cfg = yaml.safe_load((REPO / "config" / "images_cpu.yaml").read_text())["datasets"]["fashion_mnist"]
+    assert cfg["claims"]["metric"] == "classifier_fd" and cfg["classifier"]["enabled"]
+
+
+@pytest.mark.skipif(not HAVE_SNAKEMAKE, reason="no snakemake")
+def test_a_claims_metric_that_will_not_be_measured_stops_the_workflow_at_once(tmp_path):
+    cfg = yaml.safe_load((REPO / "config" / "images_cpu_ci.yaml").read_text())
+    cfg["datasets"]["fashion_mnist"]["classifier"]["enabled"] = False
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    res = snakemake("-n", "--configfile", str(tmp_path / "bad.yaml"), "--config", f"results_dir={tmp_path}")
+    assert res.returncode != 0
+    assert "claims.metric is classifier_fd: classifier_fd needs the classifier" in res.stdout + res.stderr
 
 
 @pytest.mark.slow
@@ -258,8 +290,12 @@ def test_images_cpu_ci_end_to_end(tmp_path):
     assert s["classifier_fd"].notna().all() and s["classifier_fd_gaussian"].notna().all()
     final = s[s["final"].astype(bool)]
     assert final["fid"].notna().all() and s.loc[~s["final"].astype(bool), "fid"].isna().all()  # Inception: final only
-    metrics = json.loads(next((exp / "metrics").rglob("*.json")).read_text())
-    assert metrics["num_samples"] == 64 and metrics["num_inception"] in (0, 16)
+    run = exp / "metrics" / "fashion_mnist" / "ct" / "b32" / "s0"
+    points = {p.stem: json.loads(p.read_text()) for p in run.glob("step*_nfe*.json")}
+    final = max(int(k.split("_")[0][4:]) for k in points)
+    for name, m in points.items():
+        assert m["num_samples"] == 64 and m["num_inception"] == (16 if name.startswith(f"step{final}_") else 0), name
+        assert m["gaussian_moments"].endswith("outside the reference subset")
     claims = json.loads((exp / "claims.json").read_text())["rows"]
     fm = [r for r in claims if r["dataset"] == "fashion_mnist"]
     assert {r["metric"] for r in fm if r["claim"] in ("S1", "P1", "C1a", "C2", "C7")} == {"classifier_fd"}

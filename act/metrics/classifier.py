@@ -193,12 +193,12 @@ def classifier_outputs(net: nn.Module, x: torch.Tensor, batch_size: int = 256) -
 
 
 def moment_matched_gaussian(reference: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """n uint8 images drawn from the Gaussian with the reference images' per-pixel mean and full pixel covariance,
+    """n uint8 images drawn from the Gaussian with ``reference``'s per-pixel mean and full pixel covariance,
     rounded and clipped to [0, 255] as generated samples are: the trivial generator a working model must beat
     (the image counterpart of act.metrics.toy's ``w1_gaussian``). Draws from ``torch.Generator(seed)``."""
     x = reference.reshape(len(reference), -1).astype(np.float64)
     mean, cov = x.mean(axis=0), np.cov(x, rowvar=False)
-    # eigh, not Cholesky: the covariance of padded images is singular (constant border pixels)
+    # eigh, not Cholesky: the covariance of padded images is singular (constant border pixels); root root^T = cov
     w, v = np.linalg.eigh(cov)
     root = v * np.sqrt(np.clip(w, 0.0, None))
     z = torch.randn((n, x.shape[1]), generator=torch.Generator().manual_seed(seed), dtype=torch.float64).numpy()
@@ -207,9 +207,12 @@ def moment_matched_gaussian(reference: np.ndarray, n: int, seed: int) -> np.ndar
 
 
 def classifier_metrics(net: nn.Module, cfg: ClassifierConfig, samples: np.ndarray, reference: np.ndarray,
-                       splits: int = 10, gaussian_seed: Optional[int] = None) -> Dict[str, Any]:
+                       splits: int = 10, gaussian_seed: Optional[int] = None,
+                       moments_of: Optional[np.ndarray] = None) -> Dict[str, Any]:
     """``classifier_is`` (+ std) of the samples and ``classifier_fd`` against the reference images; with
-    ``gaussian_seed``, also ``classifier_fd_gaussian``: the moment-matched Gaussian's (as many images as samples)."""
+    ``gaussian_seed``, also ``classifier_fd_gaussian``: the moment-matched Gaussian's (as many images as samples),
+    its moments fitted on ``moments_of`` (images disjoint from the reference: act.metrics.reference.moment_images;
+    default: the reference itself, which favours the Gaussian a little)."""
     fs, ls = classifier_outputs(net, images_for_classifier(samples, cfg))
     fr, _ = classifier_outputs(net, images_for_classifier(reference, cfg))
     score = inception_score_from_logits(ls, splits)
@@ -217,7 +220,7 @@ def classifier_metrics(net: nn.Module, cfg: ClassifierConfig, samples: np.ndarra
            "classifier_fd": fid_from_features(fs, fr), "classifier_dataset": cfg.dataset,
            "classifier_feature_dim": cfg.feature_dim}
     if gaussian_seed is not None:
-        gauss = moment_matched_gaussian(reference, len(samples), gaussian_seed)
+        gauss = moment_matched_gaussian(reference if moments_of is None else moments_of, len(samples), gaussian_seed)
         fg, _ = classifier_outputs(net, images_for_classifier(gauss, cfg))
         out.update(classifier_fd_gaussian=fid_from_features(fg, fr), gaussian_seed=gaussian_seed)
     return out

@@ -117,8 +117,14 @@ def evaluate(opts: EvalOptions) -> Dict[str, Any]:
         t0 = time.perf_counter()
         net, ccfg = load_classifier(opts.classifier, str(device))
         gseed = None if opts.eval_seed is None else GAUSSIAN_SEED_OFFSET + opts.eval_seed
+        moments, how = None, "the reference images themselves (a reference file)"
+        if gseed is not None and opts.dataset is not None:
+            moments, how = ref.moment_images(opts.dataset, opts.data_root, opts.split, resolution, opts.num_ref,
+                                             opts.ref_seed)
         out.update(classifier_metrics(net, ccfg, samples, ref_images, splits=opts.is_splits,  # reference images exist
-                                      gaussian_seed=gseed))
+                                      gaussian_seed=gseed, moments_of=moments))
+        if gseed is not None:
+            out["gaussian_moments"] = how
         out["classifier_path"] = opts.classifier
         classifier_s = time.perf_counter() - t0
 

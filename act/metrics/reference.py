@@ -15,6 +15,7 @@ import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -52,7 +53,31 @@ def load_reference_images(dataset: str, root: Optional[str] = None, split: str =
     ds = open_dataset(dataset, root=root, split=split, resolution=resolution)
     if getattr(ds, "resolution", 1) is None:
         raise ValueError(f"{dataset} holds points, not images: Inception metrics do not apply")
-    idx = reference_indices(len(ds), num, seed)
+    return _images_at(ds, reference_indices(len(ds), num, seed), batch_size)
+
+
+MOMENT_IMAGES = 50_000  # at most this many images fit the moment-matched Gaussian (ImageNet-64 would not fit in memory)
+
+
+@lru_cache(maxsize=2)
+def moment_images(dataset: str, root: Optional[str] = None, split: str = "train", resolution: Optional[int] = None,
+                  num: Optional[int] = None, seed: int = 0) -> Tuple[np.ndarray, str]:
+    """Images to fit the moment-matched Gaussian on, disjoint from the reference subset ``(num, seed)`` it is scored
+    against (fitted on the reference itself, the Gaussian would be favoured by its own sampling noise): the split's
+    other images (at most ``MOMENT_IMAGES``, a fixed seeded choice), or the whole split when the reference is the
+    whole split. Returns (uint8 images, how they were chosen). Cached: a scoring job fits it once."""
+    ds = open_dataset(dataset, root=root, split=split, resolution=resolution)
+    n = len(ds)
+    taken = reference_indices(n, num, seed)
+    if len(taken) == n:
+        return _images_at(ds, taken[:MOMENT_IMAGES])[0], f"the reference split itself ({min(n, MOMENT_IMAGES)} images)"
+    rest = np.setdiff1d(np.arange(n), taken)
+    if len(rest) > MOMENT_IMAGES:
+        rest = np.sort(np.random.default_rng(seed + 1).choice(rest, MOMENT_IMAGES, replace=False))
+    return _images_at(ds, rest)[0], f"{len(rest)} images of the split outside the reference subset"
+
+
+def _images_at(ds, idx: np.ndarray, batch_size: int = 1000) -> Tuple[np.ndarray, np.ndarray]:
     images, labels = [], []
     for start in range(0, len(idx), batch_size):
         x, y = ds.get_batch(torch.from_numpy(idx[start:start + batch_size]))  # x (B, C, H, W) in [-1, 1]

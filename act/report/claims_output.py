@@ -18,8 +18,9 @@ from act.report.verdicts import (DESCRIBED, FAILED_BASELINE, FAILS, FAILS_RECIPE
                                  LEVEL, MIN_SEEDS, NOT_RUN, UNDECIDABLE, VERDICTS)
 
 PathLike = Union[str, Path]
-REFERENCE_COLUMNS = {"data floor": "w1_data_floor", "moment-matched Gaussian": "w1_gaussian",
-                     "point mass at the mean": "w1_pointmass"}
+REFERENCE_COLUMNS = {"w1": {"data floor": "w1_data_floor", "moment-matched Gaussian": "w1_gaussian",
+                             "point mass at the mean": "w1_pointmass"},
+                     "classifier_fd": {"moment-matched Gaussian": "classifier_fd_gaussian"}}
 
 HOW_TO_READ = (
     "Each row tests one statement on each run's **final model** (every run trains its own schedule to its end). "
@@ -90,16 +91,20 @@ def _merged(table: pd.DataFrame) -> List[Dict[str, Dict[Any, Dict[str, Any]]]]:
     return list(out.values())
 
 
-def references_text(summary: pd.DataFrame) -> List[str]:
-    """Per dataset, the trivial references of the final models' evaluation draws: mean ± std over runs."""
+def references_text(summary: pd.DataFrame, metrics: Optional[Dict[str, str]] = None) -> List[str]:
+    """Per dataset, the trivial references of the final models' evaluation draws: mean ± std over runs (one-step
+    draws; ``metrics``: dataset -> its claims column, as act claims --metric)."""
     lines = []
     for dataset, rows in summary.groupby("dataset", sort=False):
-        metric, _ = quality_metric(rows)
+        metric, _ = quality_metric(rows, (metrics or {}).get(str(dataset)))
         if metric not in REFERENCES:
             continue
-        final = final_rows(rows).drop_duplicates(["method", "batch", "seed"])
+        final = final_rows(rows)
+        if "nfe" in final and (pd.to_numeric(final["nfe"], errors="coerce") == 1).any():
+            final = final[pd.to_numeric(final["nfe"], errors="coerce") == 1]
+        final = final.drop_duplicates(["method", "batch", "seed"])
         parts = []
-        for name, col in REFERENCE_COLUMNS.items():
+        for name, col in REFERENCE_COLUMNS[metric].items():
             if col in final and final[col].notna().any():
                 v = final[col].dropna()
                 parts.append(f"{name} {v.mean():.4g} ± {v.std(ddof=1):.2g}" if len(v) > 1 else f"{name} {v.mean():.4g}")
@@ -108,7 +113,8 @@ def references_text(summary: pd.DataFrame) -> List[str]:
     return lines
 
 
-def to_markdown(table: pd.DataFrame, title: str, summary: Optional[pd.DataFrame] = None) -> str:
+def to_markdown(table: pd.DataFrame, title: str, summary: Optional[pd.DataFrame] = None,
+                metrics: Optional[Dict[str, str]] = None) -> str:
     tests = int(table["p_holm"].notna().sum()) if "p_holm" in table else 0
     lines = [f"# Claims of the ACT paper at this scale: {title}", "",
              HOW_TO_READ.format(level=LEVEL, n=MIN_SEEDS, tests=tests, alpha=1 - LEVEL), "", "## Verdicts", "",
@@ -148,7 +154,7 @@ def to_markdown(table: pd.DataFrame, title: str, summary: Optional[pd.DataFrame]
                      f"{int(nfe) if isinstance(nfe, float) and math.isfinite(nfe) else '–'} | {rec['metric']} | "
                      f"{ev or '–'} | {_fmt(rec['df'], 2)} | {_fmt(rec['p'], 2)} | {_fmt(rec['p_holm'], 2)} | "
                      f"{rec['why']} |")
-    refs = references_text(summary) if summary is not None else []
+    refs = references_text(summary, metrics) if summary is not None else []
     if refs:
         lines += ["", "## Trivial references, scored on the runs' own evaluation draws", ""] + refs
     lines += ["", "## What each row tests", "", "| row | kind | the paper's words (abstract) | test |",
@@ -213,7 +219,7 @@ def write_claims(summary: pd.DataFrame, out_dir: PathLike, reported: Optional[pd
     texts = {"csv": table.to_csv(index=False),
              "json": json.dumps({"level": LEVEL, "min_seeds": MIN_SEEDS, "verdicts": list(VERDICTS), "claims": claims,
                                  "rows": json.loads(table.to_json(orient="records"))}, indent=1),
-             "md": to_markdown(table, title, summary)}
+             "md": to_markdown(table, title, summary, metrics)}
     for k, text in texts.items():
         write_text(paths[k], text)
     plot_claims(table, paths["png"])

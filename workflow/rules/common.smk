@@ -125,6 +125,22 @@ wildcard_constraints:
 SETTINGS = {d: deep_update(config["defaults"], config["datasets"][d]) for d in PLAN.datasets}
 
 
+def _check_claims_metric(dataset, st, toy):
+    """A claims metric the experiment will not measure fails now, not after every run has trained."""
+    metric = st["claims"]["metric"]
+    why = None
+    if metric == "w1" and not toy:
+        why = "w1 is measured on 2-D toy data only; images: fid, classifier_fd or kid_mean"
+    elif metric in ("fid", "kid_mean", "classifier_fd") and toy:
+        why = f"{metric} is an image metric; 2-D toy data: w1 (or leave it null)"
+    elif metric == "classifier_fd" and not st["classifier"]["enabled"]:
+        why = "classifier_fd needs the classifier: set `classifier: {enabled: true}`"
+    elif metric in ("fid", "kid_mean") and st["evaluate"]["inception_num"] == 0:
+        why = f"{metric} needs Inception features, but `evaluate.inception_num` is 0"
+    if why:
+        raise WorkflowError(f"datasets.{dataset}.claims.metric is {metric}: {why}")
+
+
 # The papers' numbers each dataset's tables and claims sit beside (act tables / act claims).
 REPORTED_AS = " ".join(
     f"--reported-as {d}={SETTINGS[d]['reported_as']}" for d in PLAN.datasets if SETTINGS[d].get("reported_as")
@@ -156,6 +172,8 @@ def _arm_configs(dataset):
 DATA = {d: _arm_configs(d)[0].data for d in PLAN.datasets}
 TOY = [d for d in PLAN.datasets if DATA[d].name == "toy2d"]
 IMAGES = [d for d in PLAN.datasets if d not in TOY]
+for _d in PLAN.datasets:
+    _check_claims_metric(_d, SETTINGS[_d], _d in TOY)
 
 
 def one_of(names):
@@ -296,8 +314,8 @@ def score_options(wc, input):
         f"--cache-dir {config['reference_cache']}",
     ]
     opts += [f"--num-ref {st['num_ref']}"] if st["num_ref"] else []
-    if st["inception_num"] is not None:
-        opts += [f"--inception-num {st['inception_num']}", f"--inception-at {st['inception_at']}"]
+    opts += [f"--inception-num {st['inception_num']}"] if st["inception_num"] is not None else []
+    opts += [f"--inception-at {st['inception_at']}"]
     opts += [f"--data-root {root}"] if root else []
     opts += [f"--classifier {input.classifier}"] if "classifier" in input.keys() else []
     return " ".join(opts)
