@@ -149,7 +149,7 @@ def test_theory_measures_images_in_w1_by_default():
 def test_tables_say_which_discriminator_count_they_report():
     from act.report.tables import notes
 
-    text = " ".join(notes("cifar10", "cifar10", toy=False))
+    text = " ".join(notes("cifar10", "cifar10", "images"))
     assert "unused" in text and "17.977" in text and "unused_logit_head" in text
 
 

@@ -45,7 +45,7 @@ def _free_cached_networks():
 
 
 def test_presets_cover_the_same_names():
-    assert set(GENERATOR_PRESETS) == set(DISCRIMINATOR_PRESETS) == {"toy2d", "toy2d_small", "tiny", "cifar10", "imagenet64",
+    assert set(GENERATOR_PRESETS) == set(DISCRIMINATOR_PRESETS) == {"toy2d", "toy2d_small", "micro", "tiny", "cifar10", "imagenet64",
                                                                     "lsun256"}
 
 
