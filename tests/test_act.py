@@ -1,5 +1,6 @@
 """ACT (docs/METHOD.md s.4): lambda schedule, R1 interval, gradient routing, inpainting, toy training."""
 
+import json
 import math
 
 import numpy as np
@@ -172,9 +173,13 @@ def test_cli_inpaint_and_act_on_images(tmp_path, fmnist_root):
                  "--set", "train.steps=2", "--set", "train.batch_size=4", "--set", "train.device=cpu", "--no-progress"]) == 0
     state = torch.load(run / "model.pt", weights_only=True)
     assert state["method_state"]["augment"]["p"] > 0  # threshold 0: p rises at every R1 step
-    assert main(["inpaint", "--checkpoint", str(run / "model.pt"), "-o", str(tmp_path / "inp"), "--num", "3",
+    assert main(["inpaint", "--checkpoint", str(run / "model.pt"), "-o", str(tmp_path / "inp"), "--num", "18",
                  "--mask", "strokes", "--device", "cpu"]) == 0
-    assert (tmp_path / "inp" / "inpaint.png").is_file() and (tmp_path / "inp" / "inpaint.json").is_file()
+    from PIL import Image
+
+    assert len(json.loads((tmp_path / "inp" / "inpaint.json").read_text())["psnr_filled"]) == 18  # every image scored
+    label_margin, tile = 8 + 7 * len("inpainted"), 32 + 2  # act.viz.save_grid: labels, then 2-px padded tiles x2
+    assert Image.open(tmp_path / "inp" / "inpaint.png").width == label_margin + 2 * (2 + 16 * tile)  # 16 shown
 
 
 def test_r1_double_backward_through_attention():

@@ -85,7 +85,8 @@ def sample_grids(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Pat
         cells.update({(method, e[3]): e[4] for e in run if e[2] == step})
     nfes = sorted({nfe for _, nfe in cells})
     plt = pyplot()
-    fig, axes = plt.subplots(len(nfes), len(chosen), figsize=(3.6 * len(chosen), 3.8 * len(nfes)), squeeze=False)
+    fig, axes = plt.subplots(len(nfes), len(chosen), figsize=(3.6 * len(chosen), 3.8 * len(nfes)), squeeze=False,
+                             layout="constrained")
     for j, (method, (batch, seed, step)) in enumerate(chosen.items()):
         for i, nfe in enumerate(nfes):
             ax, folder = axes[i][j], cells.get((method, nfe))
@@ -100,7 +101,6 @@ def sample_grids(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Pat
             else:
                 _toy_panel(ax, folder, method_color(method))
     fig.suptitle(f"{dataset}: samples of the last checkpoint with samples (no curation)", fontsize=11)
-    fig.tight_layout()
     return save(fig, out_dir, f"samples_{dataset}")
 
 

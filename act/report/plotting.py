@@ -53,7 +53,7 @@ def choose_metric(rows: pd.DataFrame) -> Metric:
         return int(rows[col].notna().sum()) if col in rows else 0
 
     if has("classifier_fd") and points("classifier_fd") > points("fid"):
-        return Metric("classifier_fd", "classifier FD (Frechet distance, dataset classifier features; lower is better)",
+        return Metric("classifier_fd", "classifier FD (the dataset classifier's features; lower is better)",
                       "classifier FD")
     if has("fid"):
         return Metric("fid", "FID (Inception, lower is better)", "FID")
