@@ -117,18 +117,19 @@ def inpainting(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Path]
         raise Skip("no inpaint.png")
     chosen = _pick(found)
     plt = pyplot()
-    fig, axes = plt.subplots(len(chosen), 1, figsize=(9, 3.4 * len(chosen)), squeeze=False)
+    images = {method: _image(entry[3]) for method, entry in chosen.items()}
+    aspect = max(img.shape[0] / img.shape[1] for img in images.values())  # panel height / width
+    fig, axes = plt.subplots(len(chosen), 1, figsize=(9, (9 * aspect + 0.5) * len(chosen) + 0.4), squeeze=False,
+                             layout="constrained")
     for ax, (method, (batch, seed, step, png, meta)) in zip(axes[:, 0], chosen.items()):
-        img = _image(png)
-        ax.imshow(img, interpolation="nearest")
+        ax.imshow(images[method], interpolation="nearest")  # the PNG labels its rows (act.viz.save_grid)
         ax.set_xticks([])
-        ax.set_yticks([img.shape[0] * f for f in (1 / 6, 1 / 2, 5 / 6)], ["masked", "inpainted", "truth"], fontsize=8)
+        ax.set_yticks([])
         psnr = meta.get("psnr_filled_mean")
         mask = meta.get("mask", "?")
         ax.set_title(f"{method_label(method)} (batch {batch}, seed {seed}" + (f", step {step:,}" if step else "") + f"), mask: {mask}"
                      + (f", PSNR of the filled region {psnr:.2f} dB" if psnr is not None else ""), color=method_color(method))
     fig.suptitle(f"{dataset}: zero-shot inpainting (rows of each panel: masked input, inpainted, ground truth)", fontsize=11)
-    fig.tight_layout()
     return save(fig, out_dir, f"inpainting_{dataset}")
 
 
