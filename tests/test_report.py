@@ -297,6 +297,17 @@ def test_tables(experiment, tmp_path):
     assert "paper" in set(pd.read_csv(mapped / "toy_gmm.csv")["source"])
 
 
+def test_tables_name_each_arms_consistency_recipe():
+    from act.report.tables import recipe_note
+
+    rows = pd.DataFrame({"method": ["ct", "ct", "act", "ict", "actnoadv"],
+                         "ct_recipe": ["s0 2, s1 30, mu0 0.5, target ema"] * 3 + ["s0 10, s1 256, mu0 0.5, target online",
+                                                                                 "s0 2, s1 30, mu0 0.5, target ema"]})
+    assert recipe_note(rows).endswith(": ACT / ACT-noadv / CT (s0 2, s1 30, mu0 0.5, target ema); "
+                                      "iCT (s0 10, s1 256, mu0 0.5, target online).")
+    assert recipe_note(rows.assign(ct_recipe=None)) is None and recipe_note(rows[["method"]]) is None
+
+
 def test_figures_written_and_skipped(experiment, tmp_path):
     out = tmp_path / "figures"
     assert main(["figures", "--summary", str(experiment["exp"] / "summary.csv"), "--experiment-dir", str(experiment["exp"]),

@@ -354,6 +354,19 @@ def notes(dataset: str, name: Optional[str], kind: Union[str, bool], released: b
     return out
 
 
+def recipe_note(rows: pd.DataFrame) -> Optional[str]:
+    """The consistency recipe (discretisation, target EMA, target network) of each measured arm, grouped by recipe;
+    None when the summary does not record it."""
+    if "ct_recipe" not in rows or not rows["ct_recipe"].notna().any():
+        return None
+    arms: Dict[str, List[str]] = {}
+    for method, recipe in sorted({(m, r) for m, r in zip(rows["method"], rows["ct_recipe"]) if pd.notna(r)},
+                                 key=lambda mr: method_rank(mr[0])):
+        arms.setdefault(str(recipe), []).append(method_label(method))
+    return "Consistency recipe of each arm (discretisation s0 to s1, target EMA mu0, target network): " + "; ".join(
+        f"{' / '.join(dict.fromkeys(labels))} ({recipe})" for recipe, labels in arms.items()) + "."
+
+
 def write_tables(summary: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataFrame, out_dir: PathLike,
                  mapping: Optional[Mapping[str, str]] = None,
                  released: Sequence[Mapping[str, Any]] = ()) -> Dict[str, pd.DataFrame]:
@@ -371,8 +384,10 @@ def write_tables(summary: pd.DataFrame, reported: pd.DataFrame, settings: pd.Dat
         table = dataset_table(rows, reported, settings, name, factors, mine)
         shown = display(table, kind)
         title = f"{dataset}: one-step generation, measured" + (f" and reported ({name})" if name else "")
+        recipe = recipe_note(rows)
+        lines = notes(dataset, name, kind, bool(mine)) + ([recipe] if recipe else [])
         md = [f"## {title}", "", shown.to_markdown(index=False, disable_numparse=True,
-                                                    colalign=["left" if c in TEXT_COLUMNS else "right" for c in shown.columns]), "", *[f"- {n}" for n in notes(dataset, name, kind, bool(mine))], ""]
+                                                    colalign=["left" if c in TEXT_COLUMNS else "right" for c in shown.columns]), "", *[f"- {n}" for n in lines], ""]
         write_text(out_dir / f"{dataset}.md", "\n".join(md))
         write_text(out_dir / f"{dataset}.tex", to_latex(shown, title))
         write_csv(out_dir / f"{dataset}.csv", table, index=False, float_format="%.6g")
