@@ -160,6 +160,8 @@ def test_cli_claims_metric_option(tmp_path):
                  "--out-dir", str(tmp_path / "bad")]) == 2
     assert main(["claims", "--summary", str(tmp_path / "summary.csv"), "--metric", "fashion_mnist=w1",
                  "--out-dir", str(tmp_path / "bad")]) == 2  # a column this summary does not have
+    assert main(["claims", "--summary", str(tmp_path / "summary.csv"), "--metric", "fashion_mnst=classifier_fd",
+                 "--out-dir", str(tmp_path / "bad")]) == 2  # a dataset this summary does not have (a typo)
     assert not (tmp_path / "bad").exists()
 
 
@@ -197,6 +199,9 @@ def test_cli_negative_inception_num_is_a_users_mistake(tmp_path, capsys):
     assert main(["score-run", "--checkpoint", str(tmp_path / "model.pt"), "--inception-num", "-1",
                  "-o", str(tmp_path / "out")]) == 2
     assert "--inception-num -1" in capsys.readouterr().err
+    assert main(["evaluate", "--samples", str(tmp_path / "s.npz"), "--dataset", "fashion_mnist", "--eval-seed", "3",
+                 "-o", str(tmp_path / "m.json")]) == 2  # it seeds the classifier's Gaussian: no classifier, no use
+    assert "--eval-seed draws classifier_fd_gaussian, which needs --classifier" in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists() and not (tmp_path / "out").exists()
 
 

@@ -76,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"act evaluate: --inception-num {args.inception_num}: give 0 (no Inception metrics) or a positive "
               "number of samples", file=sys.stderr)
         return 2
+    if args.eval_seed is not None and not args.classifier:  # it seeds the classifier-FD Gaussian only
+        print("act evaluate: --eval-seed draws classifier_fd_gaussian, which needs --classifier: add one "
+              "(act train-classifier) or drop --eval-seed", file=sys.stderr)
+        return 2
     from act.metrics.formats import read_image_set
 
     try:  # the user's files, before any network is built: one line and exit 2 if they are not readable
