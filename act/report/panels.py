@@ -118,7 +118,8 @@ def inpainting(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Path]
     chosen = _pick(found)
     plt = pyplot()
     images = {method: _image(entry[3]) for method, entry in chosen.items()}
-    aspect = max(img.shape[0] / img.shape[1] for img in images.values())  # panel height / width
+    # panel height / width, capped: a strip of a few images is near square, and five arms must stay a readable page
+    aspect = min(0.6, max(img.shape[0] / img.shape[1] for img in images.values()))
     fig, axes = plt.subplots(len(chosen), 1, figsize=(9, (9 * aspect + 0.5) * len(chosen) + 0.4), squeeze=False,
                              layout="constrained")
     for ax, (method, (batch, seed, step, png, meta)) in zip(axes[:, 0], chosen.items()):

@@ -361,7 +361,7 @@ def recipe_note(rows: pd.DataFrame) -> Optional[str]:
         return None
     arms: Dict[str, List[str]] = {}
     for method, recipe in sorted({(m, r) for m, r in zip(rows["method"], rows["ct_recipe"]) if pd.notna(r)},
-                                 key=lambda mr: method_rank(mr[0])):
+                                 key=lambda mr: (method_rank(mr[0]), str(mr[1]))):
         arms.setdefault(str(recipe), []).append(method_label(method))
     return "Consistency recipe of each arm (discretisation s0 to s1, target EMA mu0, target network): " + "; ".join(
         f"{' / '.join(dict.fromkeys(labels))} ({recipe})" for recipe, labels in arms.items()) + "."
