@@ -43,6 +43,17 @@ def test_ct_num_scales_endpoints():
         S.ct_num_scales(0, 100, 2, 150, variant="nope")
 
 
+def test_official_act_phase_offsets_change_n_at_few_steps():
+    """docs/METHOD.md s.7: official ACT reads N at (k + 1/2)/K in its discriminator phase and at (k + 1)/K in its EMA
+    update (Lightning counts both optimiser steps); this project uses N(k) throughout. On CIFAR-10's 300k steps
+    (s0 2, s1 150, round form) that changes N at 70 and 148 steps: rare, as the table says."""
+    K = 300_000
+    base = [S.ct_num_scales(k, K, 2, 150, "act") for k in range(K + 1)]
+    half = sum(S.ct_num_scales(2 * k + 1, 2 * K, 2, 150, "act") != base[k] for k in range(K))
+    ahead = sum(base[k + 1] != base[k] for k in range(K))
+    assert (half, ahead) == (70, 148)
+
+
 def test_ct_ema_decay_both_variants():
     # official: exp(s0 ln mu0 / (N - 1)); paper: exp(s0 ln mu0 / N)
     assert S.ct_ema_decay(2, 2, 0.9) == pytest.approx(math.exp(2 * math.log(0.9) / 1))
