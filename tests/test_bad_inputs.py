@@ -108,10 +108,10 @@ CASES = [
     ("toy-metrics-not-an-npz", ["toy-metrics", "--samples", "text.npz", "-o", "m.json"], "text.npz"),
     # reports and plans
     ("aggregate-missing-experiment", ["aggregate", "--experiment-dir", "nowhere", "--out", "s.csv"], "nowhere"),
-    ("tables-missing-summary", ["tables", "--summary", "none.csv", "--out-dir", "t"], "none.csv"),
-    ("figures-missing-summary", ["figures", "--summary", "none.csv", "--experiment-dir", "empty_dir", "--out-dir", "f"],
+    ("tables-missing-summary", ["tables", "--summary", "none.csv", "--out", "t"], "none.csv"),
+    ("figures-missing-summary", ["figures", "--summary", "none.csv", "--experiment-dir", "empty_dir", "--out", "f"],
      "none.csv"),
-    ("claims-missing-summary", ["claims", "--summary", "none.csv", "--out-dir", "c"], "none.csv"),
+    ("claims-missing-summary", ["claims", "--summary", "none.csv", "--out", "c"], "none.csv"),
     ("budget-missing-experiment", ["budget", "-e", "nope.yaml", "--out", "b.json"], "nope.yaml"),
     ("budget-missing-costs", ["budget", "-e", EXPERIMENT, "--costs", "none.json", "--out", "b.json"], "none.json"),
     ("cost-bad-config", ["cost", "-c", TOY, "--set", "train.batch_size=0", "-o", "c.json"], "train.batch_size must be >= 1"),

@@ -106,11 +106,8 @@ def test_version(capsys):
     (["train-classifier", "--dataset", "fashion_mnist", "-o", "c.pt"], "out", "c.pt"),
     (["claims", "--summary", "s.csv", "-o", "c"], "out_dir", "c"),
     (["claims", "--summary", "s.csv", "--out", "c"], "out_dir", "c"),
-    (["claims", "--summary", "s.csv", "--out-dir", "c"], "out_dir", "c"),
     (["tables", "--summary", "s.csv", "--out", "t"], "out_dir", "t"),
-    (["tables", "--summary", "s.csv", "--out-dir", "t"], "out_dir", "t"),
     (["figures", "--summary", "s.csv", "--out", "f"], "out_dir", "f"),
-    (["figures", "--summary", "s.csv", "--out-dir", "f"], "out_dir", "f"),
     (["score-run", "--checkpoint", "a.pt", "-o", "r"], "out", "r"),
 ])
 def test_out_spellings_parse(argv, dest, value):

@@ -152,16 +152,16 @@ def test_cli_claims_metric_option(tmp_path):
 
     image_summary(ct_fd=0.6, act_fd=0.4).to_csv(tmp_path / "summary.csv", index=False)
     assert main(["claims", "--summary", str(tmp_path / "summary.csv"), "--metric", "fashion_mnist=classifier_fd",
-                 "--out-dir", str(tmp_path / "out")]) == 0
+                 "--out", str(tmp_path / "out")]) == 0
     rows = json.loads((tmp_path / "out" / "claims.json").read_text())["rows"]
     assert {r["metric"] for r in rows if r["claim"] == "S1"} == {"classifier_fd"}
     # a user's mistake: one line, exit 2, nothing written
     assert main(["claims", "--summary", str(tmp_path / "summary.csv"), "--metric", "fashion_mnist",
-                 "--out-dir", str(tmp_path / "bad")]) == 2
+                 "--out", str(tmp_path / "bad")]) == 2
     assert main(["claims", "--summary", str(tmp_path / "summary.csv"), "--metric", "fashion_mnist=w1",
-                 "--out-dir", str(tmp_path / "bad")]) == 2  # a column this summary does not have
+                 "--out", str(tmp_path / "bad")]) == 2  # a column this summary does not have
     assert main(["claims", "--summary", str(tmp_path / "summary.csv"), "--metric", "fashion_mnst=classifier_fd",
-                 "--out-dir", str(tmp_path / "bad")]) == 2  # a dataset this summary does not have (a typo)
+                 "--out", str(tmp_path / "bad")]) == 2  # a dataset this summary does not have (a typo)
     assert not (tmp_path / "bad").exists()
 
 

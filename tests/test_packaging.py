@@ -369,7 +369,7 @@ def test_act_tables_needs_no_extra(tmp_path):
     ref = ROOT / "workflow" / "resources" / "reference"
     r = subprocess.run([sys.executable, "-c", CHECK, "tables", "--summary", str(summary),
                         "--reported", str(ref / "reported_results.csv"),
-                        "--reported-settings", str(ref / "reported_settings.csv"), "--out-dir", "tables"],
+                        "--reported-settings", str(ref / "reported_settings.csv"), "--out", "tables"],
                        cwd=tmp_path, capture_output=True, text=True, env=clean_env(PYTHONPATH=str(block)))
     assert r.returncode == 0, r.stdout + r.stderr
     md = (tmp_path / "tables" / "cifar10.md").read_text()

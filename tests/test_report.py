@@ -269,7 +269,7 @@ def test_tables(experiment, tmp_path):
     from act.report.tables import columns
 
     out = tmp_path / "tables"
-    assert main(["tables", "--summary", str(experiment["exp"] / "summary.csv"), "--out-dir", str(out)]) == 0  # default reference files
+    assert main(["tables", "--summary", str(experiment["exp"] / "summary.csv"), "--out", str(out)]) == 0  # default reference files
     cif = pd.read_csv(out / "cifar10.csv")
     assert set(columns(False)) <= set(cif.columns)
     measured = cif[cif["source"] == "measured"]
@@ -291,7 +291,7 @@ def test_tables(experiment, tmp_path):
     assert (toy["source"] == "measured").all() and len(toy) == 4 and toy["1-step W1"].notna().all()
     assert "1-step W1" in (out / "toy_gmm.md").read_text() and (out / "toy_gmm.tex").is_file()
     mapped = tmp_path / "mapped"  # another key compared with a reported dataset; and cifar10 with none
-    assert main(["tables", "--summary", str(experiment["exp"] / "summary.csv"), "--out-dir", str(mapped),
+    assert main(["tables", "--summary", str(experiment["exp"] / "summary.csv"), "--out", str(mapped),
                  "--reported-as", "toy_gmm=imagenet64", "--reported-as", "cifar10="]) == 0
     assert (pd.read_csv(mapped / "cifar10.csv")["source"] == "measured").all()
     assert "paper" in set(pd.read_csv(mapped / "toy_gmm.csv")["source"])
@@ -311,7 +311,7 @@ def test_tables_name_each_arms_consistency_recipe():
 def test_figures_written_and_skipped(experiment, tmp_path):
     out = tmp_path / "figures"
     assert main(["figures", "--summary", str(experiment["exp"] / "summary.csv"), "--experiment-dir", str(experiment["exp"]),
-                 "--out-dir", str(out)]) == 0
+                 "--out", str(out)]) == 0
     index = json.loads((out / "figures.json").read_text())
     assert not index["errors"]
     for name in ("samples", "quality_vs_step", "quality_vs_batch", "quality_vs_compute", "theory_bound", "inpainting"):
@@ -357,7 +357,7 @@ def test_tables_give_a_released_checkpoint_its_own_row(experiment, tmp_path):
                               {"fid": value, "precision": 0.7, "recall": 0.5, "inception_score": {"value": 9.1, "std": 0.1}})
         folders.append(str(folder))
     out = tmp_path / "tables"
-    assert main(["tables", "--summary", str(exp / "summary.csv"), "--released", *folders, "--out-dir", str(out)]) == 0
+    assert main(["tables", "--summary", str(exp / "summary.csv"), "--released", *folders, "--out", str(out)]) == 0
     cif = pd.read_csv(out / "cifar10.csv")
     rel = cif[cif["source"] == "released"]
     assert len(rel) == 1 and len(cif[cif["source"] == "measured"]) == 5  # the measured means are untouched
@@ -373,5 +373,5 @@ def test_tables_give_a_released_checkpoint_its_own_row(experiment, tmp_path):
     bad = tmp_path / "exp" / "released" / "cifar10" / "missing"
     bad.mkdir(parents=True)
     assert main(["tables", "--summary", str(exp / "summary.csv"), "--released", str(bad),
-                 "--out-dir", str(tmp_path / "t2")]) == 2
+                 "--out", str(tmp_path / "t2")]) == 2
     assert not (tmp_path / "t2").exists()

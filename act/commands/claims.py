@@ -27,8 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "fashion_mnist=classifier_fd, whose S1 rows then use the moment-matched Gaussian's "
                         "classifier_fd_gaussian")
     p.add_argument("--title", default="", help="experiment name for the Markdown heading")
-    p.add_argument("--out", "-o", "--out-dir", dest="out_dir", required=True, metavar="OUT_DIR",
-                   help="folder of claims.{md,csv,json,png} (--out-dir: the same)")
+    p.add_argument("--out", "-o", dest="out_dir", required=True, metavar="OUT_DIR",
+                   help="folder of claims.{md,csv,json,png}")
     p.set_defaults(func=run)
 
 

@@ -18,8 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inputs", nargs="+", default=None, metavar="PATH",
                    help="the run outputs under --experiment-dir to draw from, as act aggregate's --inputs "
                         "(default: every run folder there)")
-    p.add_argument("--out", "-o", "--out-dir", dest="out_dir", required=True, metavar="OUT_DIR",
-                   help="folder of the figures, e.g. results/{exp}/figures (--out-dir: the same)")
+    p.add_argument("--out", "-o", dest="out_dir", required=True, metavar="OUT_DIR",
+                   help="folder of the figures, e.g. results/{exp}/figures")
     p.set_defaults(func=run)
 
 

@@ -25,8 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--released", nargs="+", default=[], metavar="DIR",
                    help="released checkpoints' folders ({exp}/released/{dataset}/{name}: import.json and metrics/ of "
                         "act import-official --record and act score-run), one row each beside the measured rows")
-    p.add_argument("--out", "-o", "--out-dir", dest="out_dir", required=True, metavar="OUT_DIR",
-                   help="folder of the tables, e.g. results/{exp}/tables (--out-dir: the same)")
+    p.add_argument("--out", "-o", dest="out_dir", required=True, metavar="OUT_DIR",
+                   help="folder of the tables, e.g. results/{exp}/tables")
     p.set_defaults(func=run)
 
 

@@ -52,7 +52,7 @@ rule tables:
         reported=REPORTED_AS,
         released=(" ".join(["--released"] + [REL.format(dataset=d, name=n) for d, n in RELEASED]) if RELEASED else ""),
     shell:
-        "act tables --summary {input.summary} {params.reported} {params.released} --out-dir {output} > {log} 2>&1"
+        "act tables --summary {input.summary} {params.reported} {params.released} --out {output} > {log} 2>&1"
 
 
 rule figures:
@@ -83,7 +83,7 @@ rule figures:
         runs=[f for r in runs() for f in run_outputs(*r)],
     shell:
         "act figures --summary {input.summary} --experiment-dir {params.experiment_dir} --inputs {params.runs} "
-        "--out-dir {output} > {log} 2>&1"
+        "--out {output} > {log} 2>&1"
 
 
 # For each claim of the ACT paper: the test at this experiment's scale on the final models, the evidence
@@ -124,4 +124,4 @@ rule claims:
         ),
     shell:
         "act claims --summary {input.summary} {params.reported} {params.metrics} --title {params.title} "
-        "--out-dir {params.out} > {log} 2>&1"
+        "--out {params.out} > {log} 2>&1"
