@@ -82,10 +82,11 @@ def claims_table(summary: pd.DataFrame, reported: Optional[pd.DataFrame] = None,
     """Every row of the experiment (a row per claim, dataset, scale and NFE), then the recipe rows of ``settings``
     (reported_settings.csv), with Holm-adjusted p-values over the tests."""
     mapping = reported_as or {}
-    unknown = sorted(set(metrics or {}) - set(summary["dataset"].astype(str)))
+    datasets = set(summary["dataset"].astype(str))
+    unknown = sorted(set(metrics or {}) - datasets)
     if unknown:  # a typo would silently leave the dataset on its default metric
         raise ConfigError(f"a claims metric names dataset(s) {unknown} that the summary does not have; "
-                          f"its datasets are {sorted(set(summary['dataset'].astype(str)))}")
+                          f"its datasets are {sorted(datasets)}")
     rows: List[ClaimRow] = []
     # Dataset keys reported as one dataset (the paper configs: one key per recipe) are compared together.
     names = summary["dataset"].astype(str).map(lambda d: mapping.get(d) or d)
