@@ -193,7 +193,10 @@ def train_step(method: Method, optimizers: Dict[str, Any], scalers: Dict[str, An
     return logs
 
 
-def training_state(method: Method, optimizers, scalers, step: int, cfg: ExperimentConfig, dataset: Any) -> Dict[str, Any]:
+def training_state(method: Method, optimizers, scalers, step: int, cfg: ExperimentConfig, dataset: Any,
+                   log_accum: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Everything a checkpoint holds; ``log_accum``: the log's running sums since its last record (this
+    process's), so a resumed run's next record averages the same steps as an uninterrupted one's."""
     sampling = [k for k, v in method.averaged.items() if v is method.sampling_network()]
     return {
         "step": step,
@@ -208,6 +211,7 @@ def training_state(method: Method, optimizers, scalers, step: int, cfg: Experime
         "method_state": method.extra_state(),
         "world_size": distributed.world_size(),  # with the device type, decides the noise streams
         "device_type": next(next(iter(method.networks.values())).parameters()).device.type,
+        "log_accum": log_accum or {"steps": 0, "sums": {}},
     }
 
 
@@ -256,6 +260,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
     optimizers, scalers = build_optimizers(method, tc, device)
 
     start = 0
+    restored: Dict[str, Any] = {"steps": 0, "sums": {}}  # the log's running sums at the resumed step
     # Rank 0 chooses; its choice, or its error, reaches every process (none waits on a dead rank 0).
     choice: Tuple[Optional[Path], Optional[str]] = (None, None)
     state: Optional[Dict[str, Any]] = None
@@ -287,6 +292,8 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
             sc.load_state_dict(state["scalers"][k])
         method.load_extra_state(state.get("method_state", {}))
         start = int(state["step"])
+        if world == 1:  # several processes: rank 0's sums alone would not be the global batch's
+            restored = state.get("log_accum", restored)
         del state
     if main:  # what this run's history does not contain goes: all of it on a fresh start or on a resume
         # from another folder's checkpoint, else what lies past the resumed step
@@ -312,7 +319,9 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
     log_path = run_dir / "train_log.jsonl"
     t0 = time.perf_counter()
     bar = tqdm(total=tc.steps, initial=start, disable=not (progress and main), desc=f"train {cfg.method.name}", dynamic_ncols=True)
-    accum: Dict[str, Tuple[float, int]] = {}  # key -> (sum, count): some terms (R1) are logged only on their steps
+    # key -> (sum, count): some terms (R1) are logged only on their steps; and the steps summed
+    accum: Dict[str, Tuple[float, int]] = {k: tuple(v) for k, v in restored["sums"].items()}
+    accum_steps = int(restored["steps"])
     step = start
     it = iter(loader)
     last_good: Optional[Path] = Path(ckpt_file) if ckpt_file else None  # the newest checkpoint, finite by construction
@@ -357,7 +366,8 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
         nonlocal last_good, last_save
         check_weights(done)
         track_samples(done)
-        save_checkpoint(path, training_state(method, optimizers, scalers, done, cfg, dataset))
+        save_checkpoint(path, training_state(method, optimizers, scalers, done, cfg, dataset,
+                                             {"steps": accum_steps, "sums": dict(accum)}))
         prune_checkpoints(run_dir, tc.keep_checkpoints)
         last_good, last_save = path, time.monotonic()
 
@@ -374,6 +384,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
                                        deferred).items():
                     total, count = accum.get(k, (0.0, 0))
                     accum[k] = (total + v, count + 1)
+                accum_steps += 1
                 done = step + 1
                 if done % tc.log_every == 0 or done == tc.steps:
                     check_deferred(done)
@@ -384,12 +395,14 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
                         means.update(zip(keys, distributed.all_reduce_mean([means[k] for k in keys], device)))
                     record = {"step": done, **means, **method.scalars(step),
                               "lr": tc.lr, "images_seen": done * images_per_step, "wall_time": time.perf_counter() - t0}
+                    if accum_steps < done - (done - 1) // tc.log_every * tc.log_every:
+                        record["steps_averaged"] = accum_steps  # the first record of a multi-process resume
                     if main:
                         with open(log_path, "a") as f:
                             f.write(json.dumps(record) + "\n")
                     tracker.scalars(done, record)
                     bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.startswith("loss")})
-                    accum = {}
+                    accum, accum_steps = {}, 0
                 bar.update(1)
                 if done == tc.steps:
                     break  # the final checkpoint is the caller's

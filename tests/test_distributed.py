@@ -165,6 +165,10 @@ def test_two_process_resume_continues_exactly(two_ranks):
     _assert_same(_load(out, "resumed", 0), _load(out, "resumed", 1))
     _assert_same(_load(out, "ct", 0), _load(out, "resumed", 0))
     assert json.loads((out / "resumed" / "run.json").read_text())["start_step"] == 3
+    # rank 0's running log sums alone are not the global batch's: the first record after the resume
+    # (step 4, resumed at 3) averages step 4 only, and says so
+    log = {r["step"]: r for r in map(json.loads, (out / "resumed" / "train_log.jsonl").read_text().splitlines())}
+    assert log[4]["steps_averaged"] == 1 and "steps_averaged" not in log[6]
 
 
 def test_batch_not_divisible_by_world_size_is_a_clear_error(two_ranks):

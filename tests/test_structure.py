@@ -5,7 +5,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("act", "baselines")
-MAX_LINES = 420
+# A cap that flags real growth, not a target: a module holds one concept, and one past ~400 lines
+# usually holds two (README: Code layout). Never squeeze lines to stay under it.
+MAX_LINES = 600
 
 
 def _module_name(path: Path) -> str:

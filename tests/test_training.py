@@ -128,6 +128,23 @@ def test_resume_drops_log_records_past_the_checkpoint(tmp_path):
     assert [json.loads(line)["step"] for line in (run / "train_log.jsonl").read_text().splitlines()] == [2, 4, 6]
 
 
+def test_a_resumed_run_logs_what_an_uninterrupted_one_does(tmp_path):
+    """The checkpoint keeps the log's running sums: the first record after a resume (step 4, resumed at 3)
+    averages steps 3-4 as the uninterrupted run's does, not step 4 alone."""
+    train(toy_cfg(), tmp_path / "a", progress=False)
+    run = tmp_path / "b"
+    train(toy_cfg(), run, progress=False)
+    (run / "checkpoints" / "step-0000006.pt").unlink()
+    (run / "model.pt").unlink()
+    train(toy_cfg(), run, progress=False)
+    assert json.loads((run / "run.json").read_text())["start_step"] == 3
+    strip = lambda p: [{k: v for k, v in json.loads(l).items() if k != "wall_time"} for l in p.read_text().splitlines()]
+    a, b = strip(tmp_path / "a" / "train_log.jsonl"), strip(run / "train_log.jsonl")
+    assert [r["step"] for r in b] == [2, 4, 6] and a == b and "steps_averaged" not in a[1]
+    state = load_checkpoint(run / "checkpoints" / "step-0000003.pt")
+    assert state["log_accum"]["steps"] == 1 and set(state["log_accum"]["sums"]) == {"loss_ct"}
+
+
 def test_checkpoint_has_no_pickled_code(tmp_path):
     out = train(toy_cfg(steps=2), tmp_path / "r", progress=False)
     torch.load(out, weights_only=True)  # raises if anything but tensors and primitives
