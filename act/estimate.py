@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -120,6 +121,20 @@ def gpus_per_run(exp: Any, dataset: str) -> int:
 
     gpu = resource_request(exp.raw, dataset, "train", "gpu")
     return 1 if gpu is None else int(gpu)  # 1: the workflow schema's default
+
+
+TRAIN_RUNTIME = 60  # minutes: the workflow schema's default of resources.train.runtime
+TRAIN_RETRIES = 2  # the SLURM profile's retries, which apply where resources.train.retries is unset
+
+
+def train_allocation(exp: Any, dataset: str) -> Tuple[float, int]:
+    """(minutes of one training job, ``resources.train.runtime``; resubmissions it may have,
+    ``resources.train.retries``): a run of N such jobs needs N - 1 retries."""
+    from act.plan.experiment import resource_request
+
+    minutes = resource_request(exp.raw, dataset, "train", "runtime") or TRAIN_RUNTIME
+    retries = ((exp.raw.get("resources") or {}).get("train") or {}).get("retries")
+    return float(minutes), TRAIN_RETRIES if retries is None else int(retries)
 
 
 def run_config(exp: Any, dataset: str, arm: str, batch: int) -> Any:
@@ -280,6 +295,7 @@ def estimate(exp: Any, gpu: GPU, costs: Mapping[Key, Mapping[str, Any]], utiliza
     for ds, plan in exp.datasets.items():
         steps = plan_steps(exp, ds, flops)
         gpus = gpus_per_run(exp, ds)
+        job_minutes, retries = train_allocation(exp, ds)
         for method, batch in plan.pairs():
             key = (ds, method, batch)
             c = costs[key]
@@ -301,6 +317,8 @@ def estimate(exp: Any, gpu: GPU, costs: Mapping[Key, Mapping[str, Any]], utiliza
                 "measured_batch_size": c.get("measured_batch_size") if measured else None,
                 "gpu_hours_per_run": n_steps * gpu_s / 3600, "gpu_hours_total": n_steps * gpu_s * n_seeds / 3600,
                 "wall_hours_per_run": n_steps * gpu_s / max(1, gpus) / 3600,
+                "train_job_minutes": job_minutes, "train_retries": retries,
+                "allocations": max(1, math.ceil(n_steps * gpu_s / max(1, gpus) / 60 / job_minutes)),
                 "images_per_step": images, "images_per_second": images * max(1, gpus) / gpu_s,
                 "flops_source": c.get("_source") or c.get("_file"),
                 "random_lpips_weights": bool(c.get("random_lpips_weights")),
@@ -313,7 +331,16 @@ def estimate(exp: Any, gpu: GPU, costs: Mapping[Key, Mapping[str, Any]], utiliza
             "gpu": {"key": gpu.key, "name": gpu.name, "peak_tflops": {"fp32": gpu.fp32 / 1e12, "tf32": gpu.tf32 / 1e12,
                                                                       "bf16/fp16": gpu.half / 1e12}, "source": gpu.source},
             "utilization_assumed": util, "utilization_given": utilization is not None,
-            "rows": rows, "totals": totals, "assumptions": assumptions(rows, gpu, util, utilization is not None)}
+            "rows": rows, "totals": totals, "warnings": warnings_of(rows),
+            "assumptions": assumptions(rows, gpu, util, utilization is not None)}
+
+
+def warnings_of(rows: List[Dict[str, Any]]) -> List[str]:
+    """A run that needs more training jobs than it may be resubmitted would stop unfinished."""
+    return [f"{r['dataset']}/{r['method']} b{r['batch']} needs {r['allocations']} training jobs of "
+            f"{r['train_job_minutes']:g} min (resources.train.runtime) but may be resubmitted {r['train_retries']} "
+            f"times: set resources.train.retries to {r['allocations'] - 1} or more, or it stops unfinished"
+            for r in rows if r["allocations"] - 1 > r["train_retries"]]
 
 
 def assumptions(rows: List[Dict[str, Any]], gpu: GPU, util: float, given: bool) -> List[str]:
@@ -334,6 +361,9 @@ def assumptions(rows: List[Dict[str, Any]], gpu: GPU, util: float, given: bool) 
                        f"{r['measured_device']}{scaled} (implied utilisation {r['utilization']:.3g}).")
     if any(r["precision"] == "fp32" for r in rows):
         out.append("precision fp32 without train.tf32: CUDA-core fp32 peak, no tensor cores.")
+    out.append("allocations = wall h per run / resources.train.runtime, rounded up: the training jobs one run takes, "
+               "each resuming from the last one's checkpoint (resources.train.retries: resubmissions allowed; "
+               f"unset: the SLURM profile's {TRAIN_RETRIES}).")
     if any(str(r["flops_source"]).startswith("measured") for r in rows):
         out.append(f"FLOPs of rows measured here: act.cost.measure_cost on the CPU at batch {MEASURE_BATCH}, synthetic images "
                    "of the preset's shape (toy data: the toy data), scaled linearly to the run's batch.")

@@ -1,6 +1,7 @@
 """act estimate: GPU-hours of an experiment from FLOPs per step, peaks and utilisation, before the run."""
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -181,3 +182,32 @@ def test_light_imports():
             "print([m for m in ('torch', 'numpy', 'yaml') if m in sys.modules])")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert res.stdout.strip() == "[]"
+
+
+def test_jobs_per_run_and_too_few_retries(tmp_path, capsys):
+    """jobs/run = wall minutes per run / resources.train.runtime, rounded up; a run needing more jobs than its
+    retries allow (unset: the SLURM profile's 2) is named with the value to set."""
+    exp, costs = _experiment(tmp_path, {"steps": 5000}), _costs(tmp_path)
+    raw = yaml.safe_load(exp.read_text())
+    raw["resources"]["train"]["runtime"] = 1
+    exp.write_text(yaml.safe_dump(raw))
+    rc, out, _ = _run(capsys, "-c", exp, "--gpu", "a100", "--cost-dir", costs, "--out", tmp_path / "e.json")
+    ct = _rows(tmp_path / "e.json")["ct"]
+    minutes = 5000 * 1e12 / (19.5e12 * 0.35) / 2 / 60  # 6.1: ct's wall minutes per run (2 GPUs)
+    assert rc == 0 and ct["allocations"] == math.ceil(minutes) == 7 and ct["train_retries"] == 2
+    assert "toy2d/ct b64 needs 7 training jobs of 1 min (resources.train.runtime) but may be resubmitted 2 times: " \
+           "set resources.train.retries to 6 or more" in out and "| jobs/run |" in out
+    raw["resources"]["train"]["retries"] = 6
+    exp.write_text(yaml.safe_dump(raw))
+    rc, out, _ = _run(capsys, "-c", exp, "--gpu", "a100", "--cost-dir", costs)
+    assert rc == 0 and "Warnings" not in out
+
+
+def test_train_defaults_are_the_schemas_and_profiles():
+    from act.estimate import TRAIN_RETRIES, TRAIN_RUNTIME
+
+    assert yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())["retries"] == TRAIN_RETRIES
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    train = schema["properties"]["resources"]["properties"]["train"]["properties"]
+    assert train["runtime"]["default"] == TRAIN_RUNTIME and train["retries"]["default"] is None

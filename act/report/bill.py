@@ -23,6 +23,7 @@ COLUMNS: List[Tuple[str, str, Callable[[Dict[str, Any]], str]]] = [
     ("gpus_per_run", "GPUs/run", lambda r: str(r["gpus_per_run"])),
     ("gpu_hours_total", "GPU-h", lambda r: _hours(r["gpu_hours_total"])),
     ("wall_hours_per_run", "wall h/run", lambda r: _hours(r["wall_hours_per_run"])),
+    ("allocations", "jobs/run", lambda r: str(r["allocations"])),
     ("images_per_second", "img/s", lambda r: _num(r["images_per_second"], 3)),
     ("basis", "basis", lambda r: f"{r['basis']} ({r['utilization']:.2f})"),
 ]
@@ -50,14 +51,17 @@ def to_markdown(result: Mapping[str, Any]) -> str:
     lines.append("| " + " | ".join(total.get(c[0], "") for c in COLUMNS) + " |")
     lines += ["", f"Total: {t['runs']} runs, {_hours(t['gpu_hours_total'])} GPU-hours; wall "
               f"{_hours(t['wall_hours_sequential'])} h one run after another, {_hours(t['wall_hours_parallel'])} h "
-              "with every run at once (total row's wall h: one after another).", "", "Assumptions:"]
+              "with every run at once (total row's wall h: one after another).", ""]
+    if result.get("warnings"):
+        lines += ["**Warnings:**"] + [f"- {w}" for w in result["warnings"]] + [""]
+    lines += ["Assumptions:"]
     lines += [f"- {a}" for a in result["assumptions"]]
     return "\n".join(lines) + "\n"
 
 
 CSV_FIELDS = ["dataset", "method", "batch", "n_seeds", "precision", "peak_tflops", "steps", "budget_kind", "flops_per_step",
               "gflop_per_step", "pflop_total", "gpus_per_run", "gpu_seconds_per_step", "utilization", "basis",
-              "measured_device", "gpu_hours_total", "wall_hours_per_run", "images_per_step", "images_per_second",
+              "measured_device", "gpu_hours_total", "wall_hours_per_run", "allocations", "images_per_step", "images_per_second",
               "flops_source", "random_lpips_weights"]
 
 
