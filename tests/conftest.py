@@ -47,3 +47,13 @@ def fmnist_root(tmp_path_factory) -> Path:
         write_idx(root / f"{split}-images-idx3-ubyte.gz", imgs)
         write_idx(root / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
     return root
+
+
+@pytest.fixture(scope="session")
+def ci_local_run(tmp_path_factory):
+    """config/ci.yaml run locally end to end, once per session (tests/test_workflow.py checks it; tests/test_slurm.py
+    compares a cluster run with it): (its results root, holding ci.yaml; snakemake's config arguments). Tests that use it share an
+    xdist group, so one worker runs it."""
+    from test_workflow import run_ci_locally
+
+    return run_ci_locally(tmp_path_factory.mktemp("ci_local"))

@@ -182,6 +182,18 @@ def test_experiment_keys_only_from_the_config_file(tmp_path):
     assert "act budget reads the experiment" in res.stderr + res.stdout
 
 
+def test_a_resources_file_goes_beside_the_experiment_in_either_order(tmp_path):
+    """Workflow settings (resources, device) from a second --configfile, before or after the experiment's; two
+    files holding experiment keys are refused in one line."""
+    (tmp_path / "res.yaml").write_text("resources: {train: {threads: 2}}\ndevice: auto\n")
+    for files in (["config/ci.yaml", str(tmp_path / "res.yaml")], [str(tmp_path / "res.yaml"), "config/ci.yaml"]):
+        res = snakemake("-n", "--configfile", *files, "--config", f"results_dir={tmp_path}")
+        assert res.returncode == 0, res.stderr[-2000:]
+    (tmp_path / "other.yaml").write_text("name: other\n")
+    res = snakemake("-n", "--configfile", "config/ci.yaml", str(tmp_path / "other.yaml"), "--config", f"results_dir={tmp_path}")
+    assert res.returncode != 0 and "must come from exactly one config file" in res.stderr + res.stdout
+
+
 def test_lint():
     """No lint at all (every rule names its software: environment.yml)."""
     res = snakemake("--lint", "--configfile", "config/ci.yaml")
@@ -332,8 +344,10 @@ def test_score_and_theory_jobs_draw_evaluations_from_their_runs_seed(tmp_path):
 
 
 def test_slurm_submissions_request_gpus_where_needed(tmp_path):
-    """With a stub sbatch on PATH: training jobs ask SLURM for a GPU, CPU-only jobs do not."""
-    cfg = ["--configfile", "config/ci.yaml", "--config", f"results_dir={tmp_path / 'results'}"]
+    """With a stub sbatch on PATH and the CI experiment flipped to GPU nodes (`device=auto`; as shipped,
+    `device: cpu`, it asks for none: tests/test_slurm.py runs it on a real CPU-only cluster): training jobs
+    ask SLURM for a GPU, CPU-only jobs do not."""
+    cfg = ["--configfile", "config/ci.yaml", "--config", f"results_dir={tmp_path / 'results'}", "device=auto"]
     exp = tmp_path / "results" / "ci"
     budget_with_made_up_costs(cfg, exp)
 
@@ -365,10 +379,12 @@ def test_slurm_submissions_request_gpus_where_needed(tmp_path):
     assert "--cpus-per-task" in submitted["train_classifier"][0]
 
 
-@pytest.mark.slow
-def test_ci_config_end_to_end(tmp_path):
-    """config/ci.yaml from costs to report into a temporary folder, with a released checkpoint (a synthetic file
-    in the official layout) scored beside the runs; a second run has nothing to do."""
+def run_ci_locally(tmp_path: Path) -> tuple:
+    """config/ci.yaml, with a released checkpoint (a synthetic file in the official layout) scored beside the
+    runs, from costs to report on 2 local cores into ``tmp_path``, with no network: every Python process of
+    the run (Snakemake, each act job) loads a sitecustomize that makes any socket connection other than a
+    local (AF_UNIX) one raise. Returns ``tmp_path`` (the results root; the config file is ci.yaml there) and the
+    snakemake config arguments."""
     released = write_official_tiny(tmp_path / "official_tiny.ckpt")
     ci = config_of("config/ci.yaml")
     ci["datasets"]["fashion_mnist"]["released"] = [
@@ -376,8 +392,6 @@ def test_ci_config_end_to_end(tmp_path):
     (tmp_path / "ci.yaml").write_text(yaml.safe_dump(ci, sort_keys=False))
     cfg = ["--configfile", str(tmp_path / "ci.yaml"), "--config", f"results_dir={tmp_path}",
            f"reference_cache={tmp_path / 'reference_cache'}"]
-    # No network at run time: every Python process of the run (Snakemake, each act job) loads a
-    # sitecustomize that makes any socket connection other than a local (AF_UNIX) one raise.
     blocker = tmp_path / "no_network"
     blocker.mkdir()
     (blocker / "sitecustomize.py").write_text(NO_NETWORK)
@@ -386,6 +400,15 @@ def test_ci_config_end_to_end(tmp_path):
     res = snakemake("--cores", "2", *cfg, env=env, timeout=900)
     assert res.returncode == 0, res.stderr[-5000:]
     assert not (tmp_path / "connect_attempts.txt").exists(), (tmp_path / "connect_attempts.txt").read_text()
+    return tmp_path, cfg
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ci_local")  # beside tests/test_slurm.py, which compares its cluster run with this one
+def test_ci_config_end_to_end(ci_local_run):
+    """config/ci.yaml from costs to report into a temporary folder (the session's local run), a released
+    checkpoint scored beside the runs; a second run has nothing to do."""
+    tmp_path, cfg = ci_local_run
     exp = tmp_path / "ci"
     attempts = (exp / "logs" / "train" / "toy2d" / "act" / "b64" / "s0.attempts.log").read_text()
     assert attempts.startswith("=== act train ") and (exp / "logs" / "train" / "toy2d" / "act" / "b64" / "s0.log").is_symlink()

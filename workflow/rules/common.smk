@@ -22,6 +22,7 @@ from act.plan.experiment import (
     resolve_run_config,
     resource_request,
 )
+from act.plan.slurm import read_sinfo, rule_partition, runtime_problems
 from act.plan.layout import (
     RunKey,
     benchmark_path,
@@ -76,16 +77,26 @@ try:
 except UserError as e:
     raise WorkflowError(f"act-bench config: {e}")
 
-# Relative to the working directory, as typed or not: `--configfile config/x.yaml` arrives
+# The config file that holds the experiment (the others, e.g. a resources file, hold workflow settings
+# only), relative to the working directory as typed or not: `--configfile config/x.yaml` arrives
 # absolute, `configfile:` relative, and the path is a parameter of the rules that read it.
-EXPERIMENT_FILE = os.path.relpath(workflow.configfiles[-1])
-with open(EXPERIMENT_FILE) as f:
-    _in_file = yaml.safe_load(f) or {}
+_FILES = {}
+for _f in workflow.configfiles:
+    with open(_f) as f:
+        _FILES[os.path.relpath(_f)] = yaml.safe_load(f) or {}
+_HOLDERS = [f for f, c in _FILES.items() if any(k in c for k in EXPERIMENT_KEYS)]
+if len(_HOLDERS) != 1:
+    raise WorkflowError(
+        f"act-bench config: the experiment ({', '.join(EXPERIMENT_KEYS)}) must come from exactly one config file, "
+        f"found in {_HOLDERS or 'none'}: other --configfile files may hold workflow settings only (resources, device, ...)"
+    )
+EXPERIMENT_FILE = _HOLDERS[0]
+_in_file = _FILES[EXPERIMENT_FILE]
 if any(_in_file.get(k) != _GIVEN[k] for k in EXPERIMENT_KEYS):
     raise WorkflowError(
         f"act budget reads the experiment from {EXPERIMENT_FILE}, but the workflow's config differs from it in "
         f"{[k for k in EXPERIMENT_KEYS if _in_file.get(k) != _GIVEN[k]]}: change experiment settings "
-        "in one config file (--configfile), not with --config or several config files"
+        "in that config file, not with --config"
     )
 
 # What act budget (and act cost's configs) depend on: a change re-plans, and so retrains.
@@ -149,8 +160,11 @@ REPORTED_AS = " ".join(
 
 def job(rule, field):
     """What a job of `rule` asks for (act.plan.experiment.resource_request, as act estimate reads it; the
-    schema's defaults filled in): a function of the wildcards only where some dataset sets its own.
+    schema's defaults filled in; no GPU when `device: cpu`): a function of the wildcards only where some
+    dataset sets its own.
     """
+    if field == "gpu" and config["device"] == "cpu":
+        return 0  # a CPU experiment asks no scheduler for GPUs, whatever its resources say
     per_dataset = {d: resource_request(config, d, rule, field) for d in PLAN.datasets}
     default = config["resources"][rule][field]
     if all(v == default for v in per_dataset.values()):
@@ -174,6 +188,26 @@ TOY = [d for d in PLAN.datasets if DATA[d].name == "toy2d"]
 IMAGES = [d for d in PLAN.datasets if d not in TOY]
 for _d in PLAN.datasets:
     _check_claims_metric(_d, SETTINGS[_d], _d in TOY)
+
+
+def check_slurm_time_limits():
+    """On SLURM, before anything is submitted (the workflow's onstart; the executor is known only then): a
+    time request above its partition's limit would be accepted by sbatch and then pend for ever
+    (PartitionTimeLimit)."""
+    if getattr(workflow.executor_plugin, "name", None) != "slurm":
+        return
+    problems = runtime_problems(
+        [
+            (r, minutes, rule_partition(workflow.resource_settings, r))
+            for r in config["resources"]
+            for minutes in {
+                resource_request(config, d, r, "runtime") or config["resources"][r]["runtime"] for d in PLAN.datasets
+            }
+        ],
+        read_sinfo(),
+    )
+    if problems:
+        raise WorkflowError(f"act-bench config: {problems[0]}")
 
 
 def one_of(names):
