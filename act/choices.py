@@ -6,24 +6,50 @@ light: the workflow and ``act --help`` read them.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Literal, Mapping, Optional, Sequence, Tuple, get_args
 
 import yaml
 
 from act.errors import ConfigError
 
-# Choices of the method fields, defined once (implementations import them from here).
-CT_CURRICULA = ("cm", "act")  # N(k) of CT, named for whose code: ceil form (Consistency Models), round form (ACT)
-CURRICULA = CT_CURRICULA + ("doubling",)  # ... and iCT's doubling (docs/METHOD.md s.2-3)
-EMA_SCHEDULES = ("official", "paper")  # mu(k) of the CT target EMA: divide by N-1 (official) or by N (paper)
-INDEX_SAMPLINGS = ("uniform", "lognormal")  # which adjacent pair of the grid: CT uniform, iCT discrete lognormal
-WEIGHTINGS = ("uniform", "ict")  # lambda(sigma_i): 1, or iCT's 1 / (sigma_{i+1} - sigma_i)
-TARGETS = ("ema", "online")  # the teacher: an EMA of the student (CT) or the student under stop-gradient (iCT)
-LAMBDA_SCHEDULES = ("constant", "power")  # ACT's adversarial weight over the grid
-AUGMENT_MODES = ("r1_ema", "ada_sign")  # ACT-Aug's controller: the official R1-EMA rule, or ADA's sign heuristic
-AUGMENT_FIDELITIES = ("official", "simple")  # ACT-Aug's resampling: the official sym6-filtered path, or one grid_sample
-LPIPS_RESIZES = ("below256", "always")  # to 224 px: below 256 px only (CM), or at every size (ACT)
-LPIPS_POOLINGS = ("max", "avg")  # VGG pooling in LPIPS: as trained (CIFAR-10 CT, ACT), or CM's average (ImageNet-64, LSUN)
+# The choices of the config's fields, as Literal types: act.config annotates its fields with them and checks
+# every such field generically when a config is built (act.config.check_literals); the tuples (get_args)
+# serve the implementations, which import them from here.
+Curriculum = Literal["cm", "act", "doubling"]  # N(k): ceil form (Consistency Models), round form (ACT), iCT's doubling
+EmaSchedule = Literal["official", "paper"]  # mu(k) of the CT target EMA: divide by N-1 (official) or by N (paper)
+IndexSampling = Literal["uniform", "lognormal"]  # which adjacent pair of the grid: CT uniform, iCT discrete lognormal
+Weighting = Literal["uniform", "ict"]  # lambda(sigma_i): 1, or iCT's 1 / (sigma_{i+1} - sigma_i)
+Target = Literal["ema", "online"]  # the teacher: an EMA of the student (CT) or the student under stop-gradient (iCT)
+Distance = Literal["l2", "pseudo_huber", "lpips"]  # d(x, y) of the consistency loss (act.distances)
+LpipsResize = Literal["below256", "always"]  # to 224 px: below 256 px only (CM), or at every size (ACT)
+LpipsPooling = Literal["max", "avg"]  # VGG pooling in LPIPS: as trained (CIFAR-10 CT, ACT), or CM's average (ImageNet-64, LSUN)
+LambdaSchedule = Literal["constant", "power"]  # ACT's adversarial weight over the grid
+AugmentMode = Literal["r1_ema", "ada_sign"]  # ACT-Aug's controller: the official R1-EMA rule, or ADA's sign heuristic
+AugmentFidelity = Literal["official", "simple"]  # ACT-Aug's resampling: the official sym6-filtered path, or one grid_sample
+AugmentPipeline = Literal["blit", "geom", "color", "bg", "bgc"]  # ADA's transform groups (act.augment.pipeline)
+Precision = Literal["fp32", "bf16", "fp16"]  # train.precision: autocast dtype (weights stay fp32)
+Sync = Literal["step", "log"]  # train.sync: when the loop waits on the device (finiteness checks, logged values)
+# model.preset and model.discriminator: the tables of act.networks.presets (tests/test_config.py checks they agree)
+NetworkPreset = Literal["toy2d", "toy2d_small", "tiny", "micro", "cifar10", "imagenet64", "lsun256"]
+# data.name (a toy kind may follow "toy2d:"): the loaders of act.data.registry (tests/test_config.py checks)
+DATA_NAMES = ("fashion_mnist", "cifar10", "imagenet64", "lsun_cat", "image_folder", "toy2d", "synthetic")
+
+CT_CURRICULA = ("cm", "act")  # the curricula of CT's own N(k) (act.schedules)
+CURRICULA = get_args(Curriculum)
+EMA_SCHEDULES = get_args(EmaSchedule)
+INDEX_SAMPLINGS = get_args(IndexSampling)
+WEIGHTINGS = get_args(Weighting)
+TARGETS = get_args(Target)
+DISTANCES = get_args(Distance)
+LPIPS_RESIZES = get_args(LpipsResize)
+LPIPS_POOLINGS = get_args(LpipsPooling)
+LAMBDA_SCHEDULES = get_args(LambdaSchedule)
+AUGMENT_MODES = get_args(AugmentMode)
+AUGMENT_FIDELITIES = get_args(AugmentFidelity)
+AUGMENT_PIPELINES = get_args(AugmentPipeline)
+PRECISIONS = get_args(Precision)
+SYNCS = get_args(Sync)
+NETWORK_PRESETS = get_args(NetworkPreset)
 RADAM_D_BETA2_LAZY = 16 / 17  # the official ACT D beta2 is 0.99 * 16/17 (lazy-regularisation correction)
 
 
@@ -33,8 +59,6 @@ def check_choice(where: str, value: Any, choices: Tuple[Any, ...]) -> None:
         raise ConfigError(f"unknown {where} {value!r}; choose from {choices}")
 
 
-PRECISIONS = ("fp32", "bf16", "fp16")  # train.precision: autocast dtype (weights stay fp32)
-SYNCS = ("step", "log")  # train.sync: when the loop waits on the device (finiteness checks, logged values)
 
 
 def check_range(where: str, value: Any, low: Optional[float] = None, high: Optional[float] = None,

@@ -14,19 +14,45 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import (Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union, get_args, get_origin,
-                    get_type_hints)
+from typing import (Any, ClassVar, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, get_args,
+                    get_origin, get_type_hints)
 
 import yaml
 
 from act.choices import (  # noqa: F401  (re-exported: the choices are part of the config's interface)
-    AUGMENT_FIDELITIES, AUGMENT_MODES, CT_CURRICULA, CURRICULA, EMA_SCHEDULES, INDEX_SAMPLINGS, LAMBDA_SCHEDULES,
-    LPIPS_POOLINGS, LPIPS_RESIZES, PRECISIONS, RADAM_D_BETA2_LAZY, SYNCS, TARGETS, WEIGHTINGS, check_betas,
-    check_choice, check_range, check_switches)
+    AUGMENT_FIDELITIES, AUGMENT_MODES, AUGMENT_PIPELINES, CT_CURRICULA, CURRICULA, DATA_NAMES, DISTANCES, EMA_SCHEDULES,
+    INDEX_SAMPLINGS, LAMBDA_SCHEDULES, LPIPS_POOLINGS, LPIPS_RESIZES, NETWORK_PRESETS, PRECISIONS, RADAM_D_BETA2_LAZY,
+    SYNCS, TARGETS, WEIGHTINGS, AugmentFidelity, AugmentMode, AugmentPipeline, Curriculum, Distance, EmaSchedule,
+    IndexSampling, LambdaSchedule, LpipsPooling, LpipsResize, NetworkPreset, Precision, Sync, Target, Weighting,
+    check_betas, check_choice, check_range, check_switches)
 from act.errors import ConfigError, MissingInputError
 from act.metrics.protocol import QUANTIZATIONS
 
 T = TypeVar("T")
+# A field's metadata: its value does not change a run's trajectory (where logs and checkpoints go, how fast
+# a step runs), so a run resumes across a change of it (act.resume derives its rule from these marks).
+FREE = {"trajectory": False}
+
+
+def literal_choices(tp: Any) -> Optional[Tuple[Any, ...]]:
+    """The values a field typed ``Literal[...]`` takes (``Optional[Literal[...]]``: None added); None for other types."""
+    if get_origin(tp) is Literal:
+        return get_args(tp)
+    if get_origin(tp) is Union:
+        inner = [literal_choices(a) for a in get_args(tp) if a is not type(None)]
+        if len(inner) == 1 and inner[0] is not None:
+            return inner[0] + ((None,) if type(None) in get_args(tp) else ())
+    return None
+
+
+def check_literals(obj: Any, section: str) -> None:
+    """Every field of dataclass ``obj`` typed with a Literal holds one of its values, else a ConfigError naming
+    ``section.field``, the value and the choices."""
+    hints = get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        choices = literal_choices(hints[f.name])
+        if choices is not None:
+            check_choice(f"{section}.{f.name}", getattr(obj, f.name), choices)
 
 
 @dataclass
@@ -49,25 +75,30 @@ class NoiseConfig:
 @dataclass
 class DataConfig:
     name: str = "fashion_mnist"  # the embedded default: ships as a Debian package, no download
-    root: Optional[str] = None  # None: the dataset's standard search path
+    root: Optional[str] = field(default=None, metadata=FREE)  # None: the dataset's standard search path
     split: str = "train"
     resolution: Optional[int] = None  # None: the dataset's native size (Fashion-MNIST padded to 32)
     hflip: bool = False  # random horizontal flips (the CT paper's CIFAR-10 recipe uses them)
-    download: bool = False  # allow a torchvision download when the files are missing
-    num_workers: int = 0  # 0 loads in the training process: fastest for in-memory sets
+    download: bool = field(default=False, metadata=FREE)  # allow a torchvision download when the files are missing
+    num_workers: int = field(default=0, metadata=FREE)  # 0 loads in the training process: fastest for in-memory sets
     options: Dict[str, Any] = field(default_factory=dict)  # loader-specific (toy kind, n, ...)
 
     def __post_init__(self) -> None:
+        if self.name.split(":")[0] not in DATA_NAMES:  # "toy2d:<kind>" names a toy kind (act.data.registry)
+            raise ConfigError(f"unknown data.name {self.name!r}; choose from {DATA_NAMES}")
         check_range("data.resolution", self.resolution, 1)
         check_range("data.num_workers", self.num_workers, 0)
 
 
 @dataclass
 class ModelConfig:
-    preset: str = "tiny"  # act.networks generator preset
-    overrides: Dict[str, Any] = field(default_factory=dict)  # passed to build_generator
-    discriminator: Optional[str] = None  # ACT only: act.networks discriminator preset
+    preset: NetworkPreset = "tiny"  # act.networks generator preset
+    overrides: Dict[str, Any] = field(default_factory=dict)  # passed to build_generator (eps and sigma_data: noise.*)
+    discriminator: Optional[NetworkPreset] = None  # ACT only: act.networks discriminator preset
     discriminator_overrides: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_literals(self, "model")
 
 
 @dataclass
@@ -77,21 +108,29 @@ class TrainConfig:
     lr: float = 1e-4  # constant, no warm-up, as every official recipe here
     betas: Tuple[float, float] = (0.9, 0.999)  # RAdam; ACT's config sets (0, 0.99)
     seed: int = 0  # every random draw of step k derives from (seed, k): resume is exact
-    log_every: int = 25  # JSON-lines log interval (steps)
-    ckpt_every: int = 500  # periodic checkpoints, kept for FID-vs-step curves; 0 = final only
-    ckpt_minutes: float = 30.0  # also a resume-only checkpoint after this much wall time (0: off): a kill loses minutes
-    keep_checkpoints: int = 0  # keep only the newest K periodic checkpoints (0: all, as the curves need)
-    device: str = "auto"  # auto: cuda when available, else cpu
-    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; weights stay fp32)
-    compile: bool = False  # torch.compile the trained networks
-    tf32: bool = False  # allow TF32 matmuls on Ampere+ (faster, not bit-reproducible)
-    cudnn_benchmark: bool = False  # autotune convolutions (faster, not bit-reproducible)
-    deterministic: bool = False  # torch.use_deterministic_algorithms
-    channels_last: bool = False  # networks and batches in NHWC memory (cuDNN's tensor-core convolutions)
-    compile_optimizer: bool = False  # torch.compile each RAdam step: torch has no fused RAdam; inductor fuses it
-    sync: str = "step"  # host syncs: "step" checks finiteness every phase; "log" only at log steps (logs stay on device)
-    tensorboard: bool = False  # TensorBoard events in <run>/tensorboard: losses, schedules, sample grids
-    wandb: bool = False  # also log to Weights & Biases (the wandb extra; WANDB_MODE=offline needs no network)
+    log_every: int = field(default=25, metadata=FREE)  # JSON-lines log interval (steps)
+    # periodic checkpoints, kept for FID-vs-step curves; 0 = final only
+    ckpt_every: int = field(default=500, metadata=FREE)
+    # also a resume-only checkpoint after this much wall time (0: off): a kill loses minutes
+    ckpt_minutes: float = field(default=30.0, metadata=FREE)
+    # keep only the newest K periodic checkpoints (0: all, as the curves need)
+    keep_checkpoints: int = field(default=0, metadata=FREE)
+    device: str = field(default="auto", metadata=FREE)  # auto: cuda when available, else cpu
+    precision: Precision = "fp32"  # fp32 | bf16 | fp16 (autocast; weights stay fp32)
+    compile: bool = field(default=False, metadata=FREE)  # torch.compile the trained networks
+    tf32: bool = field(default=False, metadata=FREE)  # allow TF32 matmuls on Ampere+ (faster, not bit-reproducible)
+    cudnn_benchmark: bool = field(default=False, metadata=FREE)  # autotune convolutions (faster, not bit-reproducible)
+    deterministic: bool = field(default=False, metadata=FREE)  # torch.use_deterministic_algorithms
+    # networks and batches in NHWC memory (cuDNN's tensor-core convolutions)
+    channels_last: bool = field(default=False, metadata=FREE)
+    # torch.compile each RAdam step: torch has no fused RAdam; inductor fuses it
+    compile_optimizer: bool = field(default=False, metadata=FREE)
+    # host syncs: "step" checks finiteness every phase; "log" only at log steps (logs stay on device)
+    sync: Sync = field(default="step", metadata=FREE)
+    # TensorBoard events in <run>/tensorboard: losses, schedules, sample grids
+    tensorboard: bool = field(default=False, metadata=FREE)
+    # also log to Weights & Biases (the wandb extra; WANDB_MODE=offline needs no network)
+    wandb: bool = field(default=False, metadata=FREE)
 
     def __post_init__(self) -> None:  # steps 0: the initial networks, written as model.pt
         for key, low in (("batch_size", 1), ("log_every", 1), ("steps", 0), ("ckpt_every", 0), ("ckpt_minutes", 0.0),
@@ -99,8 +138,7 @@ class TrainConfig:
             check_range(f"train.{key}", getattr(self, key), low)
         check_range("train.lr", self.lr, 0.0, low_open=True)
         check_betas("train.betas", self.betas)
-        check_choice("train.precision", self.precision, PRECISIONS)
-        check_choice("train.sync", self.sync, SYNCS)
+        check_literals(self, "train")
 
 
 @dataclass
@@ -130,31 +168,25 @@ class CTConfig:
     name: str = "ct"
     s0: int = 2  # initial number of discretisation points N(0) (doubling: initial N - 1)
     s1: int = 150  # final N (CIFAR-10, LSUN; 200 for ImageNet-64) (doubling: final N - 1)
-    curriculum: str = "cm"  # N(k): "cm" (CM paper and code, ends at s1 + 1), "act" (ACT code, ends at s1), or "doubling"
+    curriculum: Curriculum = "cm"  # N(k): "cm" (CM paper and code, ends at s1 + 1), "act" (ACT code, ends at s1), or "doubling"
     mu0: float = 0.9  # target EMA at N = s0 (0.95 for ImageNet-64/LSUN); target "ema" only
-    ema_schedule: str = "official"  # mu(k): "official" divides by N-1, "paper" by N
-    index_sampling: str = "uniform"  # CT: sigma_hi uniform on the grid; iCT: "lognormal"
+    ema_schedule: EmaSchedule = "official"  # mu(k): "official" divides by N-1, "paper" by N
+    index_sampling: IndexSampling = "uniform"  # CT: sigma_hi uniform on the grid; iCT: "lognormal"
     p_mean: float = -1.1  # lognormal index distribution (iCT)
     p_std: float = 2.0
-    weighting: str = "uniform"  # CT: 1; iCT: "ict", 1 / (sigma_hi - sigma_lo)
-    target: str = "ema"  # CT: an EMA teacher updated with mu(k); iCT: "online" (stop-gradient of the student)
-    distance: str = "lpips"  # the paper's; needs VGG-16 weights (see act.distances)
+    weighting: Weighting = "uniform"  # CT: 1; iCT: "ict", 1 / (sigma_hi - sigma_lo)
+    target: Target = "ema"  # CT: an EMA teacher updated with mu(k); iCT: "online" (stop-gradient of the student)
+    distance: Distance = "lpips"  # the paper's; needs VGG-16 weights (see act.distances)
     huber_c: Optional[float] = None  # pseudo-Huber c; None derives 0.00054 sqrt(d)
     lpips_weights: Optional[str] = None  # local VGG-16 file for LPIPS
-    lpips_resize: str = "below256"  # CM resizes to 224 px below 256 px only (ACT: "always")
-    lpips_pooling: str = "max"  # CM's ImageNet-64 / LSUN LPIPS: "avg" (replace_pooling=True)
+    lpips_resize: LpipsResize = "below256"  # CM resizes to 224 px below 256 px only (ACT: "always")
+    lpips_pooling: LpipsPooling = "max"  # CM's ImageNet-64 / LSUN LPIPS: "avg" (replace_pooling=True)
     eval_ema: Optional[float] = None  # separate evaluation EMA (CM paper: 0.9999); None samples the target
     clip_target: bool = False  # CM clips neither output
     batch_multiple: ClassVar[int] = 1  # train.batch_size per process must divide into this many equal parts
 
     def __post_init__(self) -> None:
-        check_choice("method.curriculum", self.curriculum, CURRICULA)
-        check_choice("method.ema_schedule", self.ema_schedule, EMA_SCHEDULES)
-        check_choice("method.index_sampling", self.index_sampling, INDEX_SAMPLINGS)
-        check_choice("method.weighting", self.weighting, WEIGHTINGS)
-        check_choice("method.target", self.target, TARGETS)
-        check_choice("method.lpips_resize", self.lpips_resize, LPIPS_RESIZES)
-        check_choice("method.lpips_pooling", self.lpips_pooling, LPIPS_POOLINGS)
+        check_literals(self, "method")
         check_range("method.s0", self.s0, 1)
         if self.s1 < self.s0 or (self.curriculum != "doubling" and self.s1 == self.s0):
             raise ConfigError(f"method: s0 ({self.s0}) must be below s1 ({self.s1}): N(k) grows from s0 to s1")
@@ -171,11 +203,11 @@ class ICTConfig(CTConfig):
     name: str = "ict"
     s0: int = 10  # initial N - 1
     s1: int = 1280  # final N - 1
-    curriculum: str = "doubling"  # N(k) = min(s0 2^floor(k/K'), s1) + 1
-    index_sampling: str = "lognormal"  # P_mean = -1.1, P_std = 2.0
-    weighting: str = "ict"
-    target: str = "online"  # no EMA teacher
-    distance: str = "pseudo_huber"
+    curriculum: Curriculum = "doubling"  # N(k) = min(s0 2^floor(k/K'), s1) + 1
+    index_sampling: IndexSampling = "lognormal"  # P_mean = -1.1, P_std = 2.0
+    weighting: Weighting = "ict"
+    target: Target = "online"  # no EMA teacher
+    distance: Distance = "pseudo_huber"
     eval_ema: Optional[float] = 0.99993  # the iCT paper's sampling EMA
 
 
@@ -184,22 +216,22 @@ class ACTConfig(CTConfig):
     """Adversarial consistency training (Kong et al. 2024; docs/METHOD.md s.4): CT's fields plus the discriminator's."""
 
     name: str = "act"
-    curriculum: str = "act"  # the official ACT code's round() form of N(k): ends at N = s1
-    distance: str = "lpips"  # official: LPIPS-VGG; needs VGG-16 weights
-    lpips_resize: str = "always"  # official ACT resizes both images to 224 px at every size (LSUN 256 too)
+    curriculum: Curriculum = "act"  # the official ACT code's round() form of N(k): ends at N = s1
+    distance: Distance = "lpips"  # official: LPIPS-VGG; needs VGG-16 weights
+    lpips_resize: LpipsResize = "always"  # official ACT resizes both images to 224 px at every size (LSUN 256 too)
     clip_target: bool = True  # official clips only the target (EMA) output to [-1, 1]
-    lambda_schedule: str = "constant"  # "constant" (CIFAR-10) or "power" (ImageNet-64, LSUN)
+    lambda_schedule: LambdaSchedule = "constant"  # "constant" (CIFAR-10) or "power" (ImageNet-64, LSUN)
     lambda_max: float = 0.3  # CIFAR-10 0.3; ImageNet-64 / LSUN 0.6 with the power schedule
     w_mid: float = 0.2  # power schedule: lambda at the middle of the grid
     r1_gamma: float = 10.0  # 0 turns R1 off
     r1_interval: int = 16  # lazy R1 every this many steps
     augment: bool = False  # ACT-Aug (ADA-style, on reals and fakes alike)
-    augment_mode: str = "r1_ema"  # official R1-EMA controller, or ADA's "ada_sign" heuristic
+    augment_mode: AugmentMode = "r1_ema"  # official R1-EMA controller, or ADA's "ada_sign" heuristic
     augment_threshold: float = 1.0e4  # R1-EMA threshold: 1e4 CIFAR-10, 1e7 ImageNet-64, 1e9 LSUN
-    augment_pipeline: str = "bgc"  # blit + geometric + colour
+    augment_pipeline: AugmentPipeline = "bgc"  # blit + geometric + colour
     # official: reflect pad + sym6 up/down-sampling on every call, p = 0 included, quarter turns {0, 270};
     # simple: one unfiltered grid_sample, {0, 90, 180, 270}, the input itself at p = 0 (docs/METHOD.md s.4)
-    augment_fidelity: str = "official"
+    augment_fidelity: AugmentFidelity = "official"
     time_conditioned_discriminator: bool = True  # ablation: an unconditioned D ignores sigma
     g_betas: Tuple[float, float] = (0.0, 0.99)  # official RAdam betas of G
     d_betas: Tuple[float, float] = (0.0, 0.99 * RADAM_D_BETA2_LAZY)  # and of D
@@ -207,10 +239,11 @@ class ACTConfig(CTConfig):
     batch_multiple: ClassVar[int] = 2  # the discriminator's batch is half real, half fake
 
     def __post_init__(self) -> None:
-        super().__post_init__()
-        check_choice("method.lambda_schedule", self.lambda_schedule, LAMBDA_SCHEDULES)
-        check_choice("method.augment_mode", self.augment_mode, AUGMENT_MODES)
-        check_choice("method.augment_fidelity", self.augment_fidelity, AUGMENT_FIDELITIES)
+        super().__post_init__()  # every Literal field, ACT's own included
+        if self.index_sampling != "uniform":
+            raise ConfigError(f"method.index_sampling is {self.index_sampling!r}, but ACT's discriminator draws "
+                              "its noise levels uniformly on the grid (as the official code does), so only its CT "
+                              "term would follow: ACT takes uniform")
         check_range("method.r1_interval", self.r1_interval, 1)
         check_range("method.r1_gamma", self.r1_gamma, 0.0)
         check_range("method.lambda_max", self.lambda_max, 0.0)
@@ -233,9 +266,16 @@ class ExperimentConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     method: CTConfig = field(default_factory=CTConfig)  # CTConfig, ICTConfig or ACTConfig, chosen by name
     train: TrainConfig = field(default_factory=TrainConfig)
-    sample: SampleConfig = field(default_factory=SampleConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig, metadata=FREE)  # what act train's grids show
 
     def __post_init__(self) -> None:
+        for key in ("sigma_min", "sigma_data"):  # one source: the networks' boundary and the grid share them
+            if key in self.model.overrides:
+                raise ConfigError(f"model.overrides.{key}: {key} has one source, noise.{key}, which sets the noise "
+                                  "grid and the network's parametrisation alike: set it there")
+        if self.method.name == "act" and tuple(self.train.betas) != TrainConfig.betas:
+            raise ConfigError(f"train.betas {list(self.train.betas)} would be ignored: ACT's two optimisers take "
+                              "method.g_betas and method.d_betas")
         if self.sample.sigmas[0] > self.noise.sigma_max:
             raise ConfigError(f"sample.sigmas starts at {self.sample.sigmas[0]:g}, above noise.sigma_max "
                               f"({self.noise.sigma_max:g}), where the generator never trained")
@@ -243,6 +283,18 @@ class ExperimentConfig:
             raise ConfigError(f"{self.method.name} splits train.batch_size (per process) into "
                               f"{self.method.batch_multiple} equal parts: give a multiple of "
                               f"{self.method.batch_multiple}, got {self.train.batch_size}")
+
+
+def trajectory_free_keys(cls: Type[Any] = None, prefix: str = "") -> Tuple[str, ...]:
+    """The dotted keys (a whole section where the section is marked) whose fields are marked :data:`FREE`."""
+    cls = ExperimentConfig if cls is None else cls
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("trajectory", True) is False:
+            out.append(prefix + f.name)
+        elif f.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(f.default_factory):
+            out.extend(trajectory_free_keys(f.default_factory, f"{prefix}{f.name}."))
+    return tuple(out)
 
 
 def generator_overrides(cfg: ExperimentConfig) -> Dict[str, Any]:

@@ -21,10 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from act.config import LPIPS_POOLINGS, LPIPS_RESIZES, check_choice
+from act.config import DISTANCES, LPIPS_POOLINGS, LPIPS_RESIZES, check_choice
 from act.errors import ConfigError, MissingInputError
 
-DISTANCES = ("l2", "pseudo_huber", "lpips")
 HUBER_C_PER_SQRT_DIM = 0.00054  # iCT: c = 0.00054 * sqrt(d)
 VGG16_FILE = "vgg16-397923af.pth"  # torchvision's ImageNet VGG-16 weights
 VGG16_URL = "https://download.pytorch.org/models/vgg16-397923af.pth"

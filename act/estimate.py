@@ -133,7 +133,7 @@ def train_allocation(exp: Any, dataset: str) -> Tuple[float, int]:
     from act.plan.experiment import resource_request
 
     minutes = resource_request(exp.raw, dataset, "train", "runtime") or TRAIN_RUNTIME
-    retries = ((exp.raw.get("resources") or {}).get("train") or {}).get("retries")
+    retries = resource_request(exp.raw, dataset, "train", "retries")
     return float(minutes), TRAIN_RETRIES if retries is None else int(retries)
 
 

@@ -14,16 +14,13 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from act import io
 from act.checkpoint import latest_checkpoint, load_checkpoint, planned_checkpoints, resume_checkpoints
-from act.config import ExperimentConfig, to_dict
+from act.config import ExperimentConfig, to_dict, trajectory_free_keys
 from act.errors import ConfigError, InputError
 
-# Config keys that do not change a run's trajectory: resuming across a change of these is safe.
-# (train.device is free as a string, "auto" or "cuda"; the resolved device type and the number of
-# processes, which decide the noise streams, are compared as run.device_type and run.world_size.)
-RESUME_FREE_KEYS = ("train.log_every", "train.ckpt_every", "train.ckpt_minutes", "train.keep_checkpoints",
-                    "train.device", "train.compile", "train.tf32", "train.cudnn_benchmark", "train.deterministic",
-                    "train.channels_last", "train.compile_optimizer", "train.sync", "train.tensorboard", "train.wandb",
-                    "data.root", "data.download", "data.num_workers", "sample")
+# Config keys that do not change a run's trajectory (marked FREE in act.config): resuming across a change of
+# these is safe. (train.device is free as a string, "auto" or "cuda"; the resolved device type and the number
+# of processes, which decide the noise streams, are compared as run.device_type and run.world_size.)
+RESUME_FREE_KEYS = trajectory_free_keys()
 RESUME_MODES = ("auto", "same-config", "none")  # or a checkpoint path
 _MISSING = "<unset>"  # a key that only one of two configs has
 

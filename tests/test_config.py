@@ -155,3 +155,27 @@ def test_config_readme_documents_every_key():
               for f in dataclasses.fields(section.default_factory())}
     fields |= {f"method.{f.name}" for cls in METHOD_CONFIGS.values() for f in dataclasses.fields(cls)}
     assert not fields - rows(training_part), "config/README.md lacks training config keys"
+
+
+def test_config_choices_are_the_implementations():
+    """The Literal choices the config checks at load are exactly what the implementations build."""
+    from act.augment.pipeline import PIPELINES
+    from act.choices import AUGMENT_PIPELINES, DATA_NAMES, NETWORK_PRESETS
+    from act.data.registry import DATASETS
+    from act.networks.presets import DISCRIMINATOR_PRESETS, GENERATOR_PRESETS
+
+    assert NETWORK_PRESETS == tuple(GENERATOR_PRESETS) == tuple(DISCRIMINATOR_PRESETS)
+    assert DATA_NAMES == tuple(DATASETS) and AUGMENT_PIPELINES == tuple(PIPELINES)
+    assert load_config(None, ("data.name=toy2d:moons",)).data.name == "toy2d:moons"  # a toy kind after the name
+
+
+def test_resume_free_keys_come_from_the_fields_marks():
+    """Which keys a run resumes across is marked on the fields (act.config.FREE); resume reads the marks."""
+    from act.config import trajectory_free_keys
+    from act.resume import RESUME_FREE_KEYS
+
+    assert set(RESUME_FREE_KEYS) == set(trajectory_free_keys()) == {
+        "train.log_every", "train.ckpt_every", "train.ckpt_minutes", "train.keep_checkpoints", "train.device",
+        "train.compile", "train.tf32", "train.cudnn_benchmark", "train.deterministic", "train.channels_last",
+        "train.compile_optimizer", "train.sync", "train.tensorboard", "train.wandb", "data.root", "data.download",
+        "data.num_workers", "sample"}

@@ -13,6 +13,7 @@ checkpoint budget:
         logs("budget", "all"),
     benchmark:
         bench("budget", "all")
+    retries: retries("budget")
     conda:
         ENV
     threads: 1

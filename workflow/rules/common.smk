@@ -172,6 +172,15 @@ def job(rule, field):
     return lambda wildcards: per_dataset.get(wildcards.dataset, default)
 
 
+def retries(rule):
+    """`resources.<rule>.retries` (the largest over the datasets; None: Snakemake's --retries). None inside a
+    cluster job (--mode remote), where a retry would rerun the job in its own allocation, after the SIGTERM
+    that says the allocation is ending."""
+    given = [v for d in PLAN.datasets if (v := resource_request(config, d, rule, "retries")) is not None]
+    given += [config["resources"][rule]["retries"]] if config["resources"][rule].get("retries") is not None else []
+    return None if workflow.remote_exec or not given else max(given)
+
+
 def _arm_configs(dataset):
     """Each arm's config at its first batch size: a config act budget could not resolve (an arm naming no
     method, a missing file) stops the workflow here, in one line, rather than in a job."""

@@ -36,6 +36,7 @@ rule cost:
         logs("cost", "{dataset}/{method}_b{batch}"),
     benchmark:
         bench("cost", "{dataset}/{method}_b{batch}")
+    retries: retries("cost")
     conda:
         ENV
     threads: job("cost", "threads")

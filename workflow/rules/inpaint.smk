@@ -13,6 +13,7 @@ rule inpaint:
         bench("inpaint", RUN)
     wildcard_constraints:
         dataset=one_of(IMAGES),
+    retries: retries("inpaint")
     conda:
         ENV
     threads: job("inpaint", "threads")

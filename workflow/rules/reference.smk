@@ -14,6 +14,7 @@ rule train_classifier:
         bench("train_classifier", "{dataset}")
     wildcard_constraints:
         dataset=one_of(IMAGES),
+    retries: retries("train_classifier")
     conda:
         ENV
     threads: job("train_classifier", "threads")

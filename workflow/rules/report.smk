@@ -11,6 +11,7 @@ rule aggregate:
         logs("aggregate", "all"),
     benchmark:
         bench("aggregate", "all")
+    retries: retries("aggregate")
     conda:
         ENV
     threads: job("aggregate", "threads")
@@ -41,6 +42,7 @@ rule tables:
         logs("tables", "all"),
     benchmark:
         bench("tables", "all")
+    retries: retries("tables")
     conda:
         ENV
     threads: job("tables", "threads")
@@ -69,6 +71,7 @@ rule figures:
         logs("figures", "all"),
     benchmark:
         bench("figures", "all")
+    retries: retries("figures")
     conda:
         ENV
     threads: job("figures", "threads")
@@ -108,6 +111,7 @@ rule claims:
         logs("claims", "all"),
     benchmark:
         bench("claims", "all")
+    retries: retries("claims")
     conda:
         ENV
     threads: job("claims", "threads")

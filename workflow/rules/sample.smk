@@ -17,6 +17,7 @@ rule score:
         logs("score", RUN),
     benchmark:
         bench("score", RUN)
+    retries: retries("score")
     conda:
         ENV
     threads: job("score", "threads")

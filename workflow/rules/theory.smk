@@ -14,6 +14,7 @@ rule theory:
         logs("theory", RUN),
     benchmark:
         bench("theory", RUN)
+    retries: retries("theory")
     conda:
         ENV
     threads: job("theory", "threads")

@@ -17,10 +17,7 @@ rule train:
         logs("train", RUN),
     benchmark:
         bench("train", RUN)
-    # resources.train.retries (unset: Snakemake's --retries): each resubmission resumes the run. Only where
-    # jobs are submitted: inside a cluster job (--mode remote) a retry would rerun the job in its own
-    # allocation, after the SIGTERM that says the allocation is ending.
-    retries: None if workflow.remote_exec else config["resources"]["train"]["retries"]
+    retries: retries("train")  # each resubmission resumes the run
     conda:
         ENV
     threads: job("train", "threads")
