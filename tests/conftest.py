@@ -10,6 +10,12 @@ import torch
 torch.set_num_threads(1)  # tests run in parallel workers on 2 cores
 
 
+def pytest_collection_modifyitems(config, items):
+    """The longest chain first: the tests sharing the local CI run (xdist group ``ci_local``: the end-to-end run, then
+    the cluster runs compared with it) go to one worker, ~10 minutes in a row; started first, they overlap the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """No test touches the network: any socket connection but a local (AF_UNIX) one raises. (The workflow's
