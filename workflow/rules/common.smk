@@ -177,7 +177,6 @@ def retries(rule):
     cluster job (--mode remote), where a retry would rerun the job in its own allocation, after the SIGTERM
     that says the allocation is ending."""
     given = [v for d in PLAN.datasets if (v := resource_request(config, d, rule, "retries")) is not None]
-    given += [config["resources"][rule]["retries"]] if config["resources"][rule].get("retries") is not None else []
     return None if workflow.remote_exec or not given else max(given)
 
 
@@ -201,14 +200,15 @@ for _d in PLAN.datasets:
 
 def check_slurm_time_limits():
     """On SLURM, before anything is submitted (the workflow's onstart; the executor is known only then): a
-    time request above its partition's limit would be accepted by sbatch and then pend for ever
-    (PartitionTimeLimit)."""
+    submitted rule's time request above its partition's limit would be accepted by sbatch and then pend for
+    ever (PartitionTimeLimit)."""
     if getattr(workflow.executor_plugin, "name", None) != "slurm":
         return
     problems = runtime_problems(
         [
             (r, minutes, rule_partition(workflow.resource_settings, r))
             for r in config["resources"]
+            if not workflow.is_local(workflow.get_rule(r))  # the bookkeeping runs where Snakemake runs
             for minutes in {
                 resource_request(config, d, r, "runtime") or config["resources"][r]["runtime"] for d in PLAN.datasets
             }
