@@ -134,8 +134,7 @@ EOF
 }
 
 stop() {
-    [ -d "$DIR" ] || die "$DIR does not exist"
-    DIR=$(cd "$DIR" && pwd)
+    if [ -d "$DIR" ]; then DIR=$(cd "$DIR" && pwd); else echo "slurm_local.sh: $DIR is gone: no PIDs to stop" >&2; fi
     local f pid
     for f in slurmd slurmctld slurmdbd mariadbd munged; do
         [ -e "$DIR/$f.pid" ] || continue

@@ -404,7 +404,6 @@ def run_ci_locally(tmp_path: Path) -> tuple:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("ci_local")  # beside tests/test_slurm.py, which compares its cluster run with this one
 def test_ci_config_end_to_end(ci_local_run):
     """config/ci.yaml from costs to report into a temporary folder (the session's local run), a released
     checkpoint scored beside the runs; a second run has nothing to do."""
