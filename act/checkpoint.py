@@ -113,6 +113,7 @@ def load_networks(path: Union[str, Path], which: Union[None, str, Sequence[str]]
     from act.adversarial import build_act_discriminator
     from act.config import ExperimentConfig, from_dict, generator_overrides
     from act.networks import build_generator
+    from act.networks.build import discriminator_from_config, generator_from_config
 
     state = load_checkpoint(path, map_location="cpu")
     cfg = from_dict(ExperimentConfig, state["config"])
@@ -120,9 +121,15 @@ def load_networks(path: Union[str, Path], which: Union[None, str, Sequence[str]]
     if "discriminator" in state["networks"]:
         weights["discriminator"] = state["networks"]["discriminator"]
 
+    stored = state.get("network_configs") or {}  # checkpoints written before they were stored: the presets
+
     def build(name: str) -> Any:
-        net = build_act_discriminator(cfg) if name == "discriminator" else build_generator(
-            cfg.model.preset, **generator_overrides(cfg))
+        if name == "discriminator":
+            net = discriminator_from_config(stored[name]) if name in stored else build_act_discriminator(cfg)
+        elif "generator" in stored:  # the averaged copies have the generator's shape
+            net = generator_from_config(stored["generator"])
+        else:
+            net = build_generator(cfg.model.preset, **generator_overrides(cfg))
         net.load_state_dict(weights[name])
         return net.to(device).eval()
 

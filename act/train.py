@@ -204,6 +204,9 @@ def training_state(method: Method, optimizers, scalers, step: int, cfg: Experime
         "data_shape": list(dataset[0][0].shape),
         "num_classes": int(getattr(dataset, "num_classes", 0)),
         "networks": {k: v.state_dict() for k, v in method.networks.items()},
+        # each network's resolved config (preset and overrides applied): what load_networks builds
+        "network_configs": {k: dict(v.network_config) for k, v in method.networks.items()
+                            if hasattr(v, "network_config")},
         "averaged": {k: v.state_dict() for k, v in method.averaged.items()},
         "sampling_network": sampling[0] if sampling else "generator",
         "optimizers": {k: v.state_dict() for k, v in optimizers.items()},

@@ -334,3 +334,22 @@ def test_the_fast_path_switches_leave_the_maths_alone(tmp_path):
         assert all(torch.allclose(a[p], c[p], rtol=1e-4, atol=1e-5) for p in a)
     strip = lambda lines: [{k: v for k, v in json.loads(l).items() if k != "wall_time"} for l in lines]
     assert strip(runs["plain"][1]) == strip(runs["sync_log"][1]) and "r1" in json.loads(runs["plain"][1][0])
+
+
+def test_checkpoints_build_from_their_own_network_config(tmp_path, monkeypatch):
+    """A checkpoint stores each network's resolved config: an edit of the preset tables after training changes
+    nothing it loads (here toy2d's width, which would otherwise fail on the weights' shapes)."""
+    from act.networks.presets import DISCRIMINATOR_PRESETS, GENERATOR_PRESETS
+
+    out = train(toy_cfg("act", steps=2, **{"method.distance": "l2", "model.discriminator": "toy2d"}), tmp_path / "r",
+                progress=False)
+    state = load_checkpoint(out)
+    assert set(state["network_configs"]) == {"generator", "discriminator"}
+    assert state["network_configs"]["generator"]["preset"] == "toy2d"
+    before = load_networks(out, ["generator", "discriminator"])[0]
+    monkeypatch.setitem(GENERATOR_PRESETS, "toy2d", {**GENERATOR_PRESETS["toy2d"], "hidden_dim": 7})
+    monkeypatch.setitem(DISCRIMINATOR_PRESETS, "toy2d", {**DISCRIMINATOR_PRESETS["toy2d"], "hidden_dim": 7})
+    after = load_networks(out, ["generator", "discriminator"])[0]
+    for name in ("generator", "discriminator"):
+        a, b = before[name].state_dict(), after[name].state_dict()
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -127,7 +127,13 @@ def resolve_discriminator_config(preset: str, **overrides: Any) -> Dict[str, Any
 
 def build_generator(preset: str, **overrides: Any) -> ConsistencyFunction:
     """Consistency function f(x, sigma) = c_skip x + c_out F(c_in x, c_noise) around a preset backbone."""
-    cfg = resolve_generator_config(preset, **overrides)
+    return generator_from_config(resolve_generator_config(preset, **overrides))
+
+
+def generator_from_config(cfg: Dict[str, Any]) -> ConsistencyFunction:
+    """The generator of a resolved config (:func:`resolve_generator_config`, as a checkpoint stores it): no
+    preset table is read, so a later edit of the presets cannot change what an old checkpoint builds."""
+    cfg = dict(cfg)
     if cfg["kind"] == "mlp":
         backbone: nn.Module = ToyMLP(**{k: cfg[k] for k in _MLP_KEYS})
     elif cfg["kind"] == "unet":
@@ -142,7 +148,12 @@ def build_generator(preset: str, **overrides: Any) -> ConsistencyFunction:
 
 def build_discriminator(preset: str, **overrides: Any) -> nn.Module:
     """ACT discriminator D(x, sigma, labels=None) -> (B,) logits for a preset."""
-    cfg = resolve_discriminator_config(preset, **overrides)
+    return discriminator_from_config(resolve_discriminator_config(preset, **overrides))
+
+
+def discriminator_from_config(cfg: Dict[str, Any]) -> nn.Module:
+    """The discriminator of a resolved config (:func:`resolve_discriminator_config`), as a checkpoint stores it."""
+    cfg = dict(cfg)
     body = {k: v for k, v in cfg.items() if k not in ("preset", "kind")}
     if cfg["kind"] == "mlp":
         net: nn.Module = ToyDiscriminator(**body)
