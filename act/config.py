@@ -240,10 +240,6 @@ class ACTConfig(CTConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()  # every Literal field, ACT's own included
-        if self.index_sampling != "uniform":
-            raise ConfigError(f"method.index_sampling is {self.index_sampling!r}, but ACT's discriminator draws "
-                              "its noise levels uniformly on the grid (as the official code does), so only its CT "
-                              "term would follow: ACT takes uniform")
         check_range("method.r1_interval", self.r1_interval, 1)
         check_range("method.r1_gamma", self.r1_gamma, 0.0)
         check_range("method.lambda_max", self.lambda_max, 0.0)
@@ -269,13 +265,6 @@ class ExperimentConfig:
     sample: SampleConfig = field(default_factory=SampleConfig, metadata=FREE)  # what act train's grids show
 
     def __post_init__(self) -> None:
-        for key in ("sigma_min", "sigma_data"):  # one source: the networks' boundary and the grid share them
-            if key in self.model.overrides:
-                raise ConfigError(f"model.overrides.{key}: {key} has one source, noise.{key}, which sets the noise "
-                                  "grid and the network's parametrisation alike: set it there")
-        if self.method.name == "act" and tuple(self.train.betas) != TrainConfig.betas:
-            raise ConfigError(f"train.betas {list(self.train.betas)} would be ignored: ACT's two optimisers take "
-                              "method.g_betas and method.d_betas")
         if self.sample.sigmas[0] > self.noise.sigma_max:
             raise ConfigError(f"sample.sigmas starts at {self.sample.sigmas[0]:g}, above noise.sigma_max "
                               f"({self.noise.sigma_max:g}), where the generator never trained")
@@ -283,6 +272,23 @@ class ExperimentConfig:
             raise ConfigError(f"{self.method.name} splits train.batch_size (per process) into "
                               f"{self.method.batch_multiple} equal parts: give a multiple of "
                               f"{self.method.batch_multiple}, got {self.train.batch_size}")
+
+
+def refuse_ignored_settings(cfg: ExperimentConfig) -> None:
+    """Settings a user may write that would be ignored or given twice: a ConfigError naming the key and the fix.
+    Checked where a user's config enters (:func:`load_config`, the workflow's run configs), not on a
+    checkpoint's stored config, which a run written before these checks may hold."""
+    for key in ("sigma_min", "sigma_data"):  # one source: the networks' parametrisation and the grid share them
+        if key in cfg.model.overrides:
+            raise ConfigError(f"model.overrides.{key}: {key} has one source, noise.{key}, which sets the noise "
+                              "grid and the network's parametrisation alike: set it there")
+    if cfg.method.name == "act" and tuple(cfg.train.betas) != TrainConfig.betas:
+        raise ConfigError(f"train.betas {list(cfg.train.betas)} would be ignored: ACT's two optimisers take "
+                          "method.g_betas and method.d_betas")
+    if cfg.method.name == "act" and cfg.method.index_sampling != "uniform":
+        raise ConfigError(f"method.index_sampling is {cfg.method.index_sampling!r}, but ACT's discriminator draws "
+                          "its noise levels uniformly on the grid (as the official code does), so only its CT "
+                          "term would follow: ACT takes uniform")
 
 
 def trajectory_free_keys(cls: Type[Any] = None, prefix: str = "") -> Tuple[str, ...]:
@@ -456,7 +462,9 @@ def load_config(path: Optional[Union[str, Path]] = None, overrides: Tuple[str, .
     for o in parsed:
         raw = merge_config(raw, o)
         _clear_emptied(raw, o)
-    return from_dict(ExperimentConfig, raw, where=str(path) if path else "config")
+    cfg = from_dict(ExperimentConfig, raw, where=str(path) if path else "config")
+    refuse_ignored_settings(cfg)
+    return cfg
 
 
 def _clear_emptied(raw: Dict[str, Any], override: Mapping[str, Any]) -> None:

@@ -125,6 +125,7 @@ def gpus_per_run(exp: Any, dataset: str) -> int:
 
 TRAIN_RUNTIME = 60  # minutes: the workflow schema's default of resources.train.runtime
 TRAIN_RETRIES = 2  # the SLURM profile's retries, which apply where resources.train.retries is unset
+STOP_MINUTES = 5  # the SLURM profile's --signal=TERM@300: a training job stops this long before its limit
 
 
 def train_allocation(exp: Any, dataset: str) -> Tuple[float, int]:
@@ -135,6 +136,12 @@ def train_allocation(exp: Any, dataset: str) -> Tuple[float, int]:
     minutes = resource_request(exp.raw, dataset, "train", "runtime") or TRAIN_RUNTIME
     retries = resource_request(exp.raw, dataset, "train", "retries")
     return float(minutes), TRAIN_RETRIES if retries is None else int(retries)
+
+
+def allocations(wall_minutes: float, job_minutes: float) -> int:
+    """Training jobs a run of ``wall_minutes`` takes at ``job_minutes`` a job: each trains until the profile's
+    SIGTERM, :data:`STOP_MINUTES` before its limit (at most half the job goes so); start-up not counted."""
+    return max(1, math.ceil(wall_minutes / max(job_minutes - STOP_MINUTES, job_minutes / 2)))
 
 
 def run_config(exp: Any, dataset: str, arm: str, batch: int) -> Any:
@@ -318,7 +325,7 @@ def estimate(exp: Any, gpu: GPU, costs: Mapping[Key, Mapping[str, Any]], utiliza
                 "gpu_hours_per_run": n_steps * gpu_s / 3600, "gpu_hours_total": n_steps * gpu_s * n_seeds / 3600,
                 "wall_hours_per_run": n_steps * gpu_s / max(1, gpus) / 3600,
                 "train_job_minutes": job_minutes, "train_retries": retries,
-                "allocations": max(1, math.ceil(n_steps * gpu_s / max(1, gpus) / 60 / job_minutes)),
+                "allocations": allocations(n_steps * gpu_s / max(1, gpus) / 60, job_minutes),
                 "images_per_step": images, "images_per_second": images * max(1, gpus) / gpu_s,
                 "flops_source": c.get("_source") or c.get("_file"),
                 "random_lpips_weights": bool(c.get("random_lpips_weights")),
@@ -361,7 +368,8 @@ def assumptions(rows: List[Dict[str, Any]], gpu: GPU, util: float, given: bool) 
                        f"{r['measured_device']}{scaled} (implied utilisation {r['utilization']:.3g}).")
     if any(r["precision"] == "fp32" for r in rows):
         out.append("precision fp32 without train.tf32: CUDA-core fp32 peak, no tensor cores.")
-    out.append("allocations = wall h per run / resources.train.runtime, rounded up: the training jobs one run takes, "
+    out.append("jobs/run = wall h per run / (resources.train.runtime less the 5 minutes of the SLURM profile's "
+               "--signal=TERM@300), rounded up: the training jobs one run takes, "
                "each resuming from the last one's checkpoint (resources.train.retries: resubmissions allowed; "
                f"unset: the SLURM profile's {TRAIN_RETRIES}).")
     if any(str(r["flops_source"]).startswith("measured") for r in rows):

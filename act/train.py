@@ -398,8 +398,9 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
                         means.update(zip(keys, distributed.all_reduce_mean([means[k] for k in keys], device)))
                     record = {"step": done, **means, **method.scalars(step),
                               "lr": tc.lr, "images_seen": done * images_per_step, "wall_time": time.perf_counter() - t0}
-                    if accum_steps < done - (done - 1) // tc.log_every * tc.log_every:
-                        record["steps_averaged"] = accum_steps  # the first record of a multi-process resume
+                    if accum_steps != done - (done - 1) // tc.log_every * tc.log_every:
+                        # a multi-process resume's first record, or train.log_every changed on a resume
+                        record["steps_averaged"] = accum_steps
                     if main:
                         with open(log_path, "a") as f:
                             f.write(json.dumps(record) + "\n")

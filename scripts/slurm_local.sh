@@ -29,9 +29,10 @@ install_packages() {
 }
 
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds
-    local end=$((SECONDS + $1)) what=$2; shift 2
+    local secs=$1 what=$2; shift 2
+    local end=$((SECONDS + secs))
     while [ $SECONDS -lt $end ]; do timeout 5 "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-    die "$what did not come up in ${t}s (logs in $DIR)"
+    die "$what did not come up in ${secs}s (logs in $DIR)"
 }
 
 start() {

@@ -179,3 +179,15 @@ def test_resume_free_keys_come_from_the_fields_marks():
         "train.compile", "train.tf32", "train.cudnn_benchmark", "train.deterministic", "train.channels_last",
         "train.compile_optimizer", "train.sync", "train.tensorboard", "train.wandb", "data.root", "data.download",
         "data.num_workers", "sample"}
+
+
+def test_ignored_settings_are_refused_where_configs_enter_not_in_stored_ones():
+    """A checkpoint written before the refusals (an ACT run with train.betas set) still loads its config;
+    load_config, where a user's config enters, refuses it."""
+    from act.config import ExperimentConfig, from_dict, to_dict
+
+    stored = to_dict(load_config(None, ("method.name=act",)))
+    stored["train"]["betas"] = [0.0, 0.99]
+    assert from_dict(ExperimentConfig, stored).train.betas == (0.0, 0.99)
+    with pytest.raises(ValueError, match="train.betas .* would be ignored"):
+        load_config(None, ("method.name=act", "train.betas=[0.0, 0.99]"))

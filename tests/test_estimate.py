@@ -187,15 +187,16 @@ def test_light_imports():
 def test_jobs_per_run_and_too_few_retries(tmp_path, capsys):
     """jobs/run = wall minutes per run / resources.train.runtime, rounded up; a run needing more jobs than its
     retries allow (unset: the SLURM profile's 2) is named with the value to set."""
-    exp, costs = _experiment(tmp_path, {"steps": 5000}), _costs(tmp_path)
+    exp, costs = _experiment(tmp_path, {"steps": 50000}), _costs(tmp_path)
     raw = yaml.safe_load(exp.read_text())
-    raw["resources"]["train"]["runtime"] = 1
+    raw["resources"]["train"]["runtime"] = 15
     exp.write_text(yaml.safe_dump(raw))
     rc, out, _ = _run(capsys, "-c", exp, "--gpu", "a100", "--cost-dir", costs, "--out", tmp_path / "e.json")
     ct = _rows(tmp_path / "e.json")["ct"]
-    minutes = 5000 * 1e12 / (19.5e12 * 0.35) / 2 / 60  # 6.1: ct's wall minutes per run (2 GPUs)
-    assert rc == 0 and ct["allocations"] == math.ceil(minutes) == 7 and ct["train_retries"] == 2
-    assert "toy2d/ct b64 needs 7 training jobs of 1 min (resources.train.runtime) but may be resubmitted 2 times: " \
+    minutes = 50000 * 1e12 / (19.5e12 * 0.35) / 2 / 60  # 61.05: ct's wall minutes per run (2 GPUs)
+    # each 15-minute job trains 10 (the profile's SIGTERM comes 5 minutes before the limit): 7 jobs, not 5
+    assert rc == 0 and ct["allocations"] == math.ceil(minutes / 10) == 7 and ct["train_retries"] == 2
+    assert "toy2d/ct b64 needs 7 training jobs of 15 min (resources.train.runtime) but may be resubmitted 2 times: " \
            "set resources.train.retries to 6 or more" in out and "| jobs/run |" in out
     raw["resources"]["train"]["retries"] = 6
     exp.write_text(yaml.safe_dump(raw))

@@ -58,8 +58,9 @@ def cluster(tmp_path_factory):
     if first.startswith(MARK):  # left by a session that died holding the lock we now hold: stop it
         subprocess.run([*AS_ROOT, "bash", str(SCRIPT), "stop", first[len(MARK):]], capture_output=True, timeout=120)
     state = tmp_path_factory.mktemp("slurm")
-    started = subprocess.run([*AS_ROOT, "bash", str(SCRIPT), "start", str(state)], capture_output=True, text=True, timeout=300)
     try:
+        started = subprocess.run([*AS_ROOT, "bash", str(SCRIPT), "start", str(state)], capture_output=True, text=True,
+                                 timeout=300)
         assert started.returncode == 0, started.stdout + started.stderr
         yield state
     finally:
@@ -195,10 +196,16 @@ def test_runtime_above_its_partition_limit_is_named():
 
 
 def test_rule_partition_from_the_profile_settings():
+    """As Snakemake parses them: unevaluated Resources, whose value needs a rule's context (their text is read)."""
+    from snakemake.cli import parse_set_resources
+    from snakemake.resources import Resources
+
     class Settings:
-        overwrite_resources = {"train": {"slurm_partition": "'gpu'"}}
-        default_resources = {"slurm_partition": "cpu"}
+        overwrite_resources = parse_set_resources(["train:slurm_partition=gpu", "theory:mem_mb=1000"])
+        default_resources = Resources.parser_factory(defaults="full", allow_expressions=True)(
+            ["slurm_partition='cpu'", "mem_mb=1000"])
 
     assert rule_partition(Settings(), "train") == "gpu" and rule_partition(Settings(), "score") == "cpu"
+    assert rule_partition(Settings(), "theory") == "cpu"
     Settings.default_resources = None
     assert rule_partition(Settings(), "score") is None

@@ -353,3 +353,15 @@ def test_checkpoints_build_from_their_own_network_config(tmp_path, monkeypatch):
     for name in ("generator", "discriminator"):
         a, b = before[name].state_dict(), after[name].state_dict()
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_resume_with_another_log_interval_says_what_its_first_record_averages(tmp_path):
+    """train.log_every may change on a resume (it does not change the trajectory): the first record then averages
+    another number of steps than its interval, and says how many (steps 3-6 at the new interval 3)."""
+    run = tmp_path / "r"
+    train(toy_cfg(), run, progress=False)
+    (run / "checkpoints" / "step-0000006.pt").unlink()
+    (run / "model.pt").unlink()
+    train(toy_cfg(**{"train.log_every": 3}), run, progress=False)
+    log = {r["step"]: r for r in map(json.loads, (run / "train_log.jsonl").read_text().splitlines())}
+    assert sorted(log) == [2, 6] and log[6]["steps_averaged"] == 4 and "steps_averaged" not in log[2]

@@ -332,7 +332,7 @@ def resolve_run_config(exp: Experiment, dataset: str, arm: str, batch: int, seed
                        train: Optional[Mapping[str, Any]] = None) -> Any:
     """The :class:`act.config.ExperimentConfig` of one run of ``arm``: its config, dataset overrides, batch, seed,
     ``train`` extras."""
-    from act.config import METHOD_NAMES, ExperimentConfig, from_dict, merge_config
+    from act.config import METHOD_NAMES, ExperimentConfig, from_dict, merge_config, refuse_ignored_settings
 
     plan = exp.datasets[dataset]
     spec, where = plan.methods[arm], f"datasets.{dataset}.methods.{arm}"
@@ -349,6 +349,7 @@ def resolve_run_config(exp: Experiment, dataset: str, arm: str, batch: int, seed
         raw = merge_config(raw, {k: v for k, v in spec.items() if k != "base"})
     raw = merge_config(raw, {"train": {"batch_size": int(batch), "seed": int(seed), **dict(train or {})}})
     cfg = from_dict(ExperimentConfig, raw, where=f"{dataset}/{arm}")
+    refuse_ignored_settings(cfg)
     if arm in METHOD_NAMES and cfg.method.name != arm:
         raise ConfigError(f"{where}: its config trains method {cfg.method.name!r}")
     if arm not in METHOD_NAMES and _named_method(spec, exp.base_dir) is None:  # not the default (ct) by oversight

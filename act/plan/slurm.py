@@ -75,14 +75,15 @@ def runtime_problems(requests: Iterable[Tuple[str, float, Optional[str]]], sinfo
 
 def rule_partition(resource_settings, rule: str) -> Optional[str]:
     """The partition the profile sends ``rule``'s jobs to (set-resources, else default-resources), or None for
-    the cluster's default. Read from Snakemake's settings object; anything unexpected there gives None."""
+    the cluster's default. Snakemake holds these as unevaluated Resources (their ``value`` needs a rule's
+    context): their text, ``raw``, is read. Anything unexpected gives None."""
     for source in (getattr(resource_settings, "overwrite_resources", {}).get(rule, {}),
                    getattr(resource_settings, "default_resources", None) or {}):
         try:
             value = source.get("slurm_partition") if isinstance(source, Mapping) else None
-        except Exception:  # noqa: BLE001  Snakemake's Resources mapping may refuse a key it lacks
+            value = getattr(value, "raw", value)
+        except Exception:  # noqa: BLE001  Snakemake's Resources may refuse a key it lacks
             value = None
-        value = getattr(value, "value", value)  # a parsed Resource holds its value
         if isinstance(value, str) and value.strip("'\""):
             return value.strip("'\"")
     return None
