@@ -59,8 +59,6 @@ def check_choice(where: str, value: Any, choices: Tuple[Any, ...]) -> None:
         raise ConfigError(f"unknown {where} {value!r}; choose from {choices}")
 
 
-
-
 def check_range(where: str, value: Any, low: Optional[float] = None, high: Optional[float] = None,
                 low_open: bool = False, high_open: bool = False) -> None:
     """A ConfigError naming the setting unless ``low <= value <= high`` (``*_open``: strict)."""

@@ -12,6 +12,7 @@ This module imports no torch: the workflow reads it to plan.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (Any, ClassVar, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, get_args,
@@ -45,14 +46,19 @@ def literal_choices(tp: Any) -> Optional[Tuple[Any, ...]]:
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def literal_fields(cls: Type[Any]) -> Tuple[Tuple[str, Tuple[Any, ...]], ...]:
+    """(field name, choices) of every field of dataclass ``cls`` typed with a Literal, read once per class (the
+    workflow builds a config for every run)."""
+    hints = get_type_hints(cls)
+    return tuple((f.name, c) for f in dataclasses.fields(cls) if (c := literal_choices(hints[f.name])) is not None)
+
+
 def check_literals(obj: Any, section: str) -> None:
     """Every field of dataclass ``obj`` typed with a Literal holds one of its values, else a ConfigError naming
     ``section.field``, the value and the choices."""
-    hints = get_type_hints(type(obj))
-    for f in dataclasses.fields(obj):
-        choices = literal_choices(hints[f.name])
-        if choices is not None:
-            check_choice(f"{section}.{f.name}", getattr(obj, f.name), choices)
+    for name, choices in literal_fields(type(obj)):
+        check_choice(f"{section}.{name}", getattr(obj, name), choices)
 
 
 @dataclass

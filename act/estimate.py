@@ -313,6 +313,7 @@ def estimate(exp: Any, gpu: GPU, costs: Mapping[Key, Mapping[str, Any]], utiliza
             measured = same_gpu_type(gpu, c.get("device_name")) and bool(sps) and float(sps) > 0
             gpu_s = float(sps) if measured else fps / (peak * util)  # seconds of one GPU per step (global batch)
             images = int(c.get("images_per_step") or batch)
+            wall_h = n_steps * gpu_s / max(1, gpus) / 3600  # one run on its GPUs, ideal data parallelism
             rows.append({
                 "dataset": ds, "method": method, "batch": batch, "seeds": list(plan.seeds), "n_seeds": n_seeds,
                 "precision": peak_label, "peak_tflops": peak / 1e12, "steps": n_steps, "budget_kind": plan.budget_of(method).kind,
@@ -323,9 +324,9 @@ def estimate(exp: Any, gpu: GPU, costs: Mapping[Key, Mapping[str, Any]], utiliza
                 "measured_device": c.get("device_name") if measured else None,
                 "measured_batch_size": c.get("measured_batch_size") if measured else None,
                 "gpu_hours_per_run": n_steps * gpu_s / 3600, "gpu_hours_total": n_steps * gpu_s * n_seeds / 3600,
-                "wall_hours_per_run": n_steps * gpu_s / max(1, gpus) / 3600,
+                "wall_hours_per_run": wall_h,
                 "train_job_minutes": job_minutes, "train_retries": retries,
-                "allocations": allocations(n_steps * gpu_s / max(1, gpus) / 60, job_minutes),
+                "allocations": allocations(60 * wall_h, job_minutes),
                 "images_per_step": images, "images_per_second": images * max(1, gpus) / gpu_s,
                 "flops_source": c.get("_source") or c.get("_file"),
                 "random_lpips_weights": bool(c.get("random_lpips_weights")),
@@ -368,8 +369,8 @@ def assumptions(rows: List[Dict[str, Any]], gpu: GPU, util: float, given: bool) 
                        f"{r['measured_device']}{scaled} (implied utilisation {r['utilization']:.3g}).")
     if any(r["precision"] == "fp32" for r in rows):
         out.append("precision fp32 without train.tf32: CUDA-core fp32 peak, no tensor cores.")
-    out.append("jobs/run = wall h per run / (resources.train.runtime less the 5 minutes of the SLURM profile's "
-               "--signal=TERM@300), rounded up: the training jobs one run takes, "
+    out.append(f"jobs/run = wall h per run / (resources.train.runtime less the {STOP_MINUTES} minutes of the SLURM "
+               f"profile's --signal=TERM@{60 * STOP_MINUTES}), rounded up: the training jobs one run takes, "
                "each resuming from the last one's checkpoint (resources.train.retries: resubmissions allowed; "
                f"unset: the SLURM profile's {TRAIN_RETRIES}).")
     if any(str(r["flops_source"]).startswith("measured") for r in rows):

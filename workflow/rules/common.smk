@@ -158,6 +158,12 @@ REPORTED_AS = " ".join(
 )
 
 
+def requested(rule, field):
+    """{dataset: what its jobs of `rule` ask for}: act.plan.experiment.resource_request, as act estimate reads
+    it (the dataset's `resources:`, else the experiment's, whose schema defaults are filled in)."""
+    return {d: resource_request(config, d, rule, field) for d in PLAN.datasets}
+
+
 def job(rule, field):
     """What a job of `rule` asks for (act.plan.experiment.resource_request, as act estimate reads it; the
     schema's defaults filled in; no GPU when `device: cpu`): a function of the wildcards only where some
@@ -165,7 +171,7 @@ def job(rule, field):
     """
     if field == "gpu" and config["device"] == "cpu":
         return 0  # a CPU experiment asks no scheduler for GPUs, whatever its resources say
-    per_dataset = {d: resource_request(config, d, rule, field) for d in PLAN.datasets}
+    per_dataset = requested(rule, field)
     default = config["resources"][rule][field]
     if all(v == default for v in per_dataset.values()):
         return default
@@ -176,7 +182,7 @@ def retries(rule):
     """`resources.<rule>.retries` (the largest over the datasets; None: Snakemake's --retries). None inside a
     cluster job (--mode remote), where a retry would rerun the job in its own allocation, after the SIGTERM
     that says the allocation is ending."""
-    given = [v for d in PLAN.datasets if (v := resource_request(config, d, rule, "retries")) is not None]
+    given = [v for v in requested(rule, "retries").values() if v is not None]
     return None if workflow.remote_exec or not given else max(given)
 
 
@@ -209,9 +215,7 @@ def check_slurm_time_limits():
             (r, minutes, rule_partition(workflow.resource_settings, r))
             for r in config["resources"]
             if not workflow.is_local(workflow.get_rule(r))  # the bookkeeping runs where Snakemake runs
-            for minutes in {
-                resource_request(config, d, r, "runtime") or config["resources"][r]["runtime"] for d in PLAN.datasets
-            }
+            for minutes in set(requested(r, "runtime").values())
         ],
         read_sinfo(),
     )
