@@ -9,9 +9,10 @@ Each step loads 2B images: B for the generator step, B/2 fakes and B/2 reals for
 discriminator step, which sees the just-updated generator. One EMA: the CT target is
 the network that is evaluated (a separate evaluation EMA is an option).
 
-ACT composes the consistency method (``baselines.ct.ConsistencyTraining``: the generator,
-its target EMA, curriculum and distance) with a discriminator, ``r1_penalty`` and the
-ACT-Aug controller, which its ``after_update`` hook moves once per discriminator step.
+The method (:func:`build_act`) is two phases. "generator": :class:`ACTGeneratorLoss`, which holds
+CT's loss object (``baselines.ct.CTLoss``), then CT's EMA hook. "discriminator":
+:class:`DiscriminatorLoss`, then :class:`AugmentFeed`, which moves the ACT-Aug controller from the
+statistic the loss returns on R1 steps. Both losses augment D's inputs through one :class:`Augment`.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ from torch import nn
 from act import distributed
 from act.augment import AugmentController, ada_augment
 from act.config import LAMBDA_SCHEDULES
-from act.method import Method
+from act.method import Method, Phase, Stats
 from act.networks import build_discriminator
 from act.parametrization import expand_like
 from act.rng import draw_seed
 from act.schedules import karras_sigmas
-from baselines.ct import ConsistencyTraining
+from baselines.ct import CTLoss, Curriculum, consistency_parts
 
 
 def lambda_weight(index: torch.Tensor, num_scales: int, schedule: str, lambda_max: float, w_mid: float) -> torch.Tensor:
@@ -70,137 +71,136 @@ def build_act_discriminator(cfg: Any) -> nn.Module:
     return build_discriminator(preset, **overrides)
 
 
-class ACTMethod(Method):
-    """Consistency training plus a sigma-conditioned discriminator on clean images."""
+class LambdaWeight:
+    """w(i) of a config's lambda schedule (:func:`lambda_weight`); lambda_i = lambda_max w(i)."""
 
-    phases = ("generator", "discriminator")
-    images_per_step_factor = 2
+    def __init__(self, m: Any) -> None:
+        self.schedule, self.lambda_max, self.w_mid = m.lambda_schedule, m.lambda_max, m.w_mid
 
-    def __init__(self, cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0, world_size: int = 1) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.mcfg = m = cfg.method
-        self.ct = ConsistencyTraining(cfg, data_shape, num_classes)  # built first: the seeded initial weights
-        self.networks["generator"] = self.ct.networks["generator"]
-        self.averaged = self.ct.averaged  # one dict: the CT target (and an evaluation EMA) are ACT's
-        self.networks["discriminator"] = build_act_discriminator(cfg)
-        self.regularizer_interval = m.r1_interval
-        self.world_size = world_size
-        self.augment_on = m.augment and len(data_shape) == 3
+    def __call__(self, index: torch.Tensor, num_scales: int) -> torch.Tensor:
+        return lambda_weight(index, num_scales, self.schedule, self.lambda_max, self.w_mid)
+
+
+class Augment:
+    """ACT-Aug on D's inputs, reals and fakes alike, at the controller's probability p. The official code
+    resamples every input through its filtered path even at p = 0 ("official"); "simple" passes them
+    through untouched at p = 0. Off (the identity, drawing nothing) unless ``method.augment`` and images."""
+
+    def __init__(self, m: Any, data_shape: Tuple[int, ...]) -> None:
+        self.on = m.augment and len(data_shape) == 3
+        self.pipeline, self.fidelity = m.augment_pipeline, m.augment_fidelity
         self.controller = AugmentController(
             m.augment_threshold if m.augment_mode == "r1_ema" else None, mode=m.augment_mode, interval=m.r1_interval
         )
-        self._signal: Optional[Tuple[float, int]] = None  # (controller input, images it covers), set on R1 steps
 
-    def to(self, device: torch.device) -> "ACTMethod":
-        self.ct.to(device)
-        self.networks["generator"] = self.ct.networks["generator"]
-        self.networks["discriminator"] = self.networks["discriminator"].to(device)
-        return self
-
-    def betas(self, phase: str, default: Tuple[float, float]) -> Tuple[float, float]:
-        return self.mcfg.g_betas if phase == "generator" else self.mcfg.d_betas
-
-    def lr(self, phase: str, default: float) -> float:
-        return self.mcfg.d_lr if phase == "discriminator" and self.mcfg.d_lr is not None else default
-
-    def num_scales(self, step: int) -> int:
-        return self.ct.num_scales(step)
-
-    # -- helpers --------------------------------------------------------------------------------
-    def _augment(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """ACT-Aug on D's inputs (reals and fakes alike). The official code resamples every input through
-        its filtered path even at p = 0 ("official"); "simple" passes them through untouched at p = 0."""
-        m = self.mcfg
-        if not self.augment_on or (self.controller.p == 0.0 and m.augment_fidelity == "simple"):
+    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        if not self.on or (self.controller.p == 0.0 and self.fidelity == "simple"):
             return x
         seed = draw_seed(generator)
-        return ada_augment(x, self.controller.p, torch.Generator().manual_seed(seed), transforms=m.augment_pipeline,
-                           fidelity=m.augment_fidelity)
+        return ada_augment(x, self.controller.p, torch.Generator().manual_seed(seed), transforms=self.pipeline,
+                           fidelity=self.fidelity)
 
-    def _weight(self, index: torch.Tensor, num_scales: int) -> torch.Tensor:
-        m = self.mcfg
-        return lambda_weight(index, num_scales, m.lambda_schedule, m.lambda_max, m.w_mid)
 
-    def _draw(self, x0: torch.Tensor, num_scales: int, generator: torch.Generator):
-        """Index i in {1..N-1} (the official train_time_sampler), its sigma, and x0 + sigma z."""
-        device = x0.device
-        idx = torch.randint(1, num_scales, (x0.shape[0],), generator=generator, device=generator.device).to(device)
-        sigma = karras_sigmas(num_scales, self.cfg.noise.sigma_min, self.cfg.noise.sigma_max, self.cfg.noise.rho)
-        sigma = sigma.to(device=device, dtype=torch.float32)[idx]
-        z = torch.randn(x0.shape, generator=generator, device=generator.device, dtype=x0.dtype).to(device)
-        return idx, sigma, x0 + expand_like(sigma, x0) * z
+class ACTGeneratorLoss:
+    """``(1 - lambda_i) L_CT + lambda_i softplus(-D(A(f_theta(x_{sigma_i}, sigma_i)), sigma_i))``, CT's draws shared."""
 
-    # -- losses ---------------------------------------------------------------------------------
-    def loss(self, phase, x, labels, *, step, generator):
-        b = x.shape[0] // 2
-        n = self.num_scales(step)
-        if phase == "generator":
-            return self._generator_loss(x[:b], None if labels is None else labels[:b], n, generator)
-        elif phase == "discriminator":
-            return self._discriminator_loss(x[b:], None if labels is None else labels[b:], n, step, generator)
-        else:
-            raise ValueError(f"ACT has no phase {phase!r}")
+    def __init__(self, ct: CTLoss, weight: LambdaWeight, augment: Augment) -> None:
+        self.ct, self.weight, self.augment = ct, weight, augment
 
-    def _generator_loss(self, x0, labels, n, generator):
-        t = self.ct.consistency.terms(self.networks["generator"], self.ct.target_network(), x0, labels,
-                                      num_scales=n, generator=generator)
-        lam = (self.mcfg.lambda_max * self._weight(t.index, n)).to(t.loss.dtype)  # (B,)
-        logits = self.networks["discriminator"](self._augment(t.student, generator), t.sigma, labels)  # (B,)
+    def __call__(self, nets, x0, labels, *, step, generator) -> Tuple[torch.Tensor, Stats]:
+        n = self.ct.curriculum.num_scales(step)
+        t = self.ct.terms(nets, x0, labels, num_scales=n, generator=generator)
+        lam = (self.weight.lambda_max * self.weight(t.index, n)).to(t.loss.dtype)  # (B,)
+        logits = nets["discriminator"](self.augment(t.student, generator), t.sigma, labels)  # (B,)
         adv = F.softplus(-logits.float())
         loss = (1 - lam) * t.loss.float() + lam * adv
         # logged values stay device tensors: the loop reads them at log steps only
         return loss, {"loss_ct": t.loss.detach().float().mean(), "loss_adv": adv.detach().mean(), "lambda": lam.float().mean()}
 
-    def _discriminator_loss(self, x, labels, n, step, generator):
-        """lambda_max E[w_j softplus(D(A(fake))) + w_l softplus(-D(A(real)))], plus R1 on its steps."""
-        m = self.mcfg
+
+class DiscriminatorLoss:
+    """lambda_max E[w_j softplus(D(A(fake))) + w_l softplus(-D(A(real)))], plus R1 every ``r1_interval`` steps.
+
+    Its slice of the batch: B/2 images to noise and pass through the just-updated online generator (fakes),
+    B/2 reals. On R1 steps with augmentation on, the statistic ``_augment_signal`` (the controller's input and
+    the images it covers) goes to the phase's hook."""
+
+    def __init__(self, m: Any, noise: Any, curriculum: Curriculum, weight: LambdaWeight, augment: Augment) -> None:
+        self.m, self.curriculum, self.weight, self.augment = m, curriculum, weight, augment
+        self.sigma_min, self.sigma_max, self.rho = noise.sigma_min, noise.sigma_max, noise.rho
+
+    def draw(self, x0: torch.Tensor, num_scales: int, generator: torch.Generator):
+        """Index i in {1..N-1} (the official train_time_sampler), its sigma, and x0 + sigma z."""
+        device = x0.device
+        idx = torch.randint(1, num_scales, (x0.shape[0],), generator=generator, device=generator.device).to(device)
+        sigma = karras_sigmas(num_scales, self.sigma_min, self.sigma_max, self.rho)
+        sigma = sigma.to(device=device, dtype=torch.float32)[idx]
+        z = torch.randn(x0.shape, generator=generator, device=generator.device, dtype=x0.dtype).to(device)
+        return idx, sigma, x0 + expand_like(sigma, x0) * z
+
+    def __call__(self, nets, x, labels, *, step, generator) -> Tuple[torch.Tensor, Stats]:
+        m = self.m
+        n = self.curriculum.num_scales(step)
         h = x.shape[0] // 2
         fake_x0, real = x[:h], x[h:]
         fake_labels, real_labels = (None, None) if labels is None else (labels[:h], labels[h:])
-        D = self.networks["discriminator"]
-        j, sigma_j, x_noisy = self._draw(fake_x0, n, generator)
+        D = nets["discriminator"]
+        j, sigma_j, x_noisy = self.draw(fake_x0, n, generator)
         with torch.no_grad():  # the just-updated online generator
-            fake = self.networks["generator"](x_noisy, sigma_j, fake_labels)
-        l, sigma_l, _ = self._draw(real, n, generator)
-        w_j, w_l = self._weight(j, n), self._weight(l, n)
-        d_fake = D(self._augment(fake.detach(), generator), sigma_j, fake_labels).float()
+            fake = nets["generator"](x_noisy, sigma_j, fake_labels)
+        l, sigma_l, _ = self.draw(real, n, generator)
+        w_j, w_l = self.weight(j, n), self.weight(l, n)
+        d_fake = D(self.augment(fake.detach(), generator), sigma_j, fake_labels).float()
         r1_step = m.r1_gamma > 0 and step % m.r1_interval == 0
-        real_in = self._augment(real, generator).detach().requires_grad_(r1_step)
+        real_in = self.augment(real, generator).detach().requires_grad_(r1_step)
         with D.twice_differentiable() if r1_step else contextlib.nullcontext():  # R1 differentiates it again
             d_real = D(real_in, sigma_l, real_labels).float()
         per_pair = w_j * F.softplus(d_fake) + w_l * F.softplus(-d_real)  # (B/2,): mean = E_fake + E_real
-        logs = {"loss_d_fake": F.softplus(d_fake).detach().mean(), "loss_d_real": F.softplus(-d_real).detach().mean()}
+        stats = {"loss_d_fake": F.softplus(d_fake).detach().mean(), "loss_d_real": F.softplus(-d_real).detach().mean()}
         if r1_step:
             r1 = r1_penalty(d_real, real_in, m.r1_gamma, w_l)
             per_pair = per_pair + r1
-            logs["r1"] = r1.detach().mean()  # the controller's input: before the lambda_max factor
-            if self.augment_on:  # the controller runs on the host: one synchronisation per R1 step (as ADA's)
-                signal = float(logs["r1"] if m.augment_mode == "r1_ema" else torch.sign(d_real.detach()).mean())
-                self._signal = (signal, 2 * 2 * h)  # 2B images per step per process
-        return m.lambda_max * per_pair, logs
+            stats["r1"] = r1.detach().mean()  # the controller's input: before the lambda_max factor
+            if self.augment.on:
+                signal = stats["r1"] if m.augment_mode == "r1_ema" else torch.sign(d_real.detach()).mean()
+                stats["_augment_signal"] = (signal, 2 * 2 * h)  # 2B images per step per process
+        return m.lambda_max * per_pair, stats
 
-    def after_update(self, phase: str, step: int) -> Optional[Dict[str, float]]:
-        if phase == "generator":
-            return self.ct.after_update(phase, step)
-        if self._signal is not None:  # an R1 step: the controller moves p for the steps that follow
-            signal, images = self._signal
-            self._signal = None
+
+class AugmentFeed:
+    """The discriminator phase's hook: an R1 step's statistic moves the controller's p for the steps that follow."""
+
+    def __init__(self, augment: Augment, discriminator: nn.Module, world_size: int) -> None:
+        self.controller, self.discriminator, self.world_size = augment.controller, discriminator, world_size
+
+    def __call__(self, step: int, stats: Stats) -> Stats:
+        if "_augment_signal" in stats:
+            signal, images = stats["_augment_signal"]
+            signal = float(signal)  # the controller runs on the host: one synchronisation per R1 step (as ADA's)
             # every process takes the same p (the official code lets them drift apart)
             if self.world_size > 1:
-                signal = distributed.all_reduce_mean([signal], next(self.networks["discriminator"].parameters()).device)[0]
+                device = next(self.discriminator.parameters()).device
+                signal = distributed.all_reduce_mean([signal], device)[0]
             self.controller.update(signal, images * self.world_size)
         return {"aug_p": float(self.controller.p)}
 
-    def scalars(self, step: int) -> Dict[str, float]:
-        return self.ct.scalars(step)
 
-    def sampling_network(self) -> nn.Module:
-        return self.ct.sampling_network()
+def build_act(cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0, world_size: int = 1) -> Method:
+    """Consistency training plus a sigma-conditioned discriminator on clean images (docs/METHOD.md s.4).
 
-    def extra_state(self) -> Dict[str, Any]:
-        return {"augment": self.controller.state_dict()}
-
-    def load_extra_state(self, state: Dict[str, Any]) -> None:
-        if "augment" in state:
-            self.controller.load_state_dict(state["augment"])
+    Each step loads 2B images: the first B for the generator phase, the next B for the discriminator's.
+    RAdam betas: ``method.g_betas`` and ``method.d_betas``; the discriminator's lr ``method.d_lr`` (default
+    the training config's lr)."""
+    m = cfg.method
+    ct = consistency_parts(cfg, data_shape)  # the generator first: the seeded initial weights
+    networks = {**ct.networks, "discriminator": build_act_discriminator(cfg)}
+    weight, augment = LambdaWeight(m), Augment(m, data_shape)
+    phases = [
+        Phase("generator", ACTGeneratorLoss(ct.term, weight, augment), cfg.train.lr, m.g_betas, part=(0, 2),
+              after=ct.averaging),
+        Phase("discriminator", DiscriminatorLoss(m, cfg.noise, ct.curriculum, weight, augment),
+              m.d_lr if m.d_lr is not None else cfg.train.lr, m.d_betas, part=(1, 2),
+              after=AugmentFeed(augment, networks["discriminator"], world_size)),
+    ]
+    return Method(m.name, networks, ct.averaged, phases, ct.sampling, scalars=ct.curriculum.scalars,
+                  state={"augment": augment.controller}, modules=ct.modules, regularizer_interval=m.r1_interval)

@@ -1,73 +1,117 @@
-"""What a training recipe is, to the shared training loop: networks, phases, losses.
+"""What a training recipe is, to the shared training loop: networks, loss objects and a phase table.
 
-A method owns its trained networks (one optimiser each, stepped in ``phases``
-order every step), its averaged copies (target network, evaluation EMA), and a
-per-phase loss returning per-sample values; the loop reduces, back-propagates,
-steps and logs. CT and iCT (one phase) are two configurations of
-``baselines.ct.ConsistencyTraining``; ACT (two phases: generator, then
-discriminator) composes it. ``act.registry.build_method`` picks the implementation.
+A method is data, built by one function per method (``act.registry.METHODS``): the networks it
+trains (one optimiser each), their averaged copies (target network, evaluation EMA), and its
+phases, stepped in order every training step. A phase names the network it trains, its loss
+object, its optimiser's settings, the slice of the step's batch it reads and a hook run after its
+optimiser step (EMA updates, the augmentation controller). The loop (``act.train.train_step``)
+knows no method: it runs the phases.
+
+A loss object is called ``loss(nets, x, labels, *, step, generator)`` with every network by name
+and returns per-sample values (B,) and a dict of statistics: 0-d device tensors or numbers, logged
+by the loop. A statistic whose name starts with ``_`` is for the phase's hook only (never logged).
+
+CT and iCT (one phase) are two configurations of ``baselines.ct``; ACT (``act.adversarial``:
+generator, then discriminator) composes CT's loss with its adversarial losses.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
 
+Stats = Dict[str, Any]
+LossFn = Callable[..., Tuple[torch.Tensor, Stats]]  # loss(nets, x, labels, *, step, generator)
+AfterHook = Callable[[int, Stats], Optional[Stats]]  # after(step, the loss's statistics) -> values to log
 
+
+@dataclass
+class Phase:
+    """One optimiser step of a training step."""
+
+    name: str  # the network it trains; its optimiser's and scaler's key in checkpoints
+    loss: LossFn
+    lr: float
+    betas: Tuple[float, float]
+    part: Tuple[int, int] = (0, 1)  # (i, n): the i-th of n equal slices of the step's batch (ACT loads 2B)
+    after: Optional[AfterHook] = None
+
+    def take(self, x: torch.Tensor, labels: Optional[torch.Tensor]) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        i, n = self.part
+        if n == 1:
+            return x, labels
+        size = x.shape[0] // n
+        part = slice(i * size, (i + 1) * size)
+        return x[part], None if labels is None else labels[part]
+
+
+def logged(stats: Stats) -> Stats:
+    """The statistics the loop logs: all but the hooks' own (names starting with ``_``)."""
+    return {k: v for k, v in stats.items() if not k.startswith("_")}
+
+
+@dataclass
 class Method:
-    """Base class; subclasses set ``networks``, ``averaged``, ``phases`` and implement ``loss``."""
-
-    phases: Tuple[str, ...] = ("generator",)
-    images_per_step_factor: int = 1  # ACT loads 2B images per step
+    name: str
+    networks: Dict[str, nn.Module]  # trained, one optimiser each, in phase order
+    averaged: Dict[str, nn.Module]  # averaged copies (target network, evaluation EMA)
+    phases: List[Phase]
+    sampling: str  # the network evaluated and sampled: a key of ``averaged`` or ``networks``
+    scalars: Callable[[int], Stats] = lambda step: {}  # schedule values logged each interval (N(k), mu(k))
+    state: Dict[str, Any] = field(default_factory=dict)  # objects with state_dict beyond weights (controllers)
+    modules: List[nn.Module] = field(default_factory=list)  # other modules to place on the device (LPIPS)
     compilable: Tuple[str, ...] = ("generator",)  # networks train.compile may torch.compile
     # Steps after which the cost of a step repeats; the first of each period costs more (ACT's lazy R1).
     # 0: every step costs the same. act.cost averages the FLOPs over one period.
     regularizer_interval: int = 0
 
-    def __init__(self) -> None:
-        self.networks: Dict[str, nn.Module] = {}
-        self.averaged: Dict[str, nn.Module] = {}
+    def __post_init__(self) -> None:
+        assert [p.name for p in self.phases] == list(self.networks), "one phase per trained network, in order"
 
-    def betas(self, phase: str, default: Tuple[float, float]) -> Tuple[float, float]:
-        """RAdam betas of a phase's optimiser; the training config's unless the method fixes them."""
-        return default
+    @property
+    def nets(self) -> Dict[str, nn.Module]:
+        """Every network by name, as loss objects receive them."""
+        return {**self.networks, **self.averaged}
 
-    def lr(self, phase: str, default: float) -> float:
-        """Learning rate of a phase's optimiser; the training config's unless the method sets one."""
-        return default
+    @property
+    def images_per_step_factor(self) -> int:
+        """Images loaded per training step, in units of train.batch_size (ACT: 2)."""
+        return max(p.part[1] for p in self.phases)
 
-    def loss(
-        self, phase: str, x: torch.Tensor, labels: Optional[torch.Tensor], *, step: int, generator: torch.Generator
-    ) -> Tuple[torch.Tensor, Dict[str, float]]:
-        """Per-sample losses (B,) of ``phase`` and scalars to log."""
-        raise NotImplementedError
+    def phase(self, name: str) -> Phase:
+        for p in self.phases:
+            if p.name == name:
+                return p
+        raise ValueError(f"{self.name} has no phase {name!r}")
 
-    def after_update(self, phase: str, step: int) -> Optional[Dict[str, float]]:
-        """Called after the optimiser step of ``phase`` (EMA updates, controllers); may return scalars to log."""
-        return None
-
-    def scalars(self, step: int) -> Dict[str, float]:
-        """Schedule values logged each interval (N(k), mu(k), ...)."""
-        return {}
+    def loss(self, phase: str, x: torch.Tensor, labels: Optional[torch.Tensor], *, step: int,
+             generator: torch.Generator) -> Tuple[torch.Tensor, Stats]:
+        """The phase's loss on its slice of the step's batch ``x``."""
+        p = self.phase(phase)
+        return p.loss(self.nets, *p.take(x, labels), step=step, generator=generator)
 
     def sampling_network(self) -> nn.Module:
-        """The network that is evaluated and sampled."""
-        raise NotImplementedError
+        return self.nets[self.sampling]
 
     def to(self, device: torch.device) -> "Method":
         for group in (self.networks, self.averaged):
             for k in group:
                 group[k] = group[k].to(device)
+        for module in self.modules:
+            module.to(device)
         return self
 
     def extra_state(self) -> Dict[str, Any]:
         """Method state beyond weights (augmentation controllers), for checkpoints."""
-        return {}
+        return {k: v.state_dict() for k, v in self.state.items()}
 
     def load_extra_state(self, state: Dict[str, Any]) -> None:
-        pass
+        for k, v in self.state.items():
+            if k in state:
+                v.load_state_dict(state[k])
 
 
 def set_trainable(method: Method, phase: str) -> None:

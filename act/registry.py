@@ -1,30 +1,37 @@
-"""Method name -> implementation: the one place that maps a config's method to the class that trains it.
+"""Method name -> (config dataclass, builder): the one place that maps a config's method to what trains it.
 
-The names and their config dataclasses are ``act.config.METHOD_CONFIGS``; CT and iCT are one
-implementation (``baselines.ct.ConsistencyTraining``) under two configurations.
+A builder returns an ``act.method.Method`` (networks, loss objects, phase table). CT and iCT are one
+builder (``baselines.ct.build_consistency``) under two configurations. The config dataclasses live in
+``act.config`` (``METHOD_CONFIGS``, which the workflow reads without importing torch); this table is
+checked against it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple, Type
+from typing import Any, Callable, Dict, Tuple, Type
 
-from act.adversarial import ACTMethod, act_discriminator_spec
-from act.config import METHOD_CONFIGS, generator_overrides
+from act.adversarial import act_discriminator_spec, build_act
+from act.config import METHOD_CONFIGS, ACTConfig, CTConfig, ICTConfig, generator_overrides
 from act.errors import ConfigError
 from act.method import Method
-from baselines.ct import ConsistencyTraining
+from baselines.ct import build_consistency
 
-IMPLEMENTATIONS: Dict[str, Type[Method]] = {"ct": ConsistencyTraining, "ict": ConsistencyTraining, "act": ACTMethod}
-assert set(IMPLEMENTATIONS) == set(METHOD_CONFIGS), "every method name needs a config and an implementation"
+Builder = Callable[..., Method]  # builder(cfg, data_shape, num_classes=0, world_size=1)
+METHODS: Dict[str, Tuple[Type[CTConfig], Builder]] = {
+    "ct": (CTConfig, build_consistency),
+    "ict": (ICTConfig, build_consistency),
+    "act": (ACTConfig, build_act),
+}
+assert {k: v[0] for k, v in METHODS.items()} == METHOD_CONFIGS, "act.config.METHOD_CONFIGS disagrees with METHODS"
 
 
 def build_method(cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0, world_size: int = 1) -> Method:
     """The method of an ExperimentConfig, networks built on the CPU; ``world_size``: processes training it."""
     name = cfg.method.name
-    if name not in IMPLEMENTATIONS:
-        raise ConfigError(f"unknown method {name!r}; choose from {sorted(IMPLEMENTATIONS)}")
+    if name not in METHODS:
+        raise ConfigError(f"unknown method {name!r}; choose from {sorted(METHODS)}")
     check_data_fits(cfg, data_shape, num_classes)
-    return IMPLEMENTATIONS[name](cfg, data_shape=data_shape, num_classes=num_classes, world_size=world_size)
+    return METHODS[name][1](cfg, data_shape, num_classes=num_classes, world_size=world_size)
 
 
 def check_data_fits(cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0) -> None:
@@ -33,7 +40,7 @@ def check_data_fits(cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0)
     from act.networks.build import config_data_shape, resolve_discriminator_config, resolve_generator_config
 
     nets = {"model.preset": resolve_generator_config(cfg.model.preset, **generator_overrides(cfg))}
-    if "discriminator" in IMPLEMENTATIONS[cfg.method.name].phases:
+    if isinstance(cfg.method, ACTConfig):  # a method that trains a discriminator
         preset, overrides = act_discriminator_spec(cfg)
         nets["model.discriminator"] = resolve_discriminator_config(preset, **overrides)
     shape = tuple(int(n) for n in data_shape)

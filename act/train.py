@@ -36,7 +36,7 @@ from act.config import ExperimentConfig, save_config, to_dict
 from act.data import build_dataset
 from act.devices import resolve_device
 from act.errors import ConfigError, InputError, UserError
-from act.method import Method, set_trainable
+from act.method import Method, logged, set_trainable
 from act.provenance import provenance, write_json_atomic
 from act.registry import build_method
 from act.resume import choose_checkpoint, clear_run, run_signature, truncate_log
@@ -136,40 +136,42 @@ def to_layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
 
 
 def build_optimizers(method: Method, tc: Any, device: torch.device) -> Tuple[Dict[str, torch.optim.Optimizer], Dict[str, Any]]:
-    """One RAdam (constant lr, no weight decay) and one GradScaler per trained network.
+    """One RAdam (constant lr, no weight decay; the phase's lr and betas) and one GradScaler per phase.
 
     ``tc.compile_optimizer``: torch has fused kernels for Adam(W), SGD and Adagrad but not RAdam, so the
     fused path is a torch.compile'd ``step`` (inductor fuses the foreach update into a few kernels).
     The step's maths is unchanged; the first step pays the compilation."""
     optimizers = {
-        name: torch.optim.RAdam(net.parameters(), lr=method.lr(name, tc.lr), betas=method.betas(name, tc.betas),
-                                weight_decay=0.0, foreach=True)  # CPU too: its default is a per-tensor loop
-        for name, net in method.networks.items()
+        phase.name: torch.optim.RAdam(method.networks[phase.name].parameters(), lr=phase.lr, betas=phase.betas,
+                                      weight_decay=0.0, foreach=True)  # CPU too: its default is a per-tensor loop
+        for phase in method.phases
     }
     if getattr(tc, "compile_optimizer", False):
         for opt in optimizers.values():
             opt.step = torch.compile(opt.step, fullgraph=False)  # GradScaler.step(opt) calls it
     use_scaler = tc.precision == "fp16" and device.type == "cuda"
-    scalers = {name: torch.amp.GradScaler(device.type, enabled=use_scaler) for name in method.networks}
+    scalers = {phase.name: torch.amp.GradScaler(device.type, enabled=use_scaler) for phase in method.phases}
     return optimizers, scalers
 
 
 def train_step(method: Method, optimizers: Dict[str, Any], scalers: Dict[str, Any], x: torch.Tensor,
                labels: Optional[torch.Tensor], step: int, generator: torch.Generator, device: torch.device,
                precision: str, deferred: Optional[Dict[str, torch.Tensor]] = None) -> Dict[str, Any]:
-    """One training step: for each phase, loss -> backward -> gradient all-reduce -> optimiser step -> EMA.
+    """One training step: for each phase, loss -> backward -> gradient all-reduce -> optimiser step -> its hook.
 
     Returns the logged values, 0-d device tensors or numbers (read them at log steps: reading is a host
     synchronisation). ``deferred`` None checks the loss and gradients are finite now (one synchronisation per
     phase; a divergence names its exact step); a dict instead collects a per-phase device flag "something was
     not finite" for the caller to read at its log steps (``train.sync: log``)."""
     logs: Dict[str, Any] = {}
-    for phase in method.phases:
+    for spec in method.phases:
+        phase = spec.name
         set_trainable(method, phase)
         opt = optimizers[phase]
         opt.zero_grad(set_to_none=True)
         with _autocast(device, precision):
-            losses, phase_logs = method.loss(phase, x, labels, step=step, generator=generator)
+            losses, stats = spec.loss(method.nets, *spec.take(x, labels), step=step, generator=generator)
+        phase_logs = logged(stats)
         loss = losses.float().mean()
         finite = torch.isfinite(loss)
         if deferred is None:
@@ -189,7 +191,8 @@ def train_step(method: Method, optimizers: Dict[str, Any], scalers: Dict[str, An
         scalers[phase].step(opt)
         scalers[phase].update()
         logs.update(phase_logs)
-        logs.update(method.after_update(phase, step) or {})
+        if spec.after is not None:
+            logs.update(spec.after(step, stats) or {})
     return logs
 
 
@@ -197,7 +200,6 @@ def training_state(method: Method, optimizers, scalers, step: int, cfg: Experime
                    log_accum: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Everything a checkpoint holds; ``log_accum``: the log's running sums since its last record (this
     process's), so a resumed run's next record averages the same steps as an uninterrupted one's."""
-    sampling = [k for k, v in method.averaged.items() if v is method.sampling_network()]
     return {
         "step": step,
         "config": to_dict(cfg),
@@ -208,7 +210,7 @@ def training_state(method: Method, optimizers, scalers, step: int, cfg: Experime
         "network_configs": {k: dict(v.network_config) for k, v in method.networks.items()
                             if hasattr(v, "network_config")},
         "averaged": {k: v.state_dict() for k, v in method.averaged.items()},
-        "sampling_network": sampling[0] if sampling else "generator",
+        "sampling_network": method.sampling,
         "optimizers": {k: v.state_dict() for k, v in optimizers.items()},
         "scalers": {k: v.state_dict() for k, v in scalers.items()},
         "method_state": method.extra_state(),

@@ -6,90 +6,125 @@ curriculum N(k), the upper grid index uniform, weight 1, LPIPS. iCT (Song & Dhar
 lognormal indices, weight 1 / (sigma_hi - sigma_lo), pseudo-Huber, an EMA for sampling.
 The fields of ``act.config.CTConfig`` choose among these (``ICTConfig`` holds iCT's
 values); one noise z and one dropout mask serve the student and teacher passes.
+
+The method is one phase, "generator": the loss object :class:`CTLoss` and the hook
+:class:`AveragedCopies` (the EMA updates). ACT (``act.adversarial``) builds on :func:`consistency_parts`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 import torch
 from torch import nn
 
 from act.config import generator_overrides
-from act.consistency import ConsistencyLoss
+from act.consistency import ConsistencyLoss, ConsistencyTerms
 from act.distances import build_distance
 from act.ema import ema_copy, ema_update
-from act.method import Method
+from act.method import Method, Phase, Stats
 from act.networks import build_generator
 from act.schedules import ct_ema_decay, ct_num_scales, ict_num_scales
 
 
-class ConsistencyTraining(Method):
-    """One generator, its teacher (an EMA copy, or itself) and optionally an evaluation EMA."""
+class Curriculum:
+    """N(k), the grid's size at step k, and mu(k), the target EMA's decay (``act.config.CTConfig``)."""
 
-    def __init__(self, cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0, world_size: int = 1) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.mcfg = m = cfg.method
-        self.total_steps = cfg.train.steps
-        self.networks["generator"] = build_generator(cfg.model.preset, **generator_overrides(cfg))
-        if m.target == "ema":
-            self.averaged["target"] = ema_copy(self.networks["generator"])
-        if m.eval_ema is not None:
-            self.averaged["eval_ema"] = ema_copy(self.networks["generator"])
-        self.distance = build_distance(m.distance, data_shape, huber_c=m.huber_c, lpips_weights=m.lpips_weights,
-                                       lpips_resize=m.lpips_resize, lpips_pooling=m.lpips_pooling)
-        self.consistency = ConsistencyLoss(
-            self.distance, cfg.noise.sigma_min, cfg.noise.sigma_max, cfg.noise.rho,
-            index_sampling=m.index_sampling, weighting=m.weighting, p_mean=m.p_mean, p_std=m.p_std,
-            clip_target=m.clip_target,
-        )
-
-    def to(self, device: torch.device) -> "ConsistencyTraining":
-        super().to(device)
-        if isinstance(self.distance, nn.Module):
-            self.distance.to(device)
-        return self
+    def __init__(self, m: Any, total_steps: int) -> None:
+        self.m, self.total_steps = m, total_steps
 
     def num_scales(self, step: int) -> int:
-        m = self.mcfg
+        m = self.m
         if m.curriculum == "doubling":
             return ict_num_scales(step, self.total_steps, m.s0, m.s1)
         return ct_num_scales(step, self.total_steps, m.s0, m.s1, m.curriculum)
 
     def target_decay(self, step: int) -> float:
-        return ct_ema_decay(self.num_scales(step), self.mcfg.s0, self.mcfg.mu0, self.mcfg.ema_schedule)
+        return ct_ema_decay(self.num_scales(step), self.m.s0, self.m.mu0, self.m.ema_schedule)
 
-    def target_network(self) -> nn.Module:
-        # iCT's online teacher: the student itself, whose output the loss takes under no_grad (stop-gradient)
-        return self.averaged["target"] if self.mcfg.target == "ema" else self.networks["generator"]
-
-    def loss(self, phase, x, labels, *, step, generator):
-        if phase != "generator":
-            raise ValueError(f"{type(self).__name__} has no phase {phase!r}")
-        loss = self.consistency(
-            self.networks["generator"], self.target_network(), x, labels,
-            num_scales=self.num_scales(step), generator=generator,
-        )
-        return loss, {"loss_ct": loss.detach().mean()}  # a device tensor: no host sync
-
-    def after_update(self, phase: str, step: int) -> None:
-        if phase != "generator":
-            return None
-        gen = self.networks["generator"]
-        if "target" in self.averaged:
-            ema_update(self.averaged["target"], gen, self.target_decay(step))
-        if "eval_ema" in self.averaged:
-            ema_update(self.averaged["eval_ema"], gen, self.mcfg.eval_ema)
-        return None
-
-    def scalars(self, step: int) -> Dict[str, float]:
-        out: Dict[str, float] = {"num_scales": self.num_scales(step)}
-        if self.mcfg.target == "ema":
+    def scalars(self, step: int) -> Stats:
+        """Logged each interval: N(k), and mu(k) when the teacher is an EMA."""
+        out: Stats = {"num_scales": self.num_scales(step)}
+        if self.m.target == "ema":
             out["ema_decay"] = self.target_decay(step)
         return out
 
-    def sampling_network(self) -> nn.Module:
+
+class CTLoss:
+    """The CT loss object: the student ``generator`` against its teacher at N(step) scales."""
+
+    def __init__(self, consistency: ConsistencyLoss, curriculum: Curriculum) -> None:
+        self.consistency, self.curriculum = consistency, curriculum
+
+    @staticmethod
+    def teacher(nets: Dict[str, nn.Module]) -> nn.Module:
+        # iCT's online teacher: the student itself, whose output the loss takes under no_grad (stop-gradient)
+        return nets["target"] if "target" in nets else nets["generator"]
+
+    def terms(self, nets: Dict[str, nn.Module], x: torch.Tensor, labels: Optional[torch.Tensor], *,
+              num_scales: int, generator: torch.Generator) -> ConsistencyTerms:
+        return self.consistency.terms(nets["generator"], self.teacher(nets), x, labels, num_scales=num_scales,
+                                      generator=generator)
+
+    def __call__(self, nets, x, labels, *, step, generator) -> Tuple[torch.Tensor, Stats]:
+        n = self.curriculum.num_scales(step)
+        loss = self.terms(nets, x, labels, num_scales=n, generator=generator).loss
+        return loss, {"loss_ct": loss.detach().mean()}  # a device tensor: no host sync
+
+
+class AveragedCopies:
+    """The generator phase's hook: the target EMA at mu(k) and the evaluation EMA at its constant decay."""
+
+    def __init__(self, networks: Dict[str, nn.Module], averaged: Dict[str, nn.Module], curriculum: Curriculum,
+                 eval_decay: Optional[float]) -> None:
+        self.networks, self.averaged, self.curriculum, self.eval_decay = networks, averaged, curriculum, eval_decay
+
+    def __call__(self, step: int, stats: Stats) -> None:
+        gen = self.networks["generator"]
+        if "target" in self.averaged:
+            ema_update(self.averaged["target"], gen, self.curriculum.target_decay(step))
         if "eval_ema" in self.averaged:
-            return self.averaged["eval_ema"]
-        return self.averaged.get("target", self.networks["generator"])
+            ema_update(self.averaged["eval_ema"], gen, self.eval_decay)
+
+
+class ConsistencyParts(NamedTuple):
+    networks: Dict[str, nn.Module]
+    averaged: Dict[str, nn.Module]
+    curriculum: Curriculum
+    term: CTLoss
+    averaging: AveragedCopies
+    sampling: str
+    modules: list
+
+
+def consistency_parts(cfg: Any, data_shape: Tuple[int, ...]) -> ConsistencyParts:
+    """The generator (built first: the seeded initial weights), its teacher and evaluation EMA, the curriculum,
+    the CT loss object and the EMA hook of a CT, iCT or ACT config."""
+    m = cfg.method
+    networks = {"generator": build_generator(cfg.model.preset, **generator_overrides(cfg))}
+    averaged: Dict[str, nn.Module] = {}
+    if m.target == "ema":
+        averaged["target"] = ema_copy(networks["generator"])
+    if m.eval_ema is not None:
+        averaged["eval_ema"] = ema_copy(networks["generator"])
+    distance = build_distance(m.distance, data_shape, huber_c=m.huber_c, lpips_weights=m.lpips_weights,
+                              lpips_resize=m.lpips_resize, lpips_pooling=m.lpips_pooling)
+    consistency = ConsistencyLoss(
+        distance, cfg.noise.sigma_min, cfg.noise.sigma_max, cfg.noise.rho,
+        index_sampling=m.index_sampling, weighting=m.weighting, p_mean=m.p_mean, p_std=m.p_std,
+        clip_target=m.clip_target,
+    )
+    curriculum = Curriculum(m, cfg.train.steps)
+    # sampled: the evaluation EMA when there is one, else the target, else the generator itself
+    sampling = next((k for k in ("eval_ema", "target") if k in averaged), "generator")
+    return ConsistencyParts(networks, averaged, curriculum, CTLoss(consistency, curriculum),
+                            AveragedCopies(networks, averaged, curriculum, m.eval_ema), sampling,
+                            [distance] if isinstance(distance, nn.Module) else [])
+
+
+def build_consistency(cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0, world_size: int = 1) -> Method:
+    """CT or iCT: one phase, the generator, RAdam with the training config's lr and betas."""
+    parts = consistency_parts(cfg, data_shape)
+    phase = Phase("generator", parts.term, cfg.train.lr, cfg.train.betas, after=parts.averaging)
+    return Method(cfg.method.name, parts.networks, parts.averaged, [phase], parts.sampling,
+                  scalars=parts.curriculum.scalars, modules=parts.modules)

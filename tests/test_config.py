@@ -95,9 +95,9 @@ def test_bad_act_choice_fails_at_load():
 
 def test_ict_is_the_consistency_method_configured_otherwise():
     """iCT and CT: one implementation; iCT's differences are config values a CT config can also set."""
-    from act.registry import IMPLEMENTATIONS
+    from act.registry import METHODS
 
-    assert IMPLEMENTATIONS["ct"] is IMPLEMENTATIONS["ict"]
+    assert METHODS["ct"][1] is METHODS["ict"][1]
     ict, ct = load_config(None, ("method.name=ict",)).method, load_config().method
     assert isinstance(ict, CTConfig)
     differs = {k for k in vars(ct) if getattr(ct, k) != getattr(ict, k)}

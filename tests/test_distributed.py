@@ -79,7 +79,7 @@ def _worker(rank: int, out: str, ports: list) -> None:
         m = built["method"]
         torch.save({"networks": {k: v.state_dict() for k, v in m.networks.items()},
                     "averaged": {k: v.state_dict() for k, v in m.averaged.items()},
-                    "world_size": getattr(m, "world_size", None)}, out / f"{name}_rank{rank}.pt")
+                    "world_size": getattr(m.phases[-1].after, "world_size", None)}, out / f"{name}_rank{rank}.pt")
 
     run("ct", toy_cfg(steps=STEPS), ports[1])
     run("act", _act_cfg(), ports[2])

@@ -211,9 +211,10 @@ def test_act_resamples_discriminator_inputs_at_p0_as_the_official_code():
 
     x = torch.rand(2, 1, 32, 32) * 2 - 1
     official, simple = method("official"), method("simple")
-    assert official.controller.p == simple.controller.p == 0.0
-    assert simple._augment(x, torch.Generator().manual_seed(0)) is x  # the old behaviour: untouched
-    out = official._augment(x, torch.Generator().manual_seed(0))
+    augment = {name: m.phase("discriminator").loss.augment for name, m in (("official", official), ("simple", simple))}
+    assert official.state["augment"].p == simple.state["augment"].p == 0.0
+    assert augment["simple"](x, torch.Generator().manual_seed(0)) is x  # the old behaviour: untouched
+    out = augment["official"](x, torch.Generator().manual_seed(0))
     assert out is not x and torch.allclose(out, x, atol=1e-4)  # filtered path, identity up to rounding
     with pytest.raises(ValueError, match="method.augment_fidelity"):
         load_config(None, ("method.name=act", "method.augment_fidelity=exact"))

@@ -154,18 +154,18 @@ def test_checkpoints_by_wall_time_are_resume_only_and_pruned(tmp_path, monkeypat
 def test_a_nan_stops_training_naming_step_term_and_the_intact_checkpoint(tmp_path, monkeypatch, capsys):
     import hashlib
 
-    from baselines.ct import ConsistencyTraining
+    from baselines.ct import CTLoss
 
-    real = ConsistencyTraining.loss
+    real = CTLoss.__call__
 
-    def poisoned(self, phase, x, labels, step, generator):
-        losses, logs = real(self, phase, x, labels, step=step, generator=generator)
+    def poisoned(self, nets, x, labels, *, step, generator):
+        losses, logs = real(self, nets, x, labels, step=step, generator=generator)
         if step == 6:  # the 7th step, after the checkpoint of step 4
             losses = losses * float("nan")
             logs = {**logs, "loss_ct": float("nan")}
         return losses, logs
 
-    monkeypatch.setattr(ConsistencyTraining, "loss", poisoned)
+    monkeypatch.setattr(CTLoss, "__call__", poisoned)
     run = tmp_path / "run"
     argv = ["train", "-o", str(run), "--no-progress", "--set", "method.distance=l2", "--set", "data.name=toy2d",
             "--set", "data.options={kind: two_moons, n: 256, seed: 0}", "--set", "model.preset=toy2d",
@@ -178,7 +178,7 @@ def test_a_nan_stops_training_naming_step_term_and_the_intact_checkpoint(tmp_pat
     assert sorted(planned_checkpoints(run).values()) == [4] and not (run / "model.pt").exists()
     digest = hashlib.sha256(good.read_bytes()).hexdigest()
     assert torch.load(good, weights_only=True)["step"] == 4
-    monkeypatch.setattr(ConsistencyTraining, "loss", real)  # the cause removed: rerun resumes from the good one
+    monkeypatch.setattr(CTLoss, "__call__", real)  # the cause removed: rerun resumes from the good one
     assert main(argv) == 0
     assert hashlib.sha256(good.read_bytes()).hexdigest() == digest
 
@@ -207,15 +207,15 @@ def test_non_finite_weights_are_never_checkpointed(tmp_path, monkeypatch, capsys
 
 
 def test_with_sync_at_log_steps_a_nan_is_caught_at_the_next_check_before_any_checkpoint(tmp_path, monkeypatch, capsys):
-    from baselines.ct import ConsistencyTraining
+    from baselines.ct import CTLoss
 
-    real = ConsistencyTraining.loss
+    real = CTLoss.__call__
 
-    def poisoned(self, phase, x, labels, step, generator):
-        losses, logs = real(self, phase, x, labels, step=step, generator=generator)
+    def poisoned(self, nets, x, labels, *, step, generator):
+        losses, logs = real(self, nets, x, labels, step=step, generator=generator)
         return (losses * float("nan") if step == 6 else losses), logs  # step 7: no host read reveals it
 
-    monkeypatch.setattr(ConsistencyTraining, "loss", poisoned)
+    monkeypatch.setattr(CTLoss, "__call__", poisoned)
     run = tmp_path / "run"
     argv = ["train", "-o", str(run), "--no-progress", "--set", "method.distance=l2", "--set", "data.name=toy2d",
             "--set", "data.options={kind: two_moons, n: 256, seed: 0}", "--set", "model.preset=toy2d",
