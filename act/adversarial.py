@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 
 import math
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 import torch
 import torch.nn.functional as F

@@ -21,6 +21,61 @@ _STEP_RE = re.compile(r"step-(\d+)\.pt$")
 _RESUME_RE = re.compile(r"^resume-(\d+)\.pt$")
 
 
+# The training state (``train_state``, ``restore_train_state``; read back by ``load_networks``), format FORMAT:
+#   step                 steps done
+#   config               the resolved ExperimentConfig (act.config.to_dict)
+#   data_shape           one sample's shape; num_classes: the data's labels (0: none)
+#   networks             {trained network: state_dict}, the method's phase order
+#   network_configs      {trained network: its resolved config, preset and overrides applied}: what load_networks
+#                        builds (checkpoints written before it existed build from the presets)
+#   averaged             {averaged copy ("target", "eval_ema"): state_dict}; sampling_network: the sampled one's name
+#   optimizers, scalers  {phase: state_dict}
+#   method_state         {name: state_dict} of the method's other state (ACT-Aug's controller)
+#   world_size, device_type   the processes and device that wrote it: together they decide the noise streams
+#   log_accum            the train log's running sums since its last record (this process's): {"steps", "sums"}
+EMPTY_LOG_ACCUM: Dict[str, Any] = {"steps": 0, "sums": {}}
+
+
+def train_state(method: Any, optimizers: Dict[str, Any], scalers: Dict[str, Any], step: int, cfg: Any,
+                dataset: Any, log_accum: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The training state of a run at ``step`` (the schema above)."""
+    from act import distributed
+    from act.config import to_dict
+
+    return {
+        "step": step,
+        "config": to_dict(cfg),
+        "data_shape": list(dataset[0][0].shape),
+        "num_classes": int(getattr(dataset, "num_classes", 0)),
+        "networks": {k: v.state_dict() for k, v in method.networks.items()},
+        "network_configs": {k: dict(v.network_config) for k, v in method.networks.items()
+                            if hasattr(v, "network_config")},
+        "averaged": {k: v.state_dict() for k, v in method.averaged.items()},
+        "sampling_network": method.sampling,
+        "optimizers": {k: v.state_dict() for k, v in optimizers.items()},
+        "scalers": {k: v.state_dict() for k, v in scalers.items()},
+        "method_state": method.extra_state(),
+        "world_size": distributed.world_size(),
+        "device_type": next(next(iter(method.networks.values())).parameters()).device.type,
+        "log_accum": log_accum or EMPTY_LOG_ACCUM,
+    }
+
+
+def restore_train_state(state: Dict[str, Any], method: Any, optimizers: Dict[str, Any],
+                        scalers: Dict[str, Any]) -> Tuple[int, Dict[str, Any]]:
+    """Loads a training state into a method built from its config; returns (step, log_accum)."""
+    for k, net in method.networks.items():
+        net.load_state_dict(state["networks"][k])
+    for k, net in method.averaged.items():
+        net.load_state_dict(state["averaged"][k])
+    for k, opt in optimizers.items():
+        opt.load_state_dict(state["optimizers"][k])
+    for k, sc in scalers.items():
+        sc.load_state_dict(state["scalers"][k])
+    method.load_extra_state(state.get("method_state", {}))
+    return int(state["step"]), state.get("log_accum", EMPTY_LOG_ACCUM)
+
+
 def save_checkpoint(path: Union[str, Path], state: Dict[str, Any]) -> None:
     """torch.save to a temporary file, fsync, rename: a crash never leaves half a checkpoint."""
     io.write_torch(path, {"format": FORMAT, **state}, fsync=True)

@@ -2,8 +2,9 @@
 
 RAdam with a constant learning rate per trained network, stepped in the method's
 phase order; every random draw of step k comes from generators seeded by
-(seed, k), so resuming from a checkpoint continues the run exactly. JSON-lines
-log, tqdm progress, atomic periodic checkpoints, CPU or CUDA, optional
+(seed, k), so resuming from a checkpoint continues the run exactly. The run's bookkeeping
+(resume, JSON-lines log, tqdm progress, atomic checkpoints, signals, trackers) is
+``act.run_book``'s; this module is the step and the loop. CPU or CUDA, optional
 bf16/fp16 autocast (fp32 weights).
 
 Under torchrun (``torchrun --standalone --nproc_per_node=8 -m act.cli train -c ... -o ...``)
@@ -16,33 +17,22 @@ averaged over processes, and only rank 0 writes files.
 
 from __future__ import annotations
 
-import datetime
-import json
-import os
-import socket
-import sys
-import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
 from act import distributed
-from act.checkpoint import (checkpoint_path, latest_checkpoint, load_checkpoint, prune_checkpoints, resume_path,
-                            save_checkpoint)
-from act.config import ExperimentConfig, save_config, to_dict
+from act.config import ExperimentConfig
 from act.data import build_dataset
 from act.devices import resolve_device
-from act.errors import ConfigError, InputError, UserError
+from act.errors import ConfigError
 from act.method import Method, logged, set_trainable
-from act.provenance import provenance, write_json_atomic
 from act.registry import build_method
-from act.resume import choose_checkpoint, clear_run, run_signature, truncate_log
 from act.rng import DATA_STREAM, epoch_permutation_generator, per_step_generator, rank_step_generator, seeded_global_rng
-from act.stopping import Diverged, Preempted, StopSignals, all_finite, finite_flag, nonfinite_term
-from act.tracking import Tracker
+from act.run_book import RunBook, open_run
+from act.stopping import Diverged, StopSignals, all_finite, finite_flag, nonfinite_term
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # act.config.PRECISIONS
 
@@ -196,30 +186,6 @@ def train_step(method: Method, optimizers: Dict[str, Any], scalers: Dict[str, An
     return logs
 
 
-def training_state(method: Method, optimizers, scalers, step: int, cfg: ExperimentConfig, dataset: Any,
-                   log_accum: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Everything a checkpoint holds; ``log_accum``: the log's running sums since its last record (this
-    process's), so a resumed run's next record averages the same steps as an uninterrupted one's."""
-    return {
-        "step": step,
-        "config": to_dict(cfg),
-        "data_shape": list(dataset[0][0].shape),
-        "num_classes": int(getattr(dataset, "num_classes", 0)),
-        "networks": {k: v.state_dict() for k, v in method.networks.items()},
-        # each network's resolved config (preset and overrides applied): what load_networks builds
-        "network_configs": {k: dict(v.network_config) for k, v in method.networks.items()
-                            if hasattr(v, "network_config")},
-        "averaged": {k: v.state_dict() for k, v in method.averaged.items()},
-        "sampling_network": method.sampling,
-        "optimizers": {k: v.state_dict() for k, v in optimizers.items()},
-        "scalers": {k: v.state_dict() for k, v in scalers.items()},
-        "method_state": method.extra_state(),
-        "world_size": distributed.world_size(),  # with the device type, decides the noise streams
-        "device_type": next(next(iter(method.networks.values())).parameters()).device.type,
-        "log_accum": log_accum or {"steps": 0, "sums": {}},
-    }
-
-
 def train(cfg: ExperimentConfig, run_dir: Union[str, Path], resume: Optional[str] = "auto", progress: bool = True) -> Path:
     """Train ``cfg`` into ``run_dir``; returns the final checkpoint ``run_dir/model.pt``.
 
@@ -250,7 +216,7 @@ def _build_data_rank0_first(cfg: ExperimentConfig) -> Any:
 
 def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress: bool, device: torch.device) -> Path:
     tc = cfg.train
-    rank, world, main = distributed.rank(), distributed.world_size(), distributed.is_main()
+    rank, world = distributed.rank(), distributed.world_size()
     if tc.batch_size % world or (tc.batch_size // world) % cfg.method.batch_multiple:
         raise ConfigError(f"train.batch_size={tc.batch_size} is the global batch per step: it must divide over the "
                           f"{world} process(es) into parts that are multiples of {cfg.method.batch_multiple} "
@@ -263,119 +229,13 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
         method = build_method(cfg, data_shape, int(getattr(dataset, "num_classes", 0)), world_size=world)
     place(method, device, tc.channels_last)
     optimizers, scalers = build_optimizers(method, tc, device)
-
-    start = 0
-    restored: Dict[str, Any] = {"steps": 0, "sums": {}}  # the log's running sums at the resumed step
-    # Rank 0 chooses; its choice, or its error, reaches every process (none waits on a dead rank 0).
-    choice: Tuple[Optional[Path], Optional[str]] = (None, None)
-    state: Optional[Dict[str, Any]] = None
-    if main:
-        try:
-            path, state = choose_checkpoint(run_signature(cfg, world, device.type), run_dir, resume)
-            choice = (path, None)
-        except UserError as e:
-            choice = (None, str(e))
-    ckpt_file, error = distributed.broadcast_object(choice)
-    if error is not None:
-        raise InputError(error)
-    if main:  # every input checked: the run's folder may exist now
-        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        # One header per attempt: the workflow appends every attempt's output to one log.
-        print(f"=== act train {run_dir}: start {datetime.datetime.now().astimezone().isoformat(timespec='seconds')} on "
-              f"{socket.gethostname()}, pid {os.getpid()}, {world} process(es), "
-              f"{'resuming ' + str(ckpt_file) if ckpt_file else 'from step 0'} ===", file=sys.stderr, flush=True)
-    if ckpt_file is not None:
-        if state is None:  # the other ranks load it themselves
-            state = load_checkpoint(ckpt_file, map_location=device)
-        for k, net in method.networks.items():
-            net.load_state_dict(state["networks"][k])
-        for k, net in method.averaged.items():
-            net.load_state_dict(state["averaged"][k])
-        for k, opt in optimizers.items():
-            opt.load_state_dict(state["optimizers"][k])
-        for k, sc in scalers.items():
-            sc.load_state_dict(state["scalers"][k])
-        method.load_extra_state(state.get("method_state", {}))
-        start = int(state["step"])
-        if world == 1:  # several processes: rank 0's sums alone would not be the global batch's
-            restored = state.get("log_accum", restored)
-        del state
-    if main:  # what this run's history does not contain goes: all of it on a fresh start or on a resume
-        # from another folder's checkpoint, else what lies past the resumed step
-        own = ckpt_file is not None and Path(ckpt_file).resolve().parent == (run_dir / "checkpoints").resolve()
-        clear_run(run_dir, after_step=start if own else -1)
-    for net in (*method.networks.values(), *method.averaged.values()):
-        distributed.broadcast_module(net)  # identical starts even if initialisation RNG differed
-
-    if main:
-        truncate_log(run_dir / "train_log.jsonl", start)
-        save_config(cfg, run_dir / "config.yaml")
-        write_json_atomic(run_dir / "run.json", provenance({
-            "run_dir": str(run_dir), "resumed_from": str(ckpt_file) if ckpt_file else None, "start_step": start,
-            "device": str(device), "world_size": world, "backend": distributed.backend(),
-            "batch_size_per_process": tc.batch_size // world}))
-
+    start, restored, ckpt_file = open_run(cfg, run_dir, resume, method, optimizers, scalers, device)
     if tc.compile:
         compile_networks(method)
-
-    images_per_step = tc.batch_size * method.images_per_step_factor  # over all processes
-    batches = StepBatches(dataset, images_per_step, tc.seed, start, cfg.data.hflip, rank=rank, world=world)
+    book = RunBook(cfg, run_dir, method, optimizers, scalers, dataset, device, start, restored, ckpt_file, progress)
+    batches = StepBatches(dataset, book.images_per_step, tc.seed, start, cfg.data.hflip, rank=rank, world=world)
     loader = DataLoader(batches, batch_size=None, num_workers=cfg.data.num_workers, pin_memory=device.type == "cuda")
-    log_path = run_dir / "train_log.jsonl"
-    t0 = time.perf_counter()
-    bar = tqdm(total=tc.steps, initial=start, disable=not (progress and main), desc=f"train {cfg.method.name}", dynamic_ncols=True)
-    # key -> (sum, count): some terms (R1) are logged only on their steps; and the steps summed
-    accum: Dict[str, Tuple[float, int]] = {k: tuple(v) for k, v in restored["sums"].items()}
-    accum_steps = int(restored["steps"])
-    step = start
     it = iter(loader)
-    last_good: Optional[Path] = Path(ckpt_file) if ckpt_file else None  # the newest checkpoint, finite by construction
-    last_save = time.monotonic()
-    deferred: Optional[Dict[str, torch.Tensor]] = {} if tc.sync == "log" else None
-    last_checked = start
-
-    def check_deferred(done: int) -> None:  # train.sync=log: the finiteness flags of the steps since the last check
-        bad = [phase for phase, flag in (deferred or {}).items() if bool(flag)]
-        if bad:
-            raise Diverged(done, f"{bad[0]} loss or gradient (in steps {last_checked + 1}-{done}: train.sync=log "
-                                 f"reads the checks at log steps; sync=step names the exact step)", last_good)
-        if deferred:
-            deferred.clear()
-
-    def check_weights(done: int) -> None:
-        nonlocal last_checked
-        check_deferred(done)
-        last_checked = done
-        nets = (*method.networks.values(), *method.averaged.values())
-        if not all_finite(t for net in nets for t in net.state_dict().values()):
-            raise Diverged(done, "weights", last_good)  # never written over a good checkpoint
-
-    # train.tensorboard / train.wandb: the log records and a sample grid per checkpoint (rank 0 only)
-    tracker = Tracker(run_dir, tc.tensorboard, tc.wandb, main, config=to_dict(cfg), run_name=run_dir.name,
-                      start_step=start)
-
-    def track_samples(done: int) -> None:
-        if tracker.active:
-            from act.sampling import generate
-
-            net = method.sampling_network().eval()
-            with torch.no_grad():
-                images, _ = generate(net, min(cfg.sample.grid_size, 64) or 16, data_shape, cfg.sample.sigmas,
-                                     seed=cfg.sample.seed, batch_size=64, device=device,
-                                     num_classes=int(getattr(dataset, "num_classes", 0)), progress=False)
-            net.train()
-            if len(data_shape) == 3:  # images; 2-D toy points have no grid
-                tracker.images(done, "samples", images.clamp(-1, 1))
-
-    def save(path: Path, done: int) -> None:
-        nonlocal last_good, last_save
-        check_weights(done)
-        track_samples(done)
-        save_checkpoint(path, training_state(method, optimizers, scalers, done, cfg, dataset,
-                                             {"steps": accum_steps, "sums": dict(accum)}))
-        prune_checkpoints(run_dir, tc.keep_checkpoints)
-        last_good, last_save = path, time.monotonic()
-
     # SIGTERM / SIGUSR1 (a scheduler's time limit or preemption) end the current step, then a checkpoint
     # and Preempted; a non-finite value ends the run with Diverged, naming the last good checkpoint.
     with StopSignals() as stop:
@@ -385,55 +245,9 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
                 x = to_layout(x.to(device, non_blocking=True), tc.channels_last)
                 labels = y.to(device, non_blocking=True) if getattr(dataset, "num_classes", 0) else None
                 g = rank_step_generator(tc.seed, step, device, rank)
-                for k, v in train_step(method, optimizers, scalers, x, labels, step, g, device, tc.precision,
-                                       deferred).items():
-                    total, count = accum.get(k, (0.0, 0))
-                    accum[k] = (total + v, count + 1)
-                accum_steps += 1
-                done = step + 1
-                if done % tc.log_every == 0 or done == tc.steps:
-                    check_deferred(done)
-                    last_checked = done
-                    means = {k: float(total) / count for k, (total, count) in accum.items()}
-                    if world > 1:  # the global batch's values
-                        keys = sorted(means)
-                        means.update(zip(keys, distributed.all_reduce_mean([means[k] for k in keys], device)))
-                    record = {"step": done, **means, **method.scalars(step),
-                              "lr": tc.lr, "images_seen": done * images_per_step, "wall_time": time.perf_counter() - t0}
-                    if accum_steps != done - (done - 1) // tc.log_every * tc.log_every:
-                        # a multi-process resume's first record, or train.log_every changed on a resume
-                        record["steps_averaged"] = accum_steps
-                    if main:
-                        with open(log_path, "a") as f:
-                            f.write(json.dumps(record) + "\n")
-                    tracker.scalars(done, record)
-                    bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.startswith("loss")})
-                    accum, accum_steps = {}, 0
-                bar.update(1)
-                if done == tc.steps:
-                    break  # the final checkpoint is the caller's
-                signame = stop.received
-                if world > 1:  # every process stops after the same step (any of them may have been signalled)
-                    flags = distributed.all_reduce_mean([1.0 if signame else 0.0], device)
-                    signame = signame or ("a signal to another process" if flags[0] > 0 else None)
-                timed = tc.ckpt_minutes and time.monotonic() - last_save >= 60 * tc.ckpt_minutes
-                if main and tc.ckpt_every and done % tc.ckpt_every == 0:
-                    save(checkpoint_path(run_dir, done), done)
-                elif main and (signame or timed):
-                    save(resume_path(run_dir, done), done)
-                if signame:
-                    distributed.barrier()  # the checkpoint exists when any process stops
-                    raise Preempted(signame, done, latest_checkpoint(run_dir) or run_dir)
+                logs = train_step(method, optimizers, scalers, x, labels, step, g, device, tc.precision, book.deferred)
+                if book.step_done(step, logs, stop.received):
+                    break
         except Diverged as e:
-            raise Diverged(e.step, e.term, last_good) from None
-    bar.close()
-    if main:
-        check_weights(tc.steps)
-        track_samples(tc.steps)
-        tracker.close()
-        final = training_state(method, optimizers, scalers, tc.steps, cfg, dataset)
-        save_checkpoint(checkpoint_path(run_dir, tc.steps), final)
-        save_checkpoint(run_dir / "model.pt", final)
-        prune_checkpoints(run_dir, tc.keep_checkpoints)  # and no resume-only points left in a finished run
-    distributed.barrier()  # model.pt exists when any process returns
-    return run_dir / "model.pt"
+            raise Diverged(e.step, e.term, book.last_good) from None
+    return book.finish()

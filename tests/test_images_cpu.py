@@ -40,8 +40,10 @@ def snakemake(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """Snakemake of this interpreter's environment in the repository root (its rules call this `act`)."""
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    return subprocess.run([bin_dir + "/snakemake", *args], cwd=REPO, capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    # --nolock: the tests run workflows side by side in one working directory (their results folders differ);
+    # snakemake's locks there race (one run's clean-up removed .snakemake/locks under another's feet)
+    return subprocess.run([bin_dir + "/snakemake", "--nolock", *args], cwd=REPO, capture_output=True, text=True,
+                          env=env, timeout=timeout)
 
 
 def blobs(n: int, seed: int, side: int = 16) -> np.ndarray:

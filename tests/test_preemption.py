@@ -132,16 +132,16 @@ def test_sigterm_finishes_the_step_checkpoints_and_exits_75(tmp_path):
 def test_checkpoints_by_wall_time_are_resume_only_and_pruned(tmp_path, monkeypatch):
     """train.ckpt_minutes writes resume-*.pt between the planned checkpoints, keeps only the newest, and
     leaves none once the run is done; keep_checkpoints keeps the newest K planned ones."""
-    import act.train as T
+    import act.run_book as R
 
     seen = []
-    real = T.save_checkpoint
+    real = R.save_checkpoint
 
     def spy(path, state):
         real(path, state)
         seen.append(Path(path).name)
 
-    monkeypatch.setattr(T, "save_checkpoint", spy)
+    monkeypatch.setattr(R, "save_checkpoint", spy)
     run = tmp_path / "run"
     assert main(["train", "-o", str(run), "--no-progress", "--set", "method.distance=l2", "--set", "data.name=toy2d",
                  "--set", "data.options={kind: two_moons, n: 256, seed: 0}", "--set", "model.preset=toy2d",

@@ -32,8 +32,10 @@ def snakemake(*args: str, env: dict | None = None, timeout: float = 600) -> subp
     bin_dir = str(Path(sys.executable).parent)  # the rules call `act`: this environment's, activated or not
     env = dict(os.environ if env is None else env)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
-    return subprocess.run([bin_dir + "/snakemake", *args], cwd=REPO, capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    # --nolock: the tests run workflows side by side in one working directory (their results folders differ);
+    # snakemake's locks there race (one run's clean-up removed .snakemake/locks under another's feet)
+    return subprocess.run([bin_dir + "/snakemake", "--nolock", *args], cwd=REPO, capture_output=True, text=True,
+                          env=env, timeout=timeout)
 
 
 def jobs_of(dry_run_output: str) -> dict:
