@@ -65,7 +65,7 @@ class Method:
     modules: List[nn.Module] = field(default_factory=list)  # other modules to place on the device (LPIPS)
     compilable: Tuple[str, ...] = ("generator",)  # networks train.compile may torch.compile
     # Steps after which the cost of a step repeats; the first of each period costs more (ACT's lazy R1).
-    # 0: every step costs the same. act.cost averages the FLOPs over one period.
+    # 0: every step costs the same. act.compute.cost averages the FLOPs over one period.
     regularizer_interval: int = 0
 
     def __post_init__(self) -> None:

@@ -1,6 +1,6 @@
 """Arms: variants of a method in one experiment (their own key, config, batch sizes and budget), parsed,
-resolved, costed, budgeted and estimated as one dataset's runs (act/plan/experiment.py, act/plan/budget.py,
-act/estimate.py)."""
+resolved, costed, budgeted and estimated as one dataset's runs (act/plan/experiment.py, act/compute/budget.py,
+act/compute/estimate.py)."""
 
 import copy
 import json
@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from act.errors import ConfigError, InputError
-from act.plan.budget import plan_budget
+from act.compute.budget import plan_budget
 from act.plan.experiment import config_files, cost_jobs, parse_experiment, resolve_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,7 +219,7 @@ def test_estimate_follows_each_arms_budget(tmp_path, capsys):
 @pytest.mark.parametrize("paper", sorted(str(p) for p in (ROOT / "config/paper").glob("*.yaml")))
 def test_paper_configs_plan_and_estimate_as_before(paper):
     """Paper configs have no arms: one budget per dataset, every method at every batch size, as before arms."""
-    from act.estimate import GPUS, estimate, flop_keys
+    from act.compute.estimate import GPUS, estimate, flop_keys
 
     exp = parse_experiment(paper)
     for plan in exp.datasets.values():

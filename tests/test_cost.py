@@ -5,7 +5,7 @@ import json
 import pytest
 
 from act.config import load_config
-from act.cost import measure_cost
+from act.compute.cost import measure_cost
 
 
 def _cfg(*extra):
@@ -79,6 +79,6 @@ def test_bench_measures_every_method_beside_the_bare_unet_and_the_peak(tmp_path)
 
 
 def test_bench_startup_lists_every_rule_beside_import_torch():
-    from act.bench import STARTUP
+    from act.compute.bench import STARTUP
 
     assert list(STARTUP)[0] == "import torch" and {"train", "tables", "figures", "claims", "budget"} <= set(STARTUP)

@@ -103,7 +103,7 @@ def test_measured_seconds_override_the_assumption(tmp_path, capsys):
 
 
 def test_peaks_and_precision():
-    from act.estimate import GPUS, peak_flops, same_gpu_type
+    from act.compute.estimate import GPUS, peak_flops, same_gpu_type
 
     assert peak_flops(GPUS["a100"], "fp32") == (19.5e12, "fp32")
     assert peak_flops(GPUS["a100"], "fp32", tf32=True) == (156e12, "tf32")
@@ -116,7 +116,7 @@ def test_peaks_and_precision():
 
 @pytest.mark.parametrize("budget", [{"reference": {"method": "ct", "batch": 64, "steps": 1000}}, {"flops": 2.5e15}])
 def test_matched_compute_steps_follow_the_budget(tmp_path, capsys, budget):
-    from act.plan.budget import plan_budget
+    from act.compute.budget import plan_budget
 
     exp, costs = _experiment(tmp_path, budget), _costs(tmp_path)
     # --cost-dir: the experiment folder (holding cost/) works too
@@ -152,9 +152,9 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
 
 def test_measure_on_a_toy_config_and_cache(tmp_path, capsys, monkeypatch):
     """--measure counts FLOPs here (batch 2, scaled): act cost's FLOPs at the full batch; a rerun reads the cache."""
-    import act.cost
+    import act.compute.cost
     from act.config import load_config
-    from act.cost import measure_cost
+    from act.compute.cost import measure_cost
 
     exp = _experiment(tmp_path, {"reference": {"method": "ct", "batch": 64, "steps": 100}}, gpu=1)
     cache = tmp_path / "cache.json"
@@ -170,15 +170,15 @@ def test_measure_on_a_toy_config_and_cache(tmp_path, capsys, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("measured again")
 
-    monkeypatch.setattr(act.cost, "measure_cost", boom)
+    monkeypatch.setattr(act.compute.cost, "measure_cost", boom)
     rc, out2, err = _run(capsys, "-c", exp, "--gpu", "h200", "--measure", "--cache", cache)
     assert rc == 0 and err.count("(cached)") == 2 and out2 == out
     assert "random" not in out  # l2: no LPIPS, no random VGG weights
 
 
 def test_light_imports():
-    """act --help imports every command module: this one and act.estimate pull in no torch, numpy or yaml."""
-    code = ("import sys, act.commands.estimate, act.estimate; "
+    """act --help imports every command module: this one and act.compute.estimate pull in no torch, numpy or yaml."""
+    code = ("import sys, act.commands.estimate, act.compute.estimate; "
             "print([m for m in ('torch', 'numpy', 'yaml') if m in sys.modules])")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert res.stdout.strip() == "[]"
@@ -205,7 +205,7 @@ def test_jobs_per_run_and_too_few_retries(tmp_path, capsys):
 
 
 def test_train_defaults_are_the_schemas_and_profiles():
-    from act.estimate import TRAIN_RETRIES, TRAIN_RUNTIME
+    from act.compute.estimate import TRAIN_RETRIES, TRAIN_RUNTIME
 
     assert yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())["retries"] == TRAIN_RETRIES
 

@@ -50,7 +50,7 @@ EXPERIMENT = {
 
 
 def cost_json(method, batch, fps, params):
-    """The keys of act.cost.measure_cost."""
+    """The keys of act.compute.cost.measure_cost."""
     return {"method": method, "preset": "tiny", "discriminator": "tiny" if method == "act" else None, "params": params,
             "batch_size": batch, "images_per_step": batch * (2 if method == "act" else 1), "flops_per_step": fps,
             "flops_detail": {"r1_step": fps, "plain_step": fps}, "seconds_per_step": fps / 1e11,
@@ -183,7 +183,7 @@ def test_budget_steps_inverse_to_flops_per_step(experiment):
 
 
 def test_budget_errors_and_cost_configs(experiment, tmp_path):
-    from act.plan.budget import checkpoint_schedule, plan_budget, write_cost_configs
+    from act.compute.budget import checkpoint_schedule, plan_budget, write_cost_configs
 
     assert checkpoint_schedule(2000, 4, 25) == (500, 25, [500, 1000, 1500, 2000])
     assert checkpoint_schedule(9, 4, 25)[2][-1] == 9

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from act import io
-    from act.bench import BenchOptions, markdown, run_bench
+    from act.compute.bench import BenchOptions, markdown, run_bench
     from act.networks.build import image_presets
 
     if args.preset not in image_presets():

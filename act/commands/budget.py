@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from act.errors import require_file
-    from act.plan.budget import plan_budget, write_cost_configs
+    from act.compute.budget import plan_budget, write_cost_configs
 
     require_file(args.experiment_config, "experiment config", "pass an experiment YAML (config/default.yaml, config/paper/...)")
     for c in args.costs or []:

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from act.config import load_config, to_dict
-    from act.cost import measure_cost
+    from act.compute.cost import measure_cost
 
     cfg = load_config(args.config, tuple(args.overrides))
     result = measure_cost(cfg, steps=args.steps, warmup=args.warmup, synthetic=args.synthetic, device=args.device,

@@ -36,9 +36,9 @@ def run(args: argparse.Namespace) -> int:  # an EstimateError is an input error:
     import time
     from pathlib import Path
 
-    from act import estimate as E
+    from act.compute import estimate as E
     from act import io
-    from act.report import bill as B
+    from act.compute import bill as B
 
     from act.errors import require_file
 

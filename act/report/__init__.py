@@ -2,5 +2,5 @@
 
 ``aggregate`` reads an experiment folder (or the run outputs named) into one summary table;
 ``tables``, ``figures`` and ``claims`` render it, beside the numbers the papers report.
-Planning (the experiment config, the budget, the folder layout) is :mod:`act.plan`.
+Planning (the experiment config, the folder layout) is :mod:`act.plan`; compute and its bill :mod:`act.compute`.
 """

@@ -1,4 +1,4 @@
-"""The bill of ``act estimate`` as a Markdown table, a CSV or a JSON file (:mod:`act.estimate` computes it)."""
+"""The bill of ``act estimate`` as a Markdown table, a CSV or a JSON file (:mod:`act.compute.estimate` computes it)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io as _io
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
-from act.estimate import EstimateError
+from act.compute.estimate import EstimateError
 
 PathLike = Union[str, Path]
 

@@ -37,8 +37,8 @@ STARTUP = {
     "train": "import act.train" + _NETWORK,
     "score (sample + evaluate)": "import act.commands.sample, act.metrics.evaluation" + _NETWORK,
     "theory": "import act.theory" + _NETWORK,
-    "cost": "import act.cost" + _NETWORK,
-    "budget": "import act.plan.budget",
+    "cost": "import act.compute.cost" + _NETWORK,
+    "budget": "import act.compute.budget",
     "aggregate": "import act.report.aggregate",
     "tables": "import act.report.tables",
     "figures": "import act.report.figures",
@@ -97,7 +97,7 @@ def matmul_peak(dev: Any, dtype: Any, n: Optional[int] = None, reps: int = 5) ->
 
 def method_config(opts: BenchOptions, method: str) -> Any:
     """The config of one benchmarked method on the preset (its data: random images of the preset's shape,
-    :func:`act.cost.synthetic_images`), with the l2 distance: LPIPS needs weights no package ships, and would
+    :func:`act.compute.cost.synthetic_images`), with the l2 distance: LPIPS needs weights no package ships, and would
     add the same VGG cost to every method."""
     from act.config import load_config
 
@@ -114,7 +114,7 @@ def bench_method(opts: BenchOptions, method: str) -> Dict[str, Any]:
     """FLOPs, seconds and memory of one training step of ``method`` (the real ``act.train.train_step``)."""
     import torch
 
-    from act.cost import prepare_step
+    from act.compute.cost import prepare_step
     from act.networks import count_parameters
 
     prep = prepare_step(method_config(opts, method), synthetic=True)
@@ -162,7 +162,7 @@ def bare_unet(opts: BenchOptions) -> Dict[str, Any]:
     and a forward pass, on the same batch as the methods' generator phase."""
     import torch
 
-    from act.cost import flop_counter
+    from act.compute.cost import flop_counter
     from act.devices import resolve_device
     from act.networks import build_generator, count_parameters
     from act.networks.build import config_data_shape

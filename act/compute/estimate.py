@@ -11,7 +11,7 @@ act/plan/layout.py ``cost_path``), or are measured here on the CPU at batch 2 an
 the run's batch (:func:`measure_flops`, cached by config hash). A cost file measured on the GPU type
 estimated for gives the seconds per step itself ("measured"), in place of peak x utilisation.
 Steps follow each arm's budget (its own, else the dataset's) as ``act budget`` plans them
-(act/plan/budget.py): fixed ``steps``, or matched compute (``flops``, or a ``reference`` run's steps x
+(act/compute/budget.py): fixed ``steps``, or matched compute (``flops``, or a ``reference`` run's steps x
 its FLOPs per step, at the reference's batch or the run's own) divided by each run's FLOPs per step.
 
 Only ``measure_flops`` imports torch; everything else runs on the cost files alone.
@@ -166,7 +166,7 @@ def flop_keys(exp: Any) -> List[Key]:
 
 def plan_steps(exp: Any, dataset: str, flops: Mapping[Key, float]) -> Dict[Tuple[str, int], Tuple[int, Optional[float]]]:
     """(steps, budget FLOPs) per (arm, batch) of ``dataset`` under each arm's budget, as ``act budget`` plans them."""
-    from act.plan.budget import budget_flops, steps_for
+    from act.compute.budget import budget_flops, steps_for
 
     plan = exp.datasets[dataset]
     out = {}
@@ -188,7 +188,7 @@ def cost_file(cost_dir: PathLike, key: Key) -> Path:
 
 def read_cost_dir(cost_dir: PathLike, keys: List[Key]) -> Tuple[Dict[Key, Dict[str, Any]], List[Key]]:
     """The cost JSONs of ``keys`` under ``cost_dir`` ({dataset}/{method}_b{batch}.json), and the keys with none."""
-    from act.plan.budget import read_costs
+    from act.compute.budget import read_costs
 
     found = [k for k in keys if cost_file(cost_dir, k).is_file()]
     try:
@@ -241,7 +241,7 @@ def _random_vgg16_file(folder: Path) -> Path:
 
 def measure_flops(cfg: Any, max_batch: int = MEASURE_BATCH, cache: Optional[Dict[str, Any]] = None,
                   scratch: Optional[PathLike] = None) -> Dict[str, Any]:
-    """FLOPs per step of ``cfg`` (act.cost.measure_cost on the CPU at ``max_batch``, scaled linearly to its batch).
+    """FLOPs per step of ``cfg`` (act.compute.cost.measure_cost on the CPU at ``max_batch``, scaled linearly to its batch).
 
     Synthetic images of the preset's shape (toy data: the toy data itself), fp32 (FLOP counts do not
     depend on the dtype), no compile. LPIPS without VGG-16 weights on this machine gets a randomly
@@ -251,7 +251,7 @@ def measure_flops(cfg: Any, max_batch: int = MEASURE_BATCH, cache: Optional[Dict
     key = config_hash(cfg, max_batch)
     if cache is not None and key in cache:
         return {**cache[key], "cached": True}
-    from act.cost import measure_cost
+    from act.compute.cost import measure_cost
     from act.distances import find_vgg16_weights
 
     method = cfg.method
@@ -288,7 +288,7 @@ def estimate(exp: Any, gpu: GPU, costs: Mapping[Key, Mapping[str, Any]], utiliza
     ``device_name`` too (used in place of the utilisation when of ``gpu``'s type); ``_source``: where
     the FLOPs come from; ``random_lpips_weights``: measured with a random VGG-16.
     """
-    from act.plan.budget import check_cost_methods
+    from act.compute.budget import check_cost_methods
 
     util = DEFAULT_UTILIZATION if utilization is None else float(utilization)
     if not 0 < util <= 1:
@@ -374,7 +374,7 @@ def assumptions(rows: List[Dict[str, Any]], gpu: GPU, util: float, given: bool) 
                "each resuming from the last one's checkpoint (resources.train.retries: resubmissions allowed; "
                f"unset: the SLURM profile's {TRAIN_RETRIES}).")
     if any(str(r["flops_source"]).startswith("measured") for r in rows):
-        out.append(f"FLOPs of rows measured here: act.cost.measure_cost on the CPU at batch {MEASURE_BATCH}, synthetic images "
+        out.append(f"FLOPs of rows measured here: act.compute.cost.measure_cost on the CPU at batch {MEASURE_BATCH}, synthetic images "
                    "of the preset's shape (toy data: the toy data), scaled linearly to the run's batch.")
     if any(r["random_lpips_weights"] for r in rows):
         out.append("LPIPS FLOPs counted with randomly initialised VGG-16 weights (no VGG-16 weights here; "
