@@ -94,9 +94,9 @@ def test_dry_run(configfile, tmp_path):
     chosen = [] if configfile == "config/default.yaml" else ["--configfile", configfile]
     res = snakemake("-n", "-p", *chosen, "--config", f"results_dir={tmp_path}")
     assert res.returncode == 0, res.stderr + res.stdout
-    assert f"--experiment-config {configfile} " in res.stdout  # act budget reads the chosen file
-    jobs = jobs_of(res.stdout)
     cfg = config_of(configfile)
+    assert f"--experiment-config {tmp_path}/{cfg['name']}/experiment.json " in res.stdout  # as validated
+    jobs = jobs_of(res.stdout)
     assert jobs["cost_configs"] == 1 and jobs["budget"] == 1
     # each arm at its batch sizes, and the budget's reference where no run measures it
     assert jobs["cost"] == len(cost_jobs(parse_experiment(REPO / configfile)))
@@ -177,23 +177,32 @@ def test_schema_fills_defaults_under_the_datasets_own_settings():
     assert paper["datasets"]["imagenet64_ct"]["resources"] == {"train": {"gpu": 8}}  # per dataset: only what it sets
 
 
-def test_experiment_keys_only_from_the_config_file(tmp_path):
-    """act budget reads the file: overriding what it reads with --config must fail loudly."""
+def test_act_budget_plans_from_the_experiment_the_workflow_validated(tmp_path):
+    """act budget reads results/<name>/experiment.json, the experiment as the workflow validated it, written once
+    the checks pass: --config values and a second config file reach it; it changes only with the experiment."""
     res = snakemake("-n", "--configfile", "config/ci.yaml", "--config", "name=other", f"results_dir={tmp_path}")
-    assert res.returncode != 0
-    assert "act budget reads the experiment" in res.stderr + res.stdout
+    assert res.returncode == 0, res.stderr[-2000:]
+    plan = json.loads((tmp_path / "other" / "experiment.json").read_text())
+    assert plan["name"] == "other" and plan["datasets"].keys() == config_of("config/ci.yaml")["datasets"].keys()
+    assert plan["defaults"]["sample"]["batch_size"] == 250  # the schema's default, filled in
+    stamp = (tmp_path / "other" / "experiment.json").stat().st_mtime_ns
+    (tmp_path / "seeds.yaml").write_text("defaults: {seeds: [3, 4]}\n")
+    for files, rewritten in ((["config/ci.yaml"], False), (["config/ci.yaml", str(tmp_path / "seeds.yaml")], True)):
+        res = snakemake("-n", "--configfile", *files, "--config", "name=other", f"results_dir={tmp_path}")
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert ((tmp_path / "other" / "experiment.json").stat().st_mtime_ns > stamp) == rewritten
+    assert json.loads((tmp_path / "other" / "experiment.json").read_text())["defaults"]["seeds"] == [3, 4]
+    bad = snakemake("-n", "--configfile", "config/ci.yaml", "--config", "name=bad", "cost={steps: 0}",
+                    f"results_dir={tmp_path}")
+    assert bad.returncode != 0 and not (tmp_path / "bad").exists()
 
 
 def test_a_resources_file_goes_beside_the_experiment_in_either_order(tmp_path):
-    """Workflow settings (resources, device) from a second --configfile, before or after the experiment's; two
-    files holding experiment keys are refused in one line."""
+    """Workflow settings (resources, device) from a second --configfile, before or after the experiment's."""
     (tmp_path / "res.yaml").write_text("resources: {train: {threads: 2}}\ndevice: auto\n")
     for files in (["config/ci.yaml", str(tmp_path / "res.yaml")], [str(tmp_path / "res.yaml"), "config/ci.yaml"]):
         res = snakemake("-n", "--configfile", *files, "--config", f"results_dir={tmp_path}")
         assert res.returncode == 0, res.stderr[-2000:]
-    (tmp_path / "other.yaml").write_text("name: other\n")
-    res = snakemake("-n", "--configfile", "config/ci.yaml", str(tmp_path / "other.yaml"), "--config", f"results_dir={tmp_path}")
-    assert res.returncode != 0 and "must come from exactly one config file" in res.stderr + res.stdout
 
 
 def test_lint():

@@ -256,8 +256,27 @@ def resource_request(experiment: Mapping[str, Any], dataset: str, rule: str, fie
     return None
 
 
+EXPERIMENT_KEYS = ("name", "defaults", "datasets")  # the experiment's part of a workflow config
+
+
+def write_plan(config: Mapping[str, Any], path: PathLike) -> Path:
+    """The experiment's part of a validated workflow config (the schema's defaults filled in, --config values
+    included) as JSON at ``path``: what the workflow's ``act budget`` plans from, so both read one experiment.
+    Written only when it changed (its time stamp is that of the experiment's last change)."""
+    import json
+
+    from act.io import write_text
+
+    text = json.dumps({k: config[k] for k in EXPERIMENT_KEYS if k in config}, indent=1, sort_keys=True) + "\n"
+    path = Path(path)
+    if not path.is_file() or path.read_text() != text:
+        write_text(path, text)
+    return path
+
+
 def parse_experiment(source: Union[PathLike, Mapping[str, Any], Experiment]) -> Experiment:
-    """An experiment config (a YAML path or its mapping) -> :class:`Experiment`; raises on what budget cannot use."""
+    """An experiment config (a YAML path, the workflow's experiment.json, or a mapping) -> :class:`Experiment`;
+    raises on what budget cannot use."""
     from act.config import deep_update
 
     if isinstance(source, Experiment):

@@ -82,6 +82,11 @@ def configs_dir(exp: PathLike) -> Path:
     return Path(exp, "configs")
 
 
+def plan_path(exp: PathLike) -> Path:
+    """The experiment as the workflow validated it (act.plan.experiment.write_plan): what act budget plans from."""
+    return Path(exp, "experiment.json")
+
+
 def budget_path(exp: PathLike) -> Path:
     return Path(exp, "budget.json")
 

@@ -5,6 +5,7 @@
 
 checkpoint budget:
     input:
+        plan=ancient(PLAN_FILE),  # the experiment as validated (its params below say when a change re-plans)
         costs=[path(cost_path, j["dataset"], j["method"], j["batch"]) for j in cost_jobs(PLAN)],
     output:
         budget=path(budget_path),
@@ -22,9 +23,8 @@ checkpoint budget:
         runtime=job("budget", "runtime"),
         gpu=job("budget", "gpu"),
     params:
-        experiment=EXPERIMENT_FILE,
         configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
         plan=plan_params(ACT_KEYS),  # seeds, checkpoints, the budget itself
     shell:
-        "act budget --experiment-config {params.experiment} --costs {input.costs} "
+        "act budget --experiment-config {input.plan} --costs {input.costs} "
         "--out {output.budget} --configs-dir {params.configs_dir} > {log} 2>&1"

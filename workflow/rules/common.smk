@@ -2,11 +2,8 @@
 # its settings, paths (all from act/plan/layout.py), the functions that turn the budget (a
 # checkpoint) into the list of jobs, and the rules' input functions (snakemake --lint wants every
 # function here, none beside the rules).
-import copy
 import json
 import os
-
-import yaml
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -21,6 +18,7 @@ from act.plan.experiment import (
     parse_experiment,
     resolve_run_config,
     resource_request,
+    write_plan,
 )
 from act.plan.slurm import read_sinfo, rule_partition, runtime_problems
 from act.plan.layout import (
@@ -38,6 +36,7 @@ from act.plan.layout import (
     inpaint_path,
     log_path,
     model_path,
+    plan_path,
     released_dir,
     stage_dir,
     summary_path,
@@ -45,11 +44,6 @@ from act.plan.layout import (
 )
 from act.report.style import method_rank
 
-# act budget reads the experiment from its file: the keys it reads must not be changed
-# with --config (the workflow's own keys, results_dir and the like, may be). Compared as
-# given, before the schema fills in the defaults of the workflow's own settings.
-EXPERIMENT_KEYS = ("name", "defaults", "datasets")
-_GIVEN = {k: copy.deepcopy(config.get(k)) for k in EXPERIMENT_KEYS}
 # workflow.basedir: the folder of the Snakefile (workflow/)
 SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
 # One line naming the key, before Snakemake's own (longer) report
@@ -76,28 +70,6 @@ try:
     PLAN = parse_experiment(config)
 except UserError as e:
     raise WorkflowError(f"act-bench config: {e}")
-
-# The config file that holds the experiment (the others, e.g. a resources file, hold workflow settings
-# only), relative to the working directory as typed or not: `--configfile config/x.yaml` arrives
-# absolute, `configfile:` relative, and the path is a parameter of the rules that read it.
-_FILES = {}
-for _f in workflow.configfiles:
-    with open(_f) as f:
-        _FILES[os.path.relpath(_f)] = yaml.safe_load(f) or {}
-_HOLDERS = [f for f, c in _FILES.items() if any(k in c for k in EXPERIMENT_KEYS)]
-if len(_HOLDERS) != 1:
-    raise WorkflowError(
-        f"act-bench config: the experiment ({', '.join(EXPERIMENT_KEYS)}) must come from exactly one config file, "
-        f"found in {_HOLDERS or 'none'}: other --configfile files may hold workflow settings only (resources, device, ...)"
-    )
-EXPERIMENT_FILE = _HOLDERS[0]
-_in_file = _FILES[EXPERIMENT_FILE]
-if any(_in_file.get(k) != _GIVEN[k] for k in EXPERIMENT_KEYS):
-    raise WorkflowError(
-        f"act budget reads the experiment from {EXPERIMENT_FILE}, but the workflow's config differs from it in "
-        f"{[k for k in EXPERIMENT_KEYS if _in_file.get(k) != _GIVEN[k]]}: change experiment settings "
-        "in that config file, not with --config"
-    )
 
 # What act budget (and act cost's configs) depend on: a change re-plans, and so retrains.
 # Workflow-only settings (sample, evaluate, theory, ...) only redo their own stages. An arm's own
@@ -398,3 +370,9 @@ def theory_options(wc):
         "num_scales",
     )
     return " ".join(f"--{k.replace('_', '-')} {st[k]}" for k in keys if st[k] is not None)
+
+
+# Last, once every check above has passed (a config error writes nothing): the experiment as validated
+# here (the schema's defaults, --config values included) is what act budget plans from, one experiment
+# whatever files and --config values made it.
+PLAN_FILE = str(write_plan(config, plan_path(R)))

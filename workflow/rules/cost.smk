@@ -3,8 +3,10 @@
 
 rule cost_configs:
     input:
+        # the experiment as validated (ancient: its params below say when a change re-plans)
+        plan=ancient(PLAN_FILE),
         # the config files the plan names: edits to them re-plan, as edits to the plan do
-        config_files(PLAN),
+        configs=config_files(PLAN),
     output:
         [str(cost_config_path(CONFIGS, j["dataset"], j["method"], j["batch"])) for j in cost_jobs(PLAN)],
     log:
@@ -19,12 +21,10 @@ rule cost_configs:
         runtime=job("budget", "runtime"),
         gpu=0,
     params:
-        experiment=EXPERIMENT_FILE,
         configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
         plan=plan_params(COST_KEYS),  # a change of what act cost measures re-plans
     shell:
-        "act budget --experiment-config {params.experiment} --configs-dir {params.configs_dir} "
-        "--cost-configs > {log} 2>&1"
+        "act budget --experiment-config {input.plan} --configs-dir {params.configs_dir} " "--cost-configs > {log} 2>&1"
 
 
 rule cost:
