@@ -460,3 +460,36 @@ def test_ci_config_end_to_end(ci_local_run):
     report = snakemake(*cfg, "--report", str(exp / "report.html"))
     assert report.returncode == 0, report.stderr[-3000:]
     assert (exp / "report.html").stat().st_size > 10_000
+
+
+def test_workflow_functions_of_the_config_alone():
+    """act.plan.workflow: what common.smk derives from the validated config, without Snakemake."""
+    from types import SimpleNamespace
+
+    from snakemake.utils import validate
+
+    from act.plan import workflow as wf
+    from act.plan.experiment import parse_experiment
+
+    config = copy.deepcopy(config_of("config/paper/imagenet64.yaml"))
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    plan = parse_experiment(config)
+    settings = wf.dataset_settings(config, plan)
+    gpus = wf.job_request(config, plan, "train", "gpu")
+    assert isinstance(gpus, dict) and gpus["imagenet64_ct"] == 8  # one dataset sets its own
+    assert wf.job_request({**config, "device": "cpu"}, plan, "train", "gpu") == 0
+    evaluate = {"data_root": None, "split": "train", "resize_mode": "clean", "batch_size": 50, "kid_subsets": 10,
+                "kid_subset_size": 100, "num_ref": None, "inception_num": 0, "inception_at": "final"}
+    opts = wf.score_options(evaluate, SimpleNamespace(name="cifar10", root="/data"), "cache", "clf.pt")
+    assert opts == ("--dataset cifar10 --split train --resize-mode clean --eval-batch-size 50 --kid-subsets 10 "
+                    "--kid-subset-size 100 --cache-dir cache --inception-num 0 --inception-at final "
+                    "--data-root /data --classifier clf.pt")
+    theory = {"num_probe": 8, "batch_size": 4, "projections": None, "lipschitz_points": 2, "lipschitz_iters": 3,
+              "num_scales": None}
+    assert wf.theory_options(theory) == "--num-probe 8 --batch-size 4 --lipschitz-points 2 --lipschitz-iters 3"
+    d = next(iter(settings))
+    st = copy.deepcopy(settings[d])
+    st["claims"]["metric"] = "w1"
+    assert "w1 is measured on 2-D toy data only" in wf.claims_metric_problem(d, st, toy=False)
+    assert wf.claims_metric_problem(d, st, toy=True) is None
+    assert json.loads(wf.plan_params(config, ("seeds",))) == {k: {"seeds": v["seeds"]} for k, v in settings.items()}

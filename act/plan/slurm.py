@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 SINFO_FORMAT = "%P %l"  # partition (the default one starred), its time limit
 _LIMIT = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
@@ -87,3 +87,15 @@ def rule_partition(resource_settings, rule: str) -> Optional[str]:
         if isinstance(value, str) and value.strip("'\""):
             return value.strip("'\"")
     return None
+
+
+def workflow_time_limit_problems(workflow: Any, rules: Iterable[str], runtimes: Callable[[str], Iterable[float]]) -> List[str]:
+    """On SLURM (else nothing): one line per submitted rule of ``rules`` whose time request (``runtimes(rule)``:
+    minutes, per dataset) is above the limit of the partition the profile sends it to. sbatch would accept such
+    a job, which would then pend for ever (PartitionTimeLimit). ``workflow``: Snakemake's, in its onstart (the
+    executor is known only then); its local rules (the bookkeeping) are not submitted and not checked."""
+    if getattr(workflow.executor_plugin, "name", None) != "slurm":
+        return []
+    requests = [(r, minutes, rule_partition(workflow.resource_settings, r)) for r in rules
+                if not workflow.is_local(workflow.get_rule(r)) for minutes in set(runtimes(r))]
+    return runtime_problems(requests, read_sinfo())

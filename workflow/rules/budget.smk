@@ -6,10 +6,10 @@
 checkpoint budget:
     input:
         plan=ancient(PLAN_FILE),  # the experiment as validated (its params below say when a change re-plans)
-        costs=[path(cost_path, j["dataset"], j["method"], j["batch"]) for j in cost_jobs(PLAN)],
+        costs=[path(L.cost_path, j["dataset"], j["method"], j["batch"]) for j in cost_jobs(PLAN)],
     output:
-        budget=path(budget_path),
-        configs=[str(config_path(CONFIGS, *r)) for r in runs()],
+        budget=path(L.budget_path),
+        configs=[str(L.config_path(CONFIGS, *r)) for r in runs()],
     log:
         logs("budget", "all"),
     benchmark:
@@ -24,7 +24,7 @@ checkpoint budget:
         gpu=job("budget", "gpu"),
     params:
         configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
-        plan=plan_params(ACT_KEYS),  # seeds, checkpoints, the budget itself
+        plan=wf.plan_params(config, wf.BUDGET_KEYS),  # seeds, checkpoints, the budget itself
     shell:
         "act budget --experiment-config {input.plan} --costs {input.costs} "
         "--out {output.budget} --configs-dir {params.configs_dir} > {log} 2>&1"

@@ -8,7 +8,7 @@ rule cost_configs:
         # the config files the plan names: edits to them re-plan, as edits to the plan do
         configs=config_files(PLAN),
     output:
-        [str(cost_config_path(CONFIGS, j["dataset"], j["method"], j["batch"])) for j in cost_jobs(PLAN)],
+        [str(L.cost_config_path(CONFIGS, j["dataset"], j["method"], j["batch"])) for j in cost_jobs(PLAN)],
     log:
         logs("cost_configs", "all"),
     benchmark:
@@ -22,16 +22,16 @@ rule cost_configs:
         gpu=0,
     params:
         configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
-        plan=plan_params(COST_KEYS),  # a change of what act cost measures re-plans
+        plan=wf.plan_params(config, wf.COST_KEYS),  # a change of what act cost measures re-plans
     shell:
-        "act budget --experiment-config {input.plan} --configs-dir {params.configs_dir} " "--cost-configs > {log} 2>&1"
+        "act budget --experiment-config {input.plan} --configs-dir {params.configs_dir} --cost-configs > {log} 2>&1"
 
 
 rule cost:
     input:
-        config=str(cost_config_path(CONFIGS, *WC[:3])),
+        config=str(L.cost_config_path(CONFIGS, *WC[:3])),
     output:
-        path(cost_path, *WC[:3]),
+        path(L.cost_path, *WC[:3]),
     log:
         logs("cost", "{dataset}/{method}_b{batch}"),
     benchmark:

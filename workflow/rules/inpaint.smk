@@ -3,10 +3,10 @@
 
 rule inpaint:
     input:
-        model=path(model_path, *WC),
+        model=path(L.model_path, *WC),
     output:
-        result=path(inpaint_path, *WC),
-        grid=path(inpaint_path, *WC, ".png"),
+        result=path(L.inpaint_path, *WC),
+        grid=path(L.inpaint_path, *WC, ".png"),
     log:
         logs("inpaint", RUN),
     benchmark:

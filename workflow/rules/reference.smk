@@ -6,8 +6,8 @@
 
 rule train_classifier:
     output:
-        classifier=path(classifier_path, "{dataset}"),
-        summary=path(classifier_path, "{dataset}", ".json"),
+        classifier=path(L.classifier_path, "{dataset}"),
+        summary=path(L.classifier_path, "{dataset}", ".json"),
     log:
         logs("train_classifier", "{dataset}"),
     benchmark:

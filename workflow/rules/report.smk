@@ -6,7 +6,7 @@ rule aggregate:
     input:
         aggregate_inputs,
     output:
-        report(path(summary_path), caption="../report/summary.rst", category="Summary"),
+        report(path(L.summary_path), caption="../report/summary.rst", category="Summary"),
     log:
         logs("aggregate", "all"),
     benchmark:
@@ -27,13 +27,13 @@ rule aggregate:
 
 rule tables:
     input:
-        summary=path(summary_path),
+        summary=path(L.summary_path),
         released=[
             os.path.join(REL.format(dataset=d, name=n), f) for d, n in RELEASED for f in ("import.json", "metrics")
         ],
     output:
         report(
-            directory(path(tables_dir)),
+            directory(path(L.tables_dir)),
             patterns=["{name}.csv"],
             caption="../report/tables.rst",
             category="Tables",
@@ -59,10 +59,10 @@ rule tables:
 
 rule figures:
     input:
-        summary=path(summary_path),
+        summary=path(L.summary_path),
     output:
         report(
-            directory(path(figures_dir)),
+            directory(path(L.figures_dir)),
             patterns=["{name}.png"],
             caption="../report/figures.rst",
             category="Figures",
@@ -82,7 +82,7 @@ rule figures:
     params:
         experiment_dir=lambda wc, input: os.path.dirname(input.summary),
         # What the figures draw from: the runs aggregate read (known before the budget, unlike its
-        # input), not every folder under experiment_dir, where runs of an earlier plan may lie.
+        # input), not every folder under the experiment folder, where runs of an earlier plan may lie.
         runs=[f for r in runs() for f in run_outputs(*r)],
     shell:
         "act figures --summary {input.summary} --experiment-dir {params.experiment_dir} --inputs {params.runs} "
@@ -94,16 +94,16 @@ rule figures:
 # reads is in the summary (act theory's numbers included) (act/report/claims*.py, verdicts.py).
 rule claims:
     input:
-        summary=path(summary_path),
+        summary=path(L.summary_path),
         # What the summary's theory columns come from: read through the summary only, named here so that a
         # dry run plans every run's jobs before the budget exists.
-        theory=[path(stage_dir, "theory", *r) for r in runs() if SETTINGS[r[0]]["theory"]["enabled"]],
+        theory=[path(L.stage_dir, "theory", *r) for r in runs() if SETTINGS[r[0]]["theory"]["enabled"]],
     output:
-        md=report(path(claims_path, ".md"), caption="../report/claims.rst", category="Claims"),
-        csv=path(claims_path, ".csv"),
-        json=path(claims_path, ".json"),
+        md=report(path(L.claims_path, ".md"), caption="../report/claims.rst", category="Claims"),
+        csv=path(L.claims_path, ".csv"),
+        json=path(L.claims_path, ".json"),
         png=report(
-            path(claims_path, ".png"),
+            path(L.claims_path, ".png"),
             caption="../report/claims.rst",
             category="Claims",
         ),

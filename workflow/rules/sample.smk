@@ -11,8 +11,8 @@ rule score:
     input:
         unpack(score_inputs),
     output:
-        samples=directory(path(stage_dir, "samples", *WC)),
-        metrics=directory(path(stage_dir, "metrics", *WC)),
+        samples=directory(path(L.stage_dir, "samples", *WC)),
+        metrics=directory(path(L.stage_dir, "metrics", *WC)),
     log:
         logs("score", RUN),
     benchmark:

@@ -6,10 +6,10 @@
 
 rule theory:
     input:
-        model=path(model_path, *WC),
+        model=path(L.model_path, *WC),
         config=run_config,  # after the budget: which checkpoints the run leaves
     output:
-        directory(path(stage_dir, "theory", *WC)),
+        directory(path(L.stage_dir, "theory", *WC)),
     log:
         logs("theory", RUN),
     benchmark:

@@ -10,9 +10,9 @@
 
 rule train:
     input:
-        config=str(config_path(CONFIGS, *WC)),
+        config=str(L.config_path(CONFIGS, *WC)),
     output:
-        model=path(model_path, *WC),
+        model=path(L.model_path, *WC),
     log:
         logs("train", RUN),
     benchmark:
