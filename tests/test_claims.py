@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from act.report import verdicts as V
-from act.report.claim_rows import final_rows
+from act.report.aggregate import complete
+from act.report.claim_rows import final_rows, quality_metric
 from act.report.claims import claims_table
 from act.report.claims_output import write_claims
 from act.report.claims_quality import reach_fraction
@@ -41,7 +42,7 @@ def summary(arms, seeds=(0, 1, 2), dataset="toy2d", metric="w1", gauss=GAUSS, ch
                                      "images_per_step": b * (2 if name == "act" else 1)})
     df = pd.DataFrame(rows)
     df["nfe"] = df["nfe"].astype("Int64")
-    return df
+    return complete(df)  # as read_summary gives it: the toy column from the metrics
 
 
 def level(v, scale=0.005, offset=0):
@@ -313,8 +314,15 @@ def test_recipes_under_one_reported_dataset_are_compared_together():
 
 def test_final_rows_are_each_runs_own_end():
     rows = summary(DEFAULT)
-    fin = final_rows(rows.drop(columns="final"))
+    fin = final_rows(complete(rows.drop(columns="final")))
     assert (fin["ckpt_step"] == fin["train_steps"]).all() and len(fin) == 5 * 3 * 2
+    # without train_steps: each run's last checkpoint; the data kind from the metrics (exact W1, no FID: toy)
+    fin = final_rows(complete(rows.drop(columns=["final", "train_steps", "toy"])))
+    assert len(fin) == 5 * 3 * 2 and (fin["ckpt_step"] == fin.groupby(["method", "batch", "seed"])["ckpt_step"]
+                                      .transform("max")).all()
+    assert complete(rows.drop(columns="toy"))["toy"].all()
+    images = complete(rows.drop(columns="toy").assign(fid=1.0))
+    assert not images["toy"].any() and quality_metric(images) == ("fid", True)
 
 
 def test_write_claims_files(tmp_path):

@@ -247,6 +247,29 @@ def aggregate(exp_dir: PathLike, inputs: Optional[Iterable[PathLike]] = None) ->
     for c in ("batch", "seed", "ckpt_step"):
         df[c] = df[c].astype("int64")
     df["nfe"] = df["nfe"].astype("Int64")  # empty for checkpoints without samples
+    return complete(df)
+
+
+def complete(df: pd.DataFrame) -> pd.DataFrame:
+    """The summary's derived columns, defined here once, filled in where a row lacks them (a run without its
+    config; a summary from elsewhere): ``final``, each run's own end (its ``train_steps``, else its last
+    checkpoint); ``toy``, 2-D toy data (its data config's name, else a dataset with exact W1 and no FID).
+    Tables, figures and claims read these columns only."""
+    df = df.reindex(columns=list(dict.fromkeys(COLUMNS + list(df.columns))))
+    if not len(df):
+        return df
+    run = ["dataset", "method", "batch", "seed"]
+    missing = df["final"].isna()
+    if missing.any():
+        last = df.groupby(run)["ckpt_step"].transform("max")
+        end = pd.to_numeric(df["train_steps"], errors="coerce").fillna(last)
+        df["final"] = df["final"].astype(object).where(~missing, df["ckpt_step"] == end)
+    missing = df["toy"].isna()
+    if missing.any():
+        w1 = df["w1"].notna().groupby(df["dataset"]).transform("any")
+        fid = df["fid"].notna().groupby(df["dataset"]).transform("any")
+        df["toy"] = df["toy"].astype(object).where(~missing, w1 & ~fid)
+    df["final"], df["toy"] = df["final"].astype(bool), df["toy"].astype(bool)
     return df
 
 
@@ -263,7 +286,6 @@ def read_summary(path: PathLike) -> pd.DataFrame:
 
     require_file(path, "summary", "pass the CSV that act aggregate wrote (results/<experiment>/summary.csv)")
     df = pd.read_csv(path)
-    df = df.reindex(columns=list(dict.fromkeys(COLUMNS + list(df.columns))))
     if len(df):
         df["nfe"] = df["nfe"].astype("Int64")
-    return df
+    return complete(df)

@@ -94,7 +94,8 @@ CLAIMS_METRICS = ("fid", "classifier_fd", "kid_mean", "w1")
 
 
 def quality_metric(rows: pd.DataFrame, column: Optional[str] = None) -> Tuple[str, bool]:
-    """(column, lower is better) of sample quality: ``column`` when given, else exact W1 on 2-D toy data, else FID."""
+    """(column, lower is better) of sample quality: ``column`` when given, else exact W1 on 2-D toy data (the
+    summary's ``toy``), else FID."""
     if column is not None:
         if column not in CLAIMS_METRICS:
             raise ConfigError(f"claims metric {column!r} is not one of {', '.join(CLAIMS_METRICS)}: name one of them")
@@ -102,18 +103,12 @@ def quality_metric(rows: pd.DataFrame, column: Optional[str] = None) -> Tuple[st
             raise ConfigError(f"claims metric {column!r} was not measured in this summary: enable it (classifier_fd "
                               "needs the dataset's classifier) or name a measured metric")
         return column, True
-    if "w1" in rows and rows["w1"].notna().any() and not ("fid" in rows and rows["fid"].notna().any()):
-        return "w1", True
-    return "fid", True
+    return ("w1" if rows["toy"].astype(bool).any() else "fid"), True
 
 
 def final_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows of each run's final model (its own schedule's end: ``final``, else ``train_steps``, else its last step)."""
-    if "final" in rows and rows["final"].notna().any():
-        return rows[rows["final"].astype("boolean").fillna(False).astype(bool)]
-    last = rows.groupby(["dataset", "method", "batch", "seed"])["ckpt_step"].transform("max")
-    steps = rows["train_steps"] if "train_steps" in rows else last
-    return rows[rows["ckpt_step"] == steps.fillna(last)]
+    """Rows of each run's final model (its own schedule's end: the summary's ``final``)."""
+    return rows[rows["final"].astype(bool)]
 
 
 def at_nfe(rows: pd.DataFrame, nfe: int, column: str) -> pd.DataFrame:

@@ -55,11 +55,8 @@ def read_reference_csv(path: PathLike) -> pd.DataFrame:
 
 
 def is_toy(rows: pd.DataFrame) -> bool:
-    """2-D toy data: the run configs say so, or there is W1 and no FID."""
-    if not len(rows):
-        return False
-    flagged = "toy" in rows and bool(rows["toy"].astype("boolean").fillna(False).any())
-    return flagged or ("w1" in rows and rows["w1"].notna().any() and not ("fid" in rows and rows["fid"].notna().any()))
+    """2-D toy data: the summary's ``toy`` (act.report.aggregate.complete)."""
+    return bool(len(rows)) and bool(rows["toy"].astype(bool).any())
 
 
 def table_kind(rows: pd.DataFrame) -> str:
