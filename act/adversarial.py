@@ -55,19 +55,20 @@ def r1_penalty(d_real: torch.Tensor, real_in: torch.Tensor, gamma: float, weight
     return (gamma / 2) * weight * grad.float().pow(2).flatten(1).sum(1)  # (B,)
 
 
-def act_discriminator_spec(cfg: Any) -> Tuple[str, Dict[str, Any]]:
-    """(preset, overrides) of an ACT config's discriminator: ``model.discriminator`` (default: the generator's
-    preset) with its overrides, the method's time conditioning and the generator's time input."""
-    overrides = dict(cfg.model.discriminator_overrides)
-    overrides.setdefault("time_conditioned", cfg.method.time_conditioned_discriminator)
-    if "time_input" in cfg.model.overrides:
-        overrides.setdefault("time_input", cfg.model.overrides["time_input"])
-    return cfg.model.discriminator or cfg.model.preset, overrides
+def act_discriminator_spec(model: Any, m: Any) -> Tuple[str, Dict[str, Any]]:
+    """(preset, overrides) of an ACT config's discriminator from its ``model`` and ``method`` sections:
+    ``model.discriminator`` (default: the generator's preset) with its overrides, the method's time
+    conditioning and the generator's time input."""
+    overrides = dict(model.discriminator_overrides)
+    overrides.setdefault("time_conditioned", m.time_conditioned_discriminator)
+    if "time_input" in model.overrides:
+        overrides.setdefault("time_input", model.overrides["time_input"])
+    return model.discriminator or model.preset, overrides
 
 
-def build_act_discriminator(cfg: Any) -> nn.Module:
-    """The discriminator of an ACT config (:func:`act_discriminator_spec`)."""
-    preset, overrides = act_discriminator_spec(cfg)
+def build_act_discriminator(model: Any, m: Any) -> nn.Module:
+    """The discriminator of an ACT config's ``model`` and ``method`` sections (:func:`act_discriminator_spec`)."""
+    preset, overrides = act_discriminator_spec(model, m)
     return build_discriminator(preset, **overrides)
 
 
@@ -192,8 +193,8 @@ def build_act(cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0, world
     RAdam betas: ``method.g_betas`` and ``method.d_betas``; the discriminator's lr ``method.d_lr`` (default
     the training config's lr)."""
     m = cfg.method
-    ct = consistency_parts(cfg, data_shape)  # the generator first: the seeded initial weights
-    networks = {**ct.networks, "discriminator": build_act_discriminator(cfg)}
+    ct = consistency_parts(m, cfg.model, cfg.noise, cfg.train.steps, data_shape)  # first: the seeded initial weights
+    networks = {**ct.networks, "discriminator": build_act_discriminator(cfg.model, m)}
     weight, augment = LambdaWeight(m), Augment(m, data_shape)
     phases = [
         Phase("generator", ACTGeneratorLoss(ct.term, weight, augment), cfg.train.lr, m.g_betas, part=(0, 2),

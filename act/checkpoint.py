@@ -180,11 +180,11 @@ def load_networks(path: Union[str, Path], which: Union[None, str, Sequence[str]]
 
     def build(name: str) -> Any:
         if name == "discriminator":
-            net = discriminator_from_config(stored[name]) if name in stored else build_act_discriminator(cfg)
+            net = discriminator_from_config(stored[name]) if name in stored else build_act_discriminator(cfg.model, cfg.method)
         elif "generator" in stored:  # the averaged copies have the generator's shape
             net = generator_from_config(stored["generator"])
         else:
-            net = build_generator(cfg.model.preset, **generator_overrides(cfg))
+            net = build_generator(cfg.model.preset, **generator_overrides(cfg.model, cfg.noise))
         net.load_state_dict(weights[name])
         return net.to(device).eval()
 

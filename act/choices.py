@@ -54,7 +54,7 @@ RADAM_D_BETA2_LAZY = 16 / 17  # the official ACT D beta2 is 0.99 * 16/17 (lazy-r
 
 
 def check_choice(where: str, value: Any, choices: Tuple[Any, ...]) -> None:
-    """A ConfigError (a ValueError) naming the setting, the bad value and the valid ones, unless ``value`` is one of ``choices``."""
+    """A ConfigError naming the setting, the bad value and the valid ones, unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise ConfigError(f"unknown {where} {value!r}; choose from {choices}")
 

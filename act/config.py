@@ -309,11 +309,12 @@ def trajectory_free_keys(cls: Type[Any] = None, prefix: str = "") -> Tuple[str, 
     return tuple(out)
 
 
-def generator_overrides(cfg: ExperimentConfig) -> Dict[str, Any]:
-    """build_generator keyword arguments of a config: its overrides plus the noise constants."""
-    overrides = dict(cfg.model.overrides)
-    overrides.setdefault("sigma_min", cfg.noise.sigma_min)
-    overrides.setdefault("sigma_data", cfg.noise.sigma_data)
+def generator_overrides(model: ModelConfig, noise: NoiseConfig) -> Dict[str, Any]:
+    """build_generator keyword arguments of a config's ``model`` section: its overrides plus the ``noise``
+    constants (their one source)."""
+    overrides = dict(model.overrides)
+    overrides.setdefault("sigma_min", noise.sigma_min)
+    overrides.setdefault("sigma_data", noise.sigma_data)
     return overrides
 
 

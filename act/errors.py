@@ -4,9 +4,6 @@ A :class:`UserError` (a config, a command-line argument, a file, missing data or
 environment) reaches the ``act`` command line as one line naming what is wrong and how to fix
 it, with exit status 2, before anything is written; any other exception is a bug and keeps its
 traceback. ``act --debug`` (or ``ACT_DEBUG=1``) shows the traceback of a user error too.
-
-Each class also derives from the built-in error it stands for, so code catching ``ValueError``
-or ``FileNotFoundError`` keeps working.
 """
 
 from __future__ import annotations
@@ -16,15 +13,15 @@ class UserError(Exception):
     """Bad input: printed as one line by the CLI, exit status 2."""
 
 
-class ConfigError(UserError, ValueError, TypeError):
+class ConfigError(UserError):
     """A config value that is unknown, of the wrong type, out of range or inconsistent with another."""
 
 
-class InputError(UserError, ValueError):
+class InputError(UserError):
     """A file or argument that exists but is not what the command needs (format, contents, shape)."""
 
 
-class MissingInputError(UserError, FileNotFoundError):
+class MissingInputError(UserError):
     """A file, folder, dataset or weights file that is not there."""
 
 

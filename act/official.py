@@ -139,8 +139,8 @@ def expected_layout(spec: OfficialSpec) -> Dict[str, Dict[str, Tuple[int, ...]]]
 
     cfg = official_config(spec)
     with torch.device("meta"):
-        g = build_generator(cfg.model.preset, **generator_overrides(cfg))
-        d = build_act_discriminator(cfg)
+        g = build_generator(cfg.model.preset, **generator_overrides(cfg.model, cfg.noise))
+        d = build_act_discriminator(cfg.model, cfg.method)
     shapes = lambda net: {k: tuple(v.shape) for k, v in net.state_dict().items()}  # noqa: E731
     gen = shapes(g)
     layout = _LAYOUTS[repr(spec)] = {"target": gen, "generator": dict(gen), "discriminator": shapes(d)}

@@ -39,9 +39,9 @@ def check_data_fits(cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0)
     shape and labels; from the resolved preset configs, before any network is built."""
     from act.networks.build import config_data_shape, resolve_discriminator_config, resolve_generator_config
 
-    nets = {"model.preset": resolve_generator_config(cfg.model.preset, **generator_overrides(cfg))}
+    nets = {"model.preset": resolve_generator_config(cfg.model.preset, **generator_overrides(cfg.model, cfg.noise))}
     if isinstance(cfg.method, ACTConfig):  # a method that trains a discriminator
-        preset, overrides = act_discriminator_spec(cfg)
+        preset, overrides = act_discriminator_spec(cfg.model, cfg.method)
         nets["model.discriminator"] = resolve_discriminator_config(preset, **overrides)
     shape = tuple(int(n) for n in data_shape)
     for key, net in nets.items():

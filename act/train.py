@@ -37,16 +37,16 @@ from act.stopping import Diverged, StopSignals, all_finite, finite_flag, nonfini
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # act.config.PRECISIONS
 
 
-def apply_determinism(cfg: ExperimentConfig) -> None:
-    """The determinism switches of the config, set once (and recorded with the config)."""
-    torch.backends.cuda.matmul.allow_tf32 = cfg.train.tf32
-    torch.backends.cudnn.allow_tf32 = cfg.train.tf32
-    torch.backends.cudnn.benchmark = cfg.train.cudnn_benchmark
-    torch.use_deterministic_algorithms(cfg.train.deterministic, warn_only=True)
+def apply_determinism(tc: Any) -> None:
+    """The determinism switches of a config's ``train`` section, set once (and recorded with the config)."""
+    torch.backends.cuda.matmul.allow_tf32 = tc.tf32
+    torch.backends.cudnn.allow_tf32 = tc.tf32
+    torch.backends.cudnn.benchmark = tc.cudnn_benchmark
+    torch.use_deterministic_algorithms(tc.deterministic, warn_only=True)
 
 
-def build_data(cfg: ExperimentConfig):
-    d = cfg.data
+def build_data(d: Any):
+    """The dataset of a config's ``data`` section."""
     repeated = sorted(set(d.options) & {"root", "split", "resolution", "download"})
     if repeated:
         raise ConfigError(f"data.options repeats {repeated}: set data.{repeated[0]} itself instead")
@@ -195,7 +195,7 @@ def train(cfg: ExperimentConfig, run_dir: Union[str, Path], resume: Optional[str
     (removing earlier checkpoints and log). Under torchrun every process
     calls this; it joins (and afterwards leaves) the process group the launcher describes.
     """
-    apply_determinism(cfg)
+    apply_determinism(cfg.train)
     device, created = distributed.init(resolve_device(cfg.train.device))
     try:
         return _train(cfg, Path(run_dir), resume, progress, device)
@@ -208,7 +208,7 @@ def _build_data_rank0_first(cfg: ExperimentConfig) -> Any:
     """Rank 0 builds (and downloads) the dataset before the others, so they never race on a download."""
     if not distributed.is_main():
         distributed.barrier()
-    dataset = build_data(cfg)
+    dataset = build_data(cfg.data)
     if distributed.is_main():
         distributed.barrier()
     return dataset

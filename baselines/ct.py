@@ -97,11 +97,11 @@ class ConsistencyParts(NamedTuple):
     modules: list
 
 
-def consistency_parts(cfg: Any, data_shape: Tuple[int, ...]) -> ConsistencyParts:
+def consistency_parts(m: Any, model: Any, noise: Any, total_steps: int, data_shape: Tuple[int, ...]) -> ConsistencyParts:
     """The generator (built first: the seeded initial weights), its teacher and evaluation EMA, the curriculum,
-    the CT loss object and the EMA hook of a CT, iCT or ACT config."""
-    m = cfg.method
-    networks = {"generator": build_generator(cfg.model.preset, **generator_overrides(cfg))}
+    the CT loss object and the EMA hook of a CT, iCT or ACT config, from its ``method``, ``model`` and ``noise``
+    sections and ``train.steps`` (the curriculum's length)."""
+    networks = {"generator": build_generator(model.preset, **generator_overrides(model, noise))}
     averaged: Dict[str, nn.Module] = {}
     if m.target == "ema":
         averaged["target"] = ema_copy(networks["generator"])
@@ -110,11 +110,11 @@ def consistency_parts(cfg: Any, data_shape: Tuple[int, ...]) -> ConsistencyParts
     distance = build_distance(m.distance, data_shape, huber_c=m.huber_c, lpips_weights=m.lpips_weights,
                               lpips_resize=m.lpips_resize, lpips_pooling=m.lpips_pooling)
     consistency = ConsistencyLoss(
-        distance, cfg.noise.sigma_min, cfg.noise.sigma_max, cfg.noise.rho,
+        distance, noise.sigma_min, noise.sigma_max, noise.rho,
         index_sampling=m.index_sampling, weighting=m.weighting, p_mean=m.p_mean, p_std=m.p_std,
         clip_target=m.clip_target,
     )
-    curriculum = Curriculum(m, cfg.train.steps)
+    curriculum = Curriculum(m, total_steps)
     # sampled: the evaluation EMA when there is one, else the target, else the generator itself
     sampling = next((k for k in ("eval_ema", "target") if k in averaged), "generator")
     return ConsistencyParts(networks, averaged, curriculum, CTLoss(consistency, curriculum),
@@ -124,7 +124,7 @@ def consistency_parts(cfg: Any, data_shape: Tuple[int, ...]) -> ConsistencyParts
 
 def build_consistency(cfg: Any, data_shape: Tuple[int, ...], num_classes: int = 0, world_size: int = 1) -> Method:
     """CT or iCT: one phase, the generator, RAdam with the training config's lr and betas."""
-    parts = consistency_parts(cfg, data_shape)
+    parts = consistency_parts(cfg.method, cfg.model, cfg.noise, cfg.train.steps, data_shape)
     phase = Phase("generator", parts.term, cfg.train.lr, cfg.train.betas, after=parts.averaging)
     return Method(cfg.method.name, parts.networks, parts.averaged, [phase], parts.sampling,
                   scalars=parts.curriculum.scalars, modules=parts.modules)

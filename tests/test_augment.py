@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from act.augment import SYM6, PIPELINES, AugmentController, ada_augment, antialiased_warp, upfirdn2d
+from act.errors import ConfigError
 
 
 def _images(b: int = 8, c: int = 3, h: int = 16, w: int = 16, seed: int = 0) -> torch.Tensor:
@@ -117,7 +118,7 @@ def test_unknown_names_raise():
         ada_augment(_images(), 0.5, transforms={"cutout": 1.0})
     with pytest.raises(ValueError):
         ada_augment(_images(), 0.5, transforms="bgcfnc")
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         ada_augment(_images(), 0.5, fidelity="exact")
     assert set(PIPELINES["bgc"]) == set(PIPELINES["bg"]) | set(PIPELINES["color"])
 

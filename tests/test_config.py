@@ -4,6 +4,7 @@ import pytest
 
 from act.config import ExperimentConfig, load_config, parse_override, save_config, to_dict
 from act.config import CTConfig, ICTConfig
+from act.errors import ConfigError, MissingInputError
 
 
 def test_defaults_and_method_dispatch(tmp_path):
@@ -17,13 +18,13 @@ def test_defaults_and_method_dispatch(tmp_path):
 def test_unknown_key_lists_valid_ones(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("train:\n  stepz: 3\n")
-    with pytest.raises(ValueError, match="valid keys"):
+    with pytest.raises(ConfigError, match="valid keys"):
         load_config(p)
-    with pytest.raises(ValueError, match="unknown method"):
+    with pytest.raises(ConfigError, match="unknown method"):
         load_config(None, ("method.name=gan",))
-    with pytest.raises(TypeError):
+    with pytest.raises(ConfigError):
         load_config(None, ("train.steps=abc",))
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(MissingInputError):
         load_config(tmp_path / "missing.yaml")
 
 
@@ -38,7 +39,7 @@ def test_round_trip(tmp_path):
 
 def test_parse_override():
     assert parse_override("a.b.c=3") == {"a": {"b": {"c": 3}}}
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         parse_override("nonsense")
 
 
@@ -58,16 +59,16 @@ def test_base_inheritance_and_method_switch(tmp_path):
     other = load_config(tmp_path / "other.yaml")
     assert isinstance(other.method, ICTConfig)  # mu0 of CT is not carried over
     # --set method.name=act would reset the file's mu0 to ACT's default: an error naming it, unless restated
-    with pytest.raises(ValueError, match=r"would drop what .*child.yaml sets: mu0=0.95 \(act: 0.9\); keep them with --set method.mu0=0.95"):
+    with pytest.raises(ConfigError, match=r"would drop what .*child.yaml sets: mu0=0.95 \(act: 0.9\); keep them with --set method.mu0=0.95"):
         load_config(tmp_path / "child.yaml", ("method.name=act",))
     switched = load_config(tmp_path / "child.yaml", ("method.name=act", "method.mu0=0.95"))
     assert switched.method.name == "act" and switched.method.mu0 == 0.95
     (tmp_path / "toy.yaml").write_text("data: {name: toy2d, options: {kind: moons}}\n")
-    with pytest.raises(ValueError, match="keeps data.options of 'toy2d'"):
+    with pytest.raises(ConfigError, match="keeps data.options of 'toy2d'"):
         load_config(tmp_path / "toy.yaml", ("data.name=cifar10",))
     assert load_config(tmp_path / "toy.yaml", ("data.name=cifar10", "data.options={}")).data.options == {}
     (tmp_path / "loop.yaml").write_text("base: loop.yaml\n")
-    with pytest.raises(ValueError, match="itself"):
+    with pytest.raises(ConfigError, match="itself"):
         load_config(tmp_path / "loop.yaml")
 
 
@@ -80,16 +81,16 @@ def test_base_inheritance_and_method_switch(tmp_path):
 ])
 def test_bad_method_choice_fails_at_load_naming_the_setting(override, setting):
     for method in ("ct", "ict", "act"):
-        with pytest.raises(ValueError, match=rf"unknown {setting} .*choose from"):
+        with pytest.raises(ConfigError, match=rf"unknown {setting} .*choose from"):
             load_config(None, (f"method.name={method}", override))
 
 
 def test_bad_act_choice_fails_at_load():
-    with pytest.raises(ValueError, match=r"unknown method.lambda_schedule 'cos'"):
+    with pytest.raises(ConfigError, match=r"unknown method.lambda_schedule 'cos'"):
         load_config(None, ("method.name=act", "method.lambda_schedule=cos"))
-    with pytest.raises(ValueError, match=r"unknown method.augment_mode"):
+    with pytest.raises(ConfigError, match=r"unknown method.augment_mode"):
         load_config(None, ("method.name=act", "method.augment_mode=always"))
-    with pytest.raises(ValueError, match=r"method.r1_interval must be >= 1"):
+    with pytest.raises(ConfigError, match=r"method.r1_interval must be >= 1"):
         load_config(None, ("method.name=act", "method.r1_interval=0"))
 
 
@@ -189,5 +190,5 @@ def test_ignored_settings_are_refused_where_configs_enter_not_in_stored_ones():
     stored = to_dict(load_config(None, ("method.name=act",)))
     stored["train"]["betas"] = [0.0, 0.99]
     assert from_dict(ExperimentConfig, stored).train.betas == (0.0, 0.99)
-    with pytest.raises(ValueError, match="train.betas .* would be ignored"):
+    with pytest.raises(ConfigError, match="train.betas .* would be ignored"):
         load_config(None, ("method.name=act", "train.betas=[0.0, 0.99]"))

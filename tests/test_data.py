@@ -25,6 +25,7 @@ from act.data import (
     sample_toy,
 )
 from act.data.fashion_mnist import DEBIAN_DIR
+from act.errors import ConfigError, MissingInputError
 
 RNG = np.random.default_rng(0)
 
@@ -89,7 +90,7 @@ def test_fashion_mnist_native_28_and_test_split(tmp_path: Path) -> None:
     ds = build_dataset("fashion_mnist", root=str(tmp_path), split="test", resolution=28)
     check_items(ds, 3, (1, 28, 28), 10)
     assert ds[0][0][0, 0, 0].item() == pytest.approx(scaled(int(images[0, 0, 0])), abs=PIXEL_TOL)
-    with pytest.raises(ValueError, match="resolution"):
+    with pytest.raises(ConfigError, match="resolution"):
         build_dataset("fashion_mnist", root=str(tmp_path), split="test", resolution=64)
 
 
@@ -112,7 +113,7 @@ def test_fashion_mnist_missing_names_places(tmp_path: Path) -> None:
     message = str(err.value)
     assert str(missing) in message and str(missing / "FashionMNIST" / "raw") in message
     assert "apt-get install dataset-fashion-mnist" in message and "download=True" in message
-    assert isinstance(err.value, FileNotFoundError)
+    assert isinstance(err.value, MissingInputError)
 
 
 @pytest.mark.parametrize("truncate", [1, 300])
@@ -324,16 +325,16 @@ def test_toy_deterministic_and_scaled(kind: str) -> None:
 # ------------------------------------------------------------------------ registry
 def test_registry_errors() -> None:
     assert {"fashion_mnist", "cifar10", "imagenet64", "lsun_cat", "image_folder", "toy2d"} <= set(DATASETS)
-    with pytest.raises(ValueError, match="choose from") as err:
+    with pytest.raises(ConfigError, match="choose from") as err:
         build_dataset("mnist")
     assert "toy2d:two_moons" in str(err.value)
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(ConfigError, match="kind"):
         build_dataset("toy2d:spirals")
-    with pytest.raises(ValueError, match="conflicts"):
+    with pytest.raises(ConfigError, match="conflicts"):
         build_dataset("toy2d:two_moons", kind="swiss_roll")
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(ConfigError, match="kind"):
         build_dataset("toy2d")
-    with pytest.raises(ValueError, match="split"):
+    with pytest.raises(ConfigError, match="split"):
         build_dataset("cifar10", split="validation")
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from act.distances import LPIPSDistance, build_distance, l2_distance, pseudo_huber_c, pseudo_huber_distance
+from act.errors import ConfigError, MissingInputError
 
 
 def test_l2_is_per_sample_mse():
@@ -27,7 +28,7 @@ def test_pseudo_huber_formula_and_c_from_dimension():
 
 
 def test_unknown_distance():
-    with pytest.raises(ValueError, match="choose from"):
+    with pytest.raises(ConfigError, match="choose from"):
         build_distance("l3", (1, 4, 4))
 
 
@@ -35,7 +36,7 @@ def test_lpips_without_weights_names_the_file(tmp_path, monkeypatch):
     monkeypatch.delenv("ACT_VGG16_WEIGHTS", raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    with pytest.raises(FileNotFoundError, match="vgg16-397923af.pth"):
+    with pytest.raises(MissingInputError, match="vgg16-397923af.pth"):
         LPIPSDistance()
 
 

@@ -13,6 +13,7 @@ import pytest
 import torch
 from torch import nn
 
+from act.errors import ConfigError
 from act.rng import per_step_generator, rank_step_generator
 from act.train import StepBatches
 from test_training import toy_cfg
@@ -91,7 +92,7 @@ def _worker(rank: int, out: str, ports: list) -> None:
     _launch(rank, ports[4])
     try:
         T.train(toy_cfg(steps=STEPS, **{"train.batch_size": 15}), out / "odd", progress=False)
-    except ValueError as e:
+    except ConfigError as e:
         result["odd_error"] = str(e)
     result["group_left"] = not distributed.is_distributed()
     (out / f"result_rank{rank}.json").write_text(json.dumps(result))

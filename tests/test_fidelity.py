@@ -14,6 +14,7 @@ import torch
 import yaml
 
 from act.config import load_config
+from act.errors import ConfigError
 from act.plan.experiment import parse_experiment, resolve_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,7 +142,7 @@ def test_theory_measures_images_in_w1_by_default():
     assert distance_to_data(x, y, "sliced_w2") == pytest.approx(sliced_wasserstein(x, y, p=2))
     assert distance_name(x, "sliced_w2") not in BOUNDED_DISTANCES
     assert distance_to_data(x, y, "sliced_w1") <= distance_to_data(x, y) + 1e-9  # sliced W1 <= W1
-    with pytest.raises(ValueError, match="image distance"):
+    with pytest.raises(ConfigError, match="image distance"):
         distance_to_data(x, y, "w3")
 
 
@@ -168,7 +169,7 @@ def test_samples_truncate_to_uint8_as_the_official_fid_paths():
     assert to_uint8(x, "round").ravel().tolist() == [128, 1, 255, 255]
     official = ((x + 1) * 127.5).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
     assert np.array_equal(to_uint8(x), official)
-    with pytest.raises(ValueError, match="sample.quantize"):
+    with pytest.raises(ConfigError, match="sample.quantize"):
         load_config(None, ("sample.quantize=nearest",))
 
 
@@ -216,5 +217,5 @@ def test_act_resamples_discriminator_inputs_at_p0_as_the_official_code():
     assert augment["simple"](x, torch.Generator().manual_seed(0)) is x  # the old behaviour: untouched
     out = augment["official"](x, torch.Generator().manual_seed(0))
     assert out is not x and torch.allclose(out, x, atol=1e-4)  # filtered path, identity up to rounding
-    with pytest.raises(ValueError, match="method.augment_fidelity"):
+    with pytest.raises(ConfigError, match="method.augment_fidelity"):
         load_config(None, ("method.name=act", "method.augment_fidelity=exact"))

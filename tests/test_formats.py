@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from act.errors import InputError, MissingInputError
 from act.metrics.formats import FEATURE_DIM, read_image_set
 
 
@@ -69,20 +70,20 @@ def test_adm_batch_edm_and_cleanfid_statistics(tmp_path):
 
 def test_bad_files_say_what_was_expected(tmp_path):
     np.savez(tmp_path / "odd.npz", x=np.zeros(3))
-    with pytest.raises(ValueError, match="expected 'images'.*'arr_0'.*'mu' and 'sigma'"):
+    with pytest.raises(InputError, match="expected 'images'.*'arr_0'.*'mu' and 'sigma'"):
         read_image_set(str(tmp_path / "odd.npz"))
     np.savez(tmp_path / "small.npz", mu=np.zeros(64), sigma=np.eye(64))
-    with pytest.raises(ValueError, match="pool3 statistics"):
+    with pytest.raises(InputError, match="pool3 statistics"):
         read_image_set(str(tmp_path / "small.npz"))
     (tmp_path / "mixed").mkdir()
     (tmp_path / "mixed" / "a.png").write_bytes(_png_bytes(_images(1, 16)[0]))
     (tmp_path / "mixed" / "b.png").write_bytes(_png_bytes(_images(1, 8)[0]))
-    with pytest.raises(ValueError, match="differ in size"):
+    with pytest.raises(InputError, match="differ in size"):
         read_image_set(str(tmp_path / "mixed"))
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(MissingInputError):
         read_image_set(str(tmp_path / "missing.npz"))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="no images"):
+    with pytest.raises(InputError, match="no images"):
         read_image_set(str(tmp_path / "empty"))
 
 
@@ -92,7 +93,7 @@ def test_act_sample_writes_arr_0_for_the_adm_evaluator(tmp_path):
     from act.networks import build_generator
 
     cfg = load_config(None, ("model.preset=tiny", "method.distance=l2"))
-    net = build_generator(cfg.model.preset, **generator_overrides(cfg)).eval()
+    net = build_generator(cfg.model.preset, **generator_overrides(cfg.model, cfg.noise)).eval()
     state = {"step": 0, "data_shape": [1, 32, 32], "sampling_network": "target"}
     out = sample_to_dir("untrained", tmp_path, torch.device("cpu"), num=3, steps=1, progress=False, plot=False,
                         loaded=(net, cfg, state))

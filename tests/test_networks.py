@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from act.errors import ConfigError
 from act.networks import (
     DISCRIMINATOR_PRESETS,
     GENERATOR_PRESETS,
@@ -156,13 +157,13 @@ def test_class_conditional_discriminator_needs_labels():
 
 @pytest.mark.parametrize("builder", [build_generator, build_discriminator])
 def test_unknown_preset_or_override_raises(builder):
-    with pytest.raises(ValueError, match="choose from"):
+    with pytest.raises(ConfigError, match="choose from"):
         builder("cifar100")
-    with pytest.raises(ValueError, match="valid overrides"):
+    with pytest.raises(ConfigError, match="valid overrides"):
         builder("tiny", widht=3)
-    with pytest.raises(ValueError, match="valid overrides"):
+    with pytest.raises(ConfigError, match="valid overrides"):
         builder("toy2d", resolution=32)  # not a point-cloud setting
-    with pytest.raises(ValueError, match="time_input"):
+    with pytest.raises(ConfigError, match="time_input"):
         builder("tiny", time_input="log")
 
 

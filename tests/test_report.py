@@ -17,6 +17,7 @@ import yaml
 
 from act.cli import main
 from act.config import load_config, save_config
+from act.errors import ConfigError
 from act.provenance import write_json_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,7 +193,7 @@ def test_budget_errors_and_cost_configs(experiment, tmp_path):
     written = write_cost_configs(experiment["config"], tmp_path / "configs")
     assert len(written) == 4 + 6 and all(load_config(p).train.batch_size in (16, 32) for p in written)
     bad = {**EXPERIMENT, "datasets": {"x": {**EXPERIMENT["datasets"]["toy_gmm"], "budget": {"flops": 1, "steps": 3}}}}
-    with pytest.raises(ValueError, match="exactly one"):
+    with pytest.raises(ConfigError, match="exactly one"):
         plan_budget(bad, [])
 
 

@@ -12,6 +12,7 @@ from act.checkpoint import latest_checkpoint, load_checkpoint, load_networks
 from act.config import load_config
 from act.consistency import ConsistencyLoss
 from act.distances import l2_distance
+from act.errors import ConfigError, InputError
 from act.rng import seeded_global_rng
 from act.parametrization import ConsistencyFunction
 from act.sampling import generate
@@ -72,7 +73,7 @@ def test_resume_refuses_checkpoints_of_another_config(tmp_path):
     run = tmp_path / "run"
     train(toy_cfg(), run, progress=False)  # 6 steps, checkpoints at 3 and 6
     other = toy_cfg(**{"method.mu0": 0.95, "train.steps": 4})
-    with pytest.raises(ValueError, match=r"method.mu0: 0.9 -> 0.95.*train.steps: 6 -> 4"):
+    with pytest.raises(InputError, match=r"method.mu0: 0.9 -> 0.95.*train.steps: 6 -> 4"):
         train(other, run, resume="auto", progress=False)
     train(other, run, resume="same-config", progress=False)
     assert json.loads((run / "run.json").read_text())["start_step"] == 0
@@ -101,9 +102,9 @@ def test_resume_compares_what_decides_the_trajectory(tmp_path):
     state["world_size"] = 2  # written by two processes: another noise stream
     save_checkpoint(ckpt, state)
     (run / "checkpoints" / "step-0000006.pt").unlink()
-    with pytest.raises(ValueError, match=r"run.world_size: 2 -> 1"):
+    with pytest.raises(InputError, match=r"run.world_size: 2 -> 1"):
         train(toy_cfg(), run, progress=False)
-    with pytest.raises(ValueError, match="neither a mode"):
+    with pytest.raises(InputError, match="neither a mode"):
         train(toy_cfg(), run, resume="same_config", progress=False)
 
 
@@ -313,7 +314,7 @@ def test_resolve_device_strict_for_training_lenient_for_metrics():
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="device .cuda. requested but CUDA is not available"):
+        with pytest.raises(ConfigError, match="device .cuda. requested but CUDA is not available"):
             resolve_device("cuda")
         assert resolve_device("cuda:1", strict=False) == torch.device("cuda:1")
 

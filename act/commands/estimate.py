@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:  # an EstimateError is an input error:
     from act import io
     from act.compute import bill as B
 
-    from act.errors import require_file
+    from act.errors import UserError, require_file
 
     gpu = E.gpu_spec(str(args.gpu).lower())
     B.check_out(args.out)
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:  # an EstimateError is an input error:
                 t0 = time.perf_counter()
                 try:
                     entry = E.measure_flops(cfg, cache=cache, scratch=scratch)
-                except (ValueError, FileNotFoundError) as e:
+                except (UserError, ValueError, FileNotFoundError) as e:
                     raise E.EstimateError(f"cannot measure {key[0]}/{key[1]} at batch {key[2]}: {e}") from None
                 took = time.perf_counter() - t0
                 if not entry["cached"]:

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from act import io
+from act.errors import UserError
 from act.metrics.protocol import BACKENDS, DEFAULT_BACKEND, DEFAULT_CACHE_DIR, DEFAULT_RESIZE_MODE, RESIZE_MODES
 
 
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         read_image_set(args.samples, 1)
         if args.reference:
             read_image_set(args.reference, 1)
-    except (FileNotFoundError, ValueError) as e:
+    except (UserError, FileNotFoundError, ValueError) as e:
         print(f"act evaluate: {e}", file=sys.stderr)
         return 2
     result = evaluate(opts)

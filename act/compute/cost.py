@@ -86,7 +86,7 @@ class PreparedStep:
 
 def synthetic_images(cfg: ExperimentConfig, n: int = 256) -> Any:
     """Random images of the shape (and classes) the config's generator preset takes."""
-    net = resolve_generator_config(cfg.model.preset, **generator_overrides(cfg))
+    net = resolve_generator_config(cfg.model.preset, **generator_overrides(cfg.model, cfg.noise))
     if net["kind"] != "unet":
         raise ConfigError(f"--synthetic needs an image preset, one of {list(image_presets())}")
     channels, res, _ = config_data_shape(net)
@@ -99,8 +99,8 @@ def prepare_step(cfg: ExperimentConfig, synthetic: bool = False, device: Optiona
     shape), set up as training sets them up (determinism switches, compile)."""
     tc = cfg.train
     dev = resolve_device(device or tc.device)
-    apply_determinism(cfg)  # the same switches as training, so the cost is that of the real step
-    dataset = synthetic_images(cfg) if synthetic else build_data(cfg)
+    apply_determinism(tc)  # the same switches as training, so the cost is that of the real step
+    dataset = synthetic_images(cfg) if synthetic else build_data(cfg.data)
     with seeded_global_rng(tc.seed, torch.device("cpu")):
         method = build_method(cfg, tuple(dataset[0][0].shape), int(getattr(dataset, "num_classes", 0)))
     place(method, dev, tc.channels_last)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-from act.errors import InputError
+from act.errors import InputError, UserError
 
 PathLike = Union[str, Path]
 Key = Tuple[str, str, int]  # (dataset, arm, batch)
@@ -111,7 +111,7 @@ def load_experiment(path: PathLike) -> Any:
         raise EstimateError(f"no experiment config {p}: pass an existing file with -c (e.g. config/paper/cifar10.yaml)")
     try:
         return parse_experiment(p)
-    except (ValueError, TypeError, FileNotFoundError) as e:
+    except (UserError, ValueError, TypeError, FileNotFoundError) as e:
         raise EstimateError(f"{p}: {e}") from None
 
 
@@ -150,7 +150,7 @@ def run_config(exp: Any, dataset: str, arm: str, batch: int) -> Any:
 
     try:
         return resolve_run_config(exp, dataset, arm, batch)
-    except (ValueError, TypeError, FileNotFoundError) as e:
+    except (UserError, ValueError, TypeError, FileNotFoundError) as e:
         raise EstimateError(f"{dataset}/{arm} at batch {batch}: {e}") from None
 
 
@@ -160,7 +160,7 @@ def flop_keys(exp: Any) -> List[Key]:
 
     try:
         return [(j["dataset"], j["method"], int(j["batch"])) for j in cost_jobs(exp)]
-    except ValueError as e:
+    except (UserError, ValueError) as e:
         raise EstimateError(str(e)) from None
 
 
@@ -193,7 +193,7 @@ def read_cost_dir(cost_dir: PathLike, keys: List[Key]) -> Tuple[Dict[Key, Dict[s
     found = [k for k in keys if cost_file(cost_dir, k).is_file()]
     try:
         costs = read_costs([cost_file(cost_dir, k) for k in found])
-    except (ValueError, json.JSONDecodeError) as e:
+    except (UserError, ValueError, json.JSONDecodeError) as e:
         raise EstimateError(f"{e}: rerun act cost for it") from None
     return costs, [k for k in keys if k not in costs]
 
@@ -295,7 +295,7 @@ def estimate(exp: Any, gpu: GPU, costs: Mapping[Key, Mapping[str, Any]], utiliza
         raise EstimateError(f"--utilization {utilization}: give a fraction of the peak in (0, 1], e.g. 0.35")
     try:
         check_cost_methods(exp, costs)
-    except ValueError as e:
+    except (UserError, ValueError) as e:
         raise EstimateError(str(e)) from None
     flops = {k: float(c["flops_per_step"]) for k, c in costs.items()}
     rows: List[Dict[str, Any]] = []

@@ -109,6 +109,6 @@ class ArrayDataset(ActDataset):
 
 
 def check_choice(dataset: str, what: str, value: object, choices: Tuple[object, ...]) -> None:
-    """Raise a ValueError naming the choices when ``value`` is not one of them."""
+    """Raise a ConfigError naming the choices when ``value`` is not one of them."""
     if value not in choices:
         raise ConfigError(f"{dataset}: unknown {what} {value!r}; choose from {choices}")

@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from act.errors import MissingInputError, UserError
+from act.errors import InputError, MissingInputError
 
 
 class DataNotFoundError(MissingInputError):
     """No usable copy of a dataset in any of the places searched."""
 
 
-class CorruptDataError(UserError, ValueError):
+class CorruptDataError(InputError):
     """A dataset file exists but is truncated or not in the expected format."""
 
 

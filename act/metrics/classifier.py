@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from act import io
+from act.errors import UserError
 from act.metrics import reference  # the module, not its functions: tests can substitute reference.open_dataset
 from act.metrics.scores import fid_from_features, inception_score_from_logits
 
@@ -138,7 +139,7 @@ def train_classifier(cfg: ClassifierConfig, device: str = "cpu", log_every: int 
     try:
         test = reference.open_dataset(cfg.dataset, root=cfg.data_root, split="test", resolution=cfg.data_resolution)
         metrics["test_accuracy"] = _accuracy(net, test, dev)
-    except (FileNotFoundError, ValueError, KeyError) as err:  # no test split: say so, keep the classifier
+    except (UserError, FileNotFoundError, ValueError, KeyError) as err:  # no test split: say so, keep the classifier
         metrics["test_accuracy"] = None
         metrics["test_accuracy_missing"] = repr(err)
     return net, cfg, metrics

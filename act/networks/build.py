@@ -96,7 +96,7 @@ def _derive_block_types(cfg: Dict[str, Any], overrides: Dict[str, Any], names: T
 
 
 def resolve_generator_config(preset: str, **overrides: Any) -> Dict[str, Any]:
-    """Flat generator config: preset + overrides, block types derived; raises ValueError on unknown names."""
+    """Flat generator config: preset + overrides, block types derived; raises ConfigError on unknown names."""
     cfg = _resolve(GENERATOR_PRESETS, preset, overrides, _GENERATOR_KEYS)
     if cfg["kind"] == "unet":
         _derive_block_types(cfg, overrides, ("down_block_types", "up_block_types"))
@@ -118,7 +118,7 @@ def image_presets() -> Tuple[str, ...]:
 
 
 def resolve_discriminator_config(preset: str, **overrides: Any) -> Dict[str, Any]:
-    """Flat discriminator config: preset + overrides, block types derived; raises ValueError on unknown names."""
+    """Flat discriminator config: preset + overrides, block types derived; raises ConfigError on unknown names."""
     cfg = _resolve(DISCRIMINATOR_PRESETS, preset, overrides, _DISCRIMINATOR_KEYS)
     if cfg["kind"] == "unet":
         _derive_block_types(cfg, overrides, ("down_block_types",))

@@ -19,7 +19,7 @@ import torch
 
 from act.checkpoint import load_checkpoint, save_checkpoint
 from act.data import build_dataset, sample_toy
-from act.data.errors import DataNotFoundError
+from act.errors import UserError
 from act.rng import probe_generator
 
 PROBE_FORMAT = "act-bench-probe/1"
@@ -73,7 +73,7 @@ def _image_sets(data_cfg: Any, num: int, seed: int):
             dataset = build_dataset(data_cfg.name, root=data_cfg.root, split=split, resolution=data_cfg.resolution,
                                     download=False, **data_cfg.options)
             break
-        except (ValueError, DataNotFoundError, FileNotFoundError):
+        except (UserError, ValueError, FileNotFoundError):
             if split == data_cfg.split:
                 raise
     if len(dataset) < 2 * num:
