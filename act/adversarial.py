@@ -83,23 +83,22 @@ class LambdaWeight:
 
 
 class Augment:
-    """ACT-Aug on D's inputs, reals and fakes alike, at the controller's probability p. The official code
-    resamples every input through its filtered path even at p = 0 ("official"); "simple" passes them
-    through untouched at p = 0. Off (the identity, drawing nothing) unless ``method.augment`` and images."""
+    """ACT-Aug on D's inputs, reals and fakes alike, at the controller's probability p; every input goes through
+    the filtered geometric path, at p = 0 too, as in the official code. Off (the identity, drawing nothing)
+    unless ``method.augment`` and images."""
 
     def __init__(self, m: Any, data_shape: Tuple[int, ...]) -> None:
         self.on = m.augment and len(data_shape) == 3
-        self.pipeline, self.fidelity = m.augment_pipeline, m.augment_fidelity
+        self.pipeline = m.augment_pipeline
         self.controller = AugmentController(
             m.augment_threshold if m.augment_mode == "r1_ema" else None, mode=m.augment_mode, interval=m.r1_interval
         )
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        if not self.on or (self.controller.p == 0.0 and self.fidelity == "simple"):
+        if not self.on:
             return x
         seed = draw_seed(generator)
-        return ada_augment(x, self.controller.p, torch.Generator().manual_seed(seed), transforms=self.pipeline,
-                           fidelity=self.fidelity)
+        return ada_augment(x, self.controller.p, torch.Generator().manual_seed(seed), transforms=self.pipeline)
 
 
 class ACTGeneratorLoss:

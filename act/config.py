@@ -21,9 +21,9 @@ from typing import (Any, ClassVar, Dict, Literal, Mapping, Optional, Tuple, Type
 import yaml
 
 from act.choices import (  # noqa: F401  (re-exported: the choices are part of the config's interface)
-    AUGMENT_FIDELITIES, AUGMENT_MODES, AUGMENT_PIPELINES, CT_CURRICULA, CURRICULA, DATA_NAMES, DISTANCES, EMA_SCHEDULES,
+    AUGMENT_MODES, AUGMENT_PIPELINES, CT_CURRICULA, CURRICULA, DATA_NAMES, DISTANCES, EMA_SCHEDULES,
     INDEX_SAMPLINGS, LAMBDA_SCHEDULES, LPIPS_POOLINGS, LPIPS_RESIZES, NETWORK_PRESETS, PRECISIONS, RADAM_D_BETA2_LAZY,
-    SYNCS, TARGETS, WEIGHTINGS, AugmentFidelity, AugmentMode, AugmentPipeline, Curriculum, Distance, EmaSchedule,
+    SYNCS, TARGETS, WEIGHTINGS, AugmentMode, AugmentPipeline, Curriculum, Distance, EmaSchedule,
     IndexSampling, LambdaSchedule, LpipsPooling, LpipsResize, NetworkPreset, Precision, Sync, Target, Weighting,
     check_betas, check_choice, check_range, check_switches)
 from act.errors import ConfigError, MissingInputError
@@ -234,10 +234,7 @@ class ACTConfig(CTConfig):
     augment: bool = False  # ACT-Aug (ADA-style, on reals and fakes alike)
     augment_mode: AugmentMode = "r1_ema"  # official R1-EMA controller, or ADA's "ada_sign" heuristic
     augment_threshold: float = 1.0e4  # R1-EMA threshold: 1e4 CIFAR-10, 1e7 ImageNet-64, 1e9 LSUN
-    augment_pipeline: AugmentPipeline = "bgc"  # blit + geometric + colour
-    # official: reflect pad + sym6 up/down-sampling on every call, p = 0 included, quarter turns {0, 270};
-    # simple: one unfiltered grid_sample, {0, 90, 180, 270}, the input itself at p = 0 (docs/METHOD.md s.4)
-    augment_fidelity: AugmentFidelity = "official"
+    augment_pipeline: AugmentPipeline = "bgc"  # blit + geometric + colour (the official sym6-filtered resampling)
     time_conditioned_discriminator: bool = True  # ablation: an unconditioned D ignores sigma
     g_betas: Tuple[float, float] = (0.0, 0.99)  # official RAdam betas of G
     d_betas: Tuple[float, float] = (0.0, 0.99 * RADAM_D_BETA2_LAZY)  # and of D
@@ -318,8 +315,25 @@ def generator_overrides(model: ModelConfig, noise: NoiseConfig) -> Dict[str, Any
     return overrides
 
 
-def method_config_from_dict(d: Mapping[str, Any]) -> Any:
+# Keys no longer in the method configs, with the one value that still means what the code does: configs and
+# checkpoints written before their removal load with it (the key dropped); any other value is refused.
+REMOVED_METHOD_KEYS = {"augment_fidelity": ("official", "ACT-Aug always resamples through the official "
+                                                        "sym6-filtered path; delete the key")}
+
+
+def drop_removed_keys(d: Mapping[str, Any]) -> Dict[str, Any]:
+    """A method section without the removed keys that hold their one remaining value (a ConfigError otherwise)."""
     d = dict(d)
+    for key, (kept, why) in REMOVED_METHOD_KEYS.items():
+        if key in d:
+            if d[key] != kept:
+                raise ConfigError(f"method.{key}: {d[key]!r} is no longer available ({why})")
+            del d[key]
+    return d
+
+
+def method_config_from_dict(d: Mapping[str, Any]) -> Any:
+    d = drop_removed_keys(d)
     name = d.setdefault("name", "ct")  # the default method, as in ExperimentConfig
     if name not in METHOD_CONFIGS:
         raise ConfigError(f"unknown method {name!r}; choose from {sorted(METHOD_CONFIGS)}")

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from act import io
 from act.checkpoint import latest_checkpoint, load_checkpoint, planned_checkpoints, resume_checkpoints
-from act.config import ExperimentConfig, to_dict, trajectory_free_keys
+from act.config import REMOVED_METHOD_KEYS, ExperimentConfig, to_dict, trajectory_free_keys
 from act.errors import ConfigError, InputError
 
 # Config keys that do not change a run's trajectory (marked FREE in act.config): resuming across a change of
@@ -41,8 +41,13 @@ def run_signature(cfg: ExperimentConfig, world_size: int, device_type: str) -> D
 
 
 def checkpoint_signature(state: Dict[str, Any]) -> Dict[str, Any]:
-    """:func:`run_signature` of the run that wrote checkpoint ``state``."""
-    return {**state["config"], "run": {"world_size": state["world_size"], "device_type": state["device_type"]}}
+    """:func:`run_signature` of the run that wrote checkpoint ``state`` (keys removed since, holding the value that
+    the code still follows, dropped: act.config.REMOVED_METHOD_KEYS)."""
+    config = dict(state["config"])
+    if isinstance(config.get("method"), dict):
+        kept = {k: v for k, (v, _) in REMOVED_METHOD_KEYS.items()}
+        config["method"] = {k: v for k, v in config["method"].items() if not (k in kept and v == kept[k])}
+    return {**config, "run": {"world_size": state["world_size"], "device_type": state["device_type"]}}
 
 
 def config_changes(old: Dict[str, Any], new: Dict[str, Any]) -> List[str]:

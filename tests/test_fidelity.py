@@ -205,17 +205,26 @@ def test_target_clipping_applies_to_images_not_to_points():
 def test_act_resamples_discriminator_inputs_at_p0_as_the_official_code():
     from act.registry import build_method
 
-    def method(fidelity):
-        cfg = load_config(None, ("method.name=act", "method.distance=l2", "model.preset=tiny", "model.discriminator=tiny",
-                                 "method.augment=true", f"method.augment_fidelity={fidelity}"))
-        return build_method(cfg, (1, 32, 32))
-
+    cfg = load_config(None, ("method.name=act", "method.distance=l2", "model.preset=tiny", "model.discriminator=tiny",
+                             "method.augment=true"))
+    method = build_method(cfg, (1, 32, 32))
     x = torch.rand(2, 1, 32, 32) * 2 - 1
-    official, simple = method("official"), method("simple")
-    augment = {name: m.phase("discriminator").loss.augment for name, m in (("official", official), ("simple", simple))}
-    assert official.state["augment"].p == simple.state["augment"].p == 0.0
-    assert augment["simple"](x, torch.Generator().manual_seed(0)) is x  # the old behaviour: untouched
-    out = augment["official"](x, torch.Generator().manual_seed(0))
+    assert method.state["augment"].p == 0.0
+    out = method.phase("discriminator").loss.augment(x, torch.Generator().manual_seed(0))
     assert out is not x and torch.allclose(out, x, atol=1e-4)  # filtered path, identity up to rounding
-    with pytest.raises(ConfigError, match="method.augment_fidelity"):
-        load_config(None, ("method.name=act", "method.augment_fidelity=exact"))
+    # the removed unfiltered variant: configs naming the official path still load, the other is refused
+    assert load_config(None, ("method.name=act", "method.augment_fidelity=official")).method == load_config(
+        None, ("method.name=act",)).method
+    with pytest.raises(ConfigError, match="method.augment_fidelity: 'simple' is no longer available"):
+        load_config(None, ("method.name=act", "method.augment_fidelity=simple"))
+    # a checkpoint written with the key resumes under today's config; one written with "simple" does not
+    from act.config import to_dict
+    from act.resume import checkpoint_signature, config_changes, run_signature
+
+    stored = to_dict(cfg)
+    stored["method"]["augment_fidelity"] = "official"
+    state = {"config": stored, "world_size": 1, "device_type": "cpu"}
+    assert config_changes(checkpoint_signature(state), run_signature(cfg, 1, "cpu")) == []
+    stored["method"]["augment_fidelity"] = "simple"
+    assert config_changes(checkpoint_signature(state), run_signature(cfg, 1, "cpu")) == [
+        "method.augment_fidelity: 'simple' -> '<unset>'"]

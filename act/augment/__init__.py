@@ -2,14 +2,13 @@
 
 Karras et al. 2020 (ADA) for the ``bgc`` pipeline; Kong et al. 2024 (ACT, Sec. 3.3)
 for the R1-EMA rule that moves the probability p; ``act.augment.filters`` holds the
-sym6 up/down-sampling path of the official ACT code (``fidelity="official"``).
+sym6 up/down-sampling path of the official ACT code, which the pipeline's geometric stage uses.
 """
 
 from act.augment.controller import CONTROLLER_MODES, AugmentController
 from act.augment.filters import SYM6, antialiased_warp, upfirdn2d
 from act.augment.pipeline import (
     COLOR,
-    FIDELITIES,
     GEOMETRIC,
     PIPELINES,
     TRANSFORMS,
@@ -23,7 +22,6 @@ __all__ = [
     "AugmentStrengths",
     "COLOR",
     "CONTROLLER_MODES",
-    "FIDELITIES",
     "GEOMETRIC",
     "PIPELINES",
     "SYM6",

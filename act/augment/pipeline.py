@@ -10,9 +10,7 @@ the geometric group each use ``1 - sqrt(1 - p * multiplier)`` so that *some*
 rotation happens with probability ``p * multiplier``. ACT (Kong et al. 2024,
 Sec. 3.3, "ACT-Aug") applies this to reals and fakes alike.
 
-Two fidelities (``ada_augment(..., fidelity=...)``) differ only in the geometric stage:
-
-- ``"official"`` (default) follows the official ACT ``augmentation.py`` (``augment``,
+The geometric stage follows the official ACT ``augmentation.py`` (``augment``,
   ``random_apply_affine``, ``sample_affine``; rosinality's ``non_leaking.py``): every
   call resamples the whole batch through reflect padding, 2x upsampling with the sym6
   wavelet filter, a bilinear ``grid_sample`` and 2x downsampling
@@ -21,15 +19,11 @@ Two fidelities (``ada_augment(..., fidelity=...)``) differ only in the geometric
   is the stage skipped (ADA's rule; the official code always uses ``bgc``). An untouched
   image comes back equal to the input up to float rounding (~1e-6; sym6 is orthonormal),
   but flips and quarter turns are filtered, not exact. Quarter turns draw from {0, 3}
-  (``torch.rot90`` k = 0 or 3), as the official ``category_sample(size, (0, 3))``.
-- ``"simple"`` (the project's earlier behaviour): all geometric transforms, blits
-  included, form one 3x3 matrix per sample (output pixel -> input pixel, origin at the
-  image centre, as in ADA), applied with one ``F.affine_grid`` + ``F.grid_sample``
-  pass: bilinear, reflection about the pixel edges, no anti-alias filter. Blits are
-  exact (they map pixel centres to pixel centres), quarter turns draw from {0, 1, 2, 3},
-  and ``p == 0`` returns ``x`` itself.
+  (``torch.rot90`` k = 0 or 3), as the official ``category_sample(size, (0, 3))``. All
+  geometric transforms, blits included, form one 3x3 matrix per sample (output pixel ->
+  input pixel, origin at the image centre, as in ADA).
 
-Common to both:
+Also:
 - Colour transforms form one 4x4 matrix per sample acting on (R, G, B, 1) with the
   images in [-1, 1], so the luma axis ``(1, 1, 1) / sqrt(3)`` passes through
   mid-grey. For 1-channel images hue rotation and saturation are skipped (they need
@@ -38,7 +32,7 @@ Common to both:
   keeps it for grey images; drop ``lumaflip`` from ``transforms`` to skip it).
 - Samples for which no colour transform was drawn are passed through that group
   untouched (``torch.where``; the official code multiplies them by the identity, the
-  same values); in ``"simple"`` mode the same holds for the geometric group.
+  same values).
 - Gradients flow to the images (the matrices are constants). ACT needs only
   first-order gradients through the augmentation: R1 is taken w.r.t. the
   *augmented* real image, so no double backward passes through the warp.
@@ -46,7 +40,7 @@ Common to both:
 Randomness: every random number comes from ``generator`` (a CPU
 ``torch.Generator``; the global CPU generator when ``None``) and is moved to the
 images' device afterwards, so a seed gives the same augmentation on any device.
-The same fixed set of numbers is drawn on every call, whatever ``p``, the fidelity
+The same fixed set of numbers is drawn on every call, whatever ``p``
 and whichever transforms are enabled, so a transform's parameters for a given seed
 do not depend on the others.
 """
@@ -58,18 +52,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
-from act.augment.filters import antialiased_warp, grid_theta
-from act.config import AUGMENT_FIDELITIES, check_choice
+from act.augment.filters import antialiased_warp
 
 GEOMETRIC = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac")
 COLOR = ("brightness", "contrast", "lumaflip", "hue", "saturation")
 TRANSFORMS = GEOMETRIC + COLOR
 RGB_ONLY = ("hue", "saturation")  # skipped for 1-channel images (ADA does the same)
-FIDELITIES = AUGMENT_FIDELITIES  # "official" (the ACT code's filtered resampling) or "simple"
-# Quarter turns (torch.rot90 k) a selected rotate90 draws from, uniformly.
-QUARTER_TURNS = {"official": (0, 3), "simple": (0, 1, 2, 3)}
+# Quarter turns (torch.rot90 k) a selected rotate90 draws from, uniformly: the official code's 0 or 270 degrees.
+QUARTER_TURNS = (0, 3)
 
 # ADA's augpipe_specs; every multiplier is 1 in ADA and in the official ACT code.
 PIPELINES: dict[str, dict[str, float]] = {
@@ -192,7 +183,7 @@ def _draw(b: int, generator: torch.Generator | None) -> dict[str, torch.Tensor]:
 
 def sample_geometric(
     p: float, mult: Mapping[str, float], r: Mapping[str, torch.Tensor], height: int, width: int,
-    s: AugmentStrengths, quarter_turns: tuple[int, ...] = QUARTER_TURNS["simple"],
+    s: AugmentStrengths, quarter_turns: tuple[int, ...] = QUARTER_TURNS,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Inverse geometric matrices (B, 3, 3), output pixel -> input pixel, and which samples changed (B,).
 
@@ -258,14 +249,6 @@ def sample_color(
     return c_mat, active
 
 
-def _warp(x: torch.Tensor, g_inv: torch.Tensor) -> torch.Tensor:
-    """Resample ``x`` (B, C, H, W) at ``g_inv @ output pixel``; bilinear, reflection padding."""
-    _, _, h, w = x.shape
-    theta = grid_theta(g_inv, (h, w), (h, w)).to(device=x.device, dtype=x.dtype)  # (B, 2, 3)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # (B, H, W, 2)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
-
-
 def _recolor(x: torch.Tensor, c_mat: torch.Tensor) -> torch.Tensor:
     b, ch, h, w = x.shape
     c_mat = c_mat.to(device=x.device, dtype=x.dtype)
@@ -287,25 +270,22 @@ def ada_augment(
     *,
     transforms: str | Mapping[str, float] = "bgc",
     strengths: AugmentStrengths = AugmentStrengths(),
-    fidelity: str = "official",
 ) -> torch.Tensor:
     """ADA augmentation (Karras et al. 2020) of images ``x`` (B, C, H, W) in [-1, 1] with probability ``p``.
 
     ``transforms`` is a pipeline name from ``PIPELINES`` (default ``"bgc"``) or a
     ``{transform: probability multiplier}`` mapping (e.g. ``{"xflip": 1.0}``).
-    ``fidelity`` (``FIDELITIES``): ``"official"`` resamples through the sym6 filter on
-    every call and draws quarter turns from {0, 3} as the official ACT code; ``"simple"``
-    is one unfiltered ``grid_sample`` with all four quarter turns (module docstring).
-    Differentiable w.r.t. ``x``; returns a tensor of ``x``'s shape and dtype. At
-    ``p == 0`` ``"simple"`` returns ``x`` itself and ``"official"`` its filtered copy
-    (equal up to float rounding) unless no geometric transform is enabled. Reals and
+    The geometric stage resamples through the sym6 filter on every call and draws quarter
+    turns from {0, 3}, as the official ACT code (module docstring). Differentiable w.r.t.
+    ``x``; returns a tensor of ``x``'s shape and dtype. At ``p == 0`` it returns the
+    filtered copy of ``x`` (equal up to float rounding), or ``x`` itself when no geometric
+    transform is enabled. Reals and
     fakes are augmented by separate calls (independent draws), as in ADA.
     """
     if x.ndim != 4:
         raise ValueError(f"expected images (B, C, H, W), got shape {tuple(x.shape)}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"augmentation probability must lie in [0, 1], got {p}")
-    check_choice("augmentation fidelity", fidelity, FIDELITIES)
     if generator is not None and generator.device.type != "cpu":
         raise ValueError(f"pass a CPU torch.Generator (device-neutral draws), got one on {generator.device}")
     b, ch, h, w = x.shape
@@ -314,12 +294,12 @@ def ada_augment(
         raise ValueError(f"colour transforms need 1 or 3 channels, got {ch}")
     r = _draw(b, generator)  # drawn even at p == 0 so the generator's stream does not depend on p
     # The official code always runs its filtered geometric stage (ADA: whenever a geometric
-    # transform is enabled); "simple" skips the samples (or the call) no transform was selected for.
-    always_warp = fidelity == "official" and any(mult.get(t, 0.0) > 0 for t in GEOMETRIC)
+    # transform is enabled), for the samples no transform was selected for too.
+    always_warp = any(mult.get(t, 0.0) > 0 for t in GEOMETRIC)
     if p == 0.0 and not always_warp:
         return x
 
-    g_inv, geom_on = sample_geometric(p, mult, r, h, w, strengths, QUARTER_TURNS[fidelity])
+    g_inv, _ = sample_geometric(p, mult, r, h, w, strengths)
     c_mat, color_on = sample_color(p, mult, r, ch, strengths)
     # Work in at least float32 with autocast off: grid_sample and the colour matmul
     # must not run in reduced precision, and the output keeps x's dtype.
@@ -328,9 +308,6 @@ def ada_augment(
         y = x.to(work)
         if always_warp:
             y = antialiased_warp(y, g_inv)
-        elif bool(geom_on.any()):
-            mask = geom_on.to(x.device).view(b, 1, 1, 1)
-            y = torch.where(mask, _warp(y, g_inv), y)
         if bool(color_on.any()):
             mask = color_on.to(x.device).view(b, 1, 1, 1)
             y = torch.where(mask, _recolor(y, c_mat), y)
