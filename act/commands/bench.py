@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from act.config import METHOD_NAMES, PRECISIONS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -17,11 +19,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--preset", default="cifar10", help="network preset: tiny, cifar10, imagenet64, lsun256")
     p.add_argument("--batch", type=int, default=16, help="generator batch per step (ACT loads 2x)")
-    p.add_argument("--methods", nargs="+", default=["ct", "ict", "act"], choices=("ct", "ict", "act"),
+    p.add_argument("--methods", nargs="+", default=list(METHOD_NAMES), choices=METHOD_NAMES,
                    help="methods to time")
     p.add_argument("--steps", type=int, default=3, help="timed steps per measurement")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps before each measurement")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"), help="autocast precision")
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS, help="autocast precision")
     p.add_argument("--compile", action="store_true", help="torch.compile the trained networks (train.compile)")
     p.add_argument("--channels-last", action="store_true", help="NHWC weights and batches (train.channels_last)")
     p.add_argument("--compile-optimizer", action="store_true",

@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from act.config import METHOD_NAMES
+
 # What each workflow rule's process imports (and builds) before its first useful operation.
 _NETWORK = "; from act.networks import build_generator; build_generator('tiny')"  # diffusers' UNet, imported and built
 STARTUP = {
@@ -52,7 +54,7 @@ class BenchOptions:
     batch: int = 16
     steps: int = 3
     warmup: int = 1
-    methods: Sequence[str] = ("ct", "ict", "act")
+    methods: Sequence[str] = METHOD_NAMES
     device: str = "auto"
     precision: str = "fp32"
     compile: bool = False
