@@ -166,12 +166,12 @@ def load_networks(path: Union[str, Path], which: Union[None, str, Sequence[str]]
     """
     # here, not at import: act.checkpoint stays free of torch and of the method layer (see above)
     from act.adversarial import build_act_discriminator
-    from act.config import ExperimentConfig, from_dict, generator_overrides
+    from act.config import generator_overrides, stored_config
     from act.networks import build_generator
     from act.networks.build import discriminator_from_config, generator_from_config
 
     state = load_checkpoint(path, map_location="cpu")
-    cfg = from_dict(ExperimentConfig, state["config"])
+    cfg = stored_config(state["config"])
     weights = {"generator": state["networks"]["generator"], **state["averaged"]}
     if "discriminator" in state["networks"]:
         weights["discriminator"] = state["networks"]["discriminator"]

@@ -321,15 +321,26 @@ REMOVED_METHOD_KEYS = {"augment_fidelity": ("official", "ACT-Aug always resample
                                                         "sym6-filtered path; delete the key")}
 
 
-def drop_removed_keys(d: Mapping[str, Any]) -> Dict[str, Any]:
-    """A method section without the removed keys that hold their one remaining value (a ConfigError otherwise)."""
+def drop_removed_keys(d: Mapping[str, Any], strict: bool = True) -> Dict[str, Any]:
+    """A method section without the removed keys. ``strict``: a key holding another value than the one kept is a
+    ConfigError (a config to train from); else it is dropped too (:func:`stored_config`)."""
     d = dict(d)
     for key, (kept, why) in REMOVED_METHOD_KEYS.items():
         if key in d:
-            if d[key] != kept:
+            if strict and d[key] != kept:
                 raise ConfigError(f"method.{key}: {d[key]!r} is no longer available ({why})")
             del d[key]
     return d
+
+
+def stored_config(d: Mapping[str, Any]) -> "ExperimentConfig":
+    """The config a checkpoint stores, for using its networks (sampling, scoring, theory): keys removed since it was
+    written are dropped whatever their value (they shaped its training, not its networks). Resuming compares the
+    stored config itself (act.resume.checkpoint_signature)."""
+    d = dict(d)
+    if isinstance(d.get("method"), Mapping):
+        d["method"] = drop_removed_keys(d["method"], strict=False)
+    return from_dict(ExperimentConfig, d)
 
 
 def method_config_from_dict(d: Mapping[str, Any]) -> Any:

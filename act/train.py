@@ -32,7 +32,7 @@ from act.method import Method, logged, set_trainable
 from act.registry import build_method
 from act.rng import DATA_STREAM, epoch_permutation_generator, per_step_generator, rank_step_generator, seeded_global_rng
 from act.run_book import RunBook, open_run
-from act.stopping import Diverged, StopSignals, all_finite, finite_flag, nonfinite_term
+from act.stopping import Diverged, Preempted, StopSignals, all_finite, finite_flag, nonfinite_term
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # act.config.PRECISIONS
 
@@ -249,5 +249,9 @@ def _train(cfg: ExperimentConfig, run_dir: Path, resume: Optional[str], progress
                 if book.step_done(step, logs, stop.received):
                     break
         except Diverged as e:
+            book.tracker.close()  # what the trackers hold reaches their files
             raise Diverged(e.step, e.term, book.last_good) from None
+        except Preempted:
+            book.tracker.close()
+            raise
     return book.finish()

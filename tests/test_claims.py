@@ -323,6 +323,16 @@ def test_final_rows_are_each_runs_own_end():
     assert complete(rows.drop(columns="toy"))["toy"].all()
     images = complete(rows.drop(columns="toy").assign(fid=1.0))
     assert not images["toy"].any() and quality_metric(images) == ("fid", True)
+    # a run without its config beside runs with theirs: its own last checkpoint is its final one
+    mixed = rows.astype({"final": object, "train_steps": float})
+    lone = (mixed["method"] == "ct") & (mixed["seed"] == 0)
+    mixed.loc[lone, ["final", "train_steps"]] = [math.nan, math.nan]
+    fin = final_rows(complete(mixed))
+    assert set(fin.index) == set(rows.index[rows["final"]])  # (here each run's last checkpoint is its end)
+    # a frame read without complete(): an empty value never counts as final or as toy
+    raw = rows.assign(final=rows["final"].astype(object).where(~lone, None), toy=None)
+    assert set(final_rows(raw).index) == set(rows.index[rows["final"] & ~lone])
+    assert quality_metric(raw) == ("fid", True)
 
 
 def test_write_claims_files(tmp_path):

@@ -228,3 +228,7 @@ def test_act_resamples_discriminator_inputs_at_p0_as_the_official_code():
     stored["method"]["augment_fidelity"] = "simple"
     assert config_changes(checkpoint_signature(state), run_signature(cfg, 1, "cpu")) == [
         "method.augment_fidelity: 'simple' -> '<unset>'"]
+    # ... but its networks are still usable (sampling, scoring, theory read the stored config this way)
+    from act.config import stored_config
+
+    assert stored_config(stored).method == cfg.method

@@ -183,13 +183,10 @@ def _draw(b: int, generator: torch.Generator | None) -> dict[str, torch.Tensor]:
 
 def sample_geometric(
     p: float, mult: Mapping[str, float], r: Mapping[str, torch.Tensor], height: int, width: int,
-    s: AugmentStrengths, quarter_turns: tuple[int, ...] = QUARTER_TURNS,
+    s: AugmentStrengths,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inverse geometric matrices (B, 3, 3), output pixel -> input pixel, and which samples changed (B,).
-
-    ``quarter_turns``: the rotate90 choices (1, 2 or 4 of them), picked from the one
-    4-way draw ``r["rotate90"]`` so that the random stream is the same for any choice.
-    """
+    """Inverse geometric matrices (B, 3, 3), output pixel -> input pixel, and which samples a transform was drawn
+    for (B,). The quarter turn (``QUARTER_TURNS``) is picked from the one 4-way draw ``r["rotate90"]``."""
     b = r["scale"].shape[0]
     g_inv = _eye(b, 3)
     active = torch.zeros(b, dtype=torch.bool)
@@ -204,7 +201,7 @@ def sample_geometric(
 
     one = torch.ones(b, dtype=torch.float64)
     compose(chosen("xflip", p * mult.get("xflip", 0.0)), _scale2d(1 - 2 * r["xflip"], one))
-    turns = torch.tensor(quarter_turns, dtype=torch.float64)[(r["rotate90"] * len(quarter_turns) / 4).long()]
+    turns = torch.tensor(QUARTER_TURNS, dtype=torch.float64)[(r["rotate90"] * len(QUARTER_TURNS) / 4).long()]
     compose(chosen("rotate90", p * mult.get("rotate90", 0.0)), _rotate2d(math.pi / 2 * turns))
     t = torch.round(r["xint"] * s.xint_max * torch.tensor([width, height], dtype=torch.float64))
     compose(chosen("xint", p * mult.get("xint", 0.0)), _translate2d(-t[:, 0], -t[:, 1]))

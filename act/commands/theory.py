@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm.auto import tqdm
 
-    from act.config import ExperimentConfig, from_dict
+    from act.config import stored_config
     from act.devices import resolve_device
     from act.theory import TheoryOptions, analyse_checkpoint, build_probe, load_probe, plot_bound, save_probe, write_table
     from act.theory.report import OVER_TRAINING_COLUMNS, over_training_rows, plot_over_training, write_rows
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     for c in args.checkpoint[1:]:
         if not Path(c).is_file():
             load_checkpoint(c)  # the one-line error of a missing file
-    first = from_dict(ExperimentConfig, load_checkpoint(args.checkpoint[0])["config"])
+    first = stored_config(load_checkpoint(args.checkpoint[0])["config"])
     seed = first.train.seed if args.seed is None else args.seed
     out.mkdir(parents=True, exist_ok=True)
     probe_path = Path(args.probe) if args.probe else out / "probe.pt"

@@ -35,6 +35,7 @@ the experiment config.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -259,15 +260,18 @@ def resource_request(experiment: Mapping[str, Any], dataset: str, rule: str, fie
 EXPERIMENT_KEYS = ("name", "defaults", "datasets")  # the experiment's part of a workflow config
 
 
-def write_plan(config: Mapping[str, Any], path: PathLike) -> Path:
+def plan_text(config: Mapping[str, Any]) -> str:
     """The experiment's part of a validated workflow config (the schema's defaults filled in, --config values
-    included) as JSON at ``path``: what the workflow's ``act budget`` plans from, so both read one experiment.
-    Written only when it changed (its time stamp is that of the experiment's last change)."""
-    import json
+    included) as canonical JSON."""
+    return json.dumps({k: config[k] for k in EXPERIMENT_KEYS if k in config}, indent=1, sort_keys=True) + "\n"
 
+
+def write_plan(config: Mapping[str, Any], path: PathLike) -> Path:
+    """:func:`plan_text` at ``path``: what the workflow's ``act budget`` plans from, so both read one experiment.
+    Written only when it changed."""
     from act.io import write_text
 
-    text = json.dumps({k: config[k] for k in EXPERIMENT_KEYS if k in config}, indent=1, sort_keys=True) + "\n"
+    text = plan_text(config)
     path = Path(path)
     if not path.is_file() or path.read_text() != text:
         write_text(path, text)
@@ -288,7 +292,12 @@ def parse_experiment(source: Union[PathLike, Mapping[str, Any], Experiment]) -> 
         path = Path(source)
         if not path.is_file():
             raise MissingInputError(f"experiment config {path} does not exist")
-        raw = yaml.safe_load(path.read_text()) or {}
+        # the workflow's experiment.json as JSON: YAML 1.1 would read a float such as 1e-05 as a string
+        try:
+            raw = (json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())) or {}
+        except (ValueError, yaml.YAMLError) as e:
+            raise ConfigError(f"{path} is not readable {'JSON' if path.suffix == '.json' else 'YAML'}: "
+                              f"{str(e).splitlines()[0]}") from None
         if not isinstance(raw, Mapping):
             raise ConfigError(f"{path}: top level must be a mapping")
     datasets = raw.get("datasets")

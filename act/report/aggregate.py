@@ -269,8 +269,14 @@ def complete(df: pd.DataFrame) -> pd.DataFrame:
         w1 = df["w1"].notna().groupby(df["dataset"]).transform("any")
         fid = df["fid"].notna().groupby(df["dataset"]).transform("any")
         df["toy"] = df["toy"].astype(object).where(~missing, w1 & ~fid)
-    df["final"], df["toy"] = df["final"].astype(bool), df["toy"].astype(bool)
+    df["final"], df["toy"] = flag(df, "final"), flag(df, "toy")
     return df
+
+
+def flag(rows: pd.DataFrame, column: str) -> pd.Series:
+    """A yes/no column of the summary (``final``, ``toy``) as bool, an empty value as no: frames that did not go
+    through :func:`complete` (a plain read_csv) never count a missing value as yes."""
+    return rows[column].astype("boolean").fillna(False).astype(bool)
 
 
 def write_summary(exp_dir: PathLike, out: PathLike, inputs: Optional[Iterable[PathLike]] = None) -> pd.DataFrame:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from act.errors import ConfigError
+from act.report.aggregate import flag
 from act.report.claim_texts import CLAIMS
 from act.report.style import method_label
 from act.report.verdicts import FAILED_BASELINE, NOT_RUN, Group, Interval, verdict, welch_contrast
@@ -103,12 +104,12 @@ def quality_metric(rows: pd.DataFrame, column: Optional[str] = None) -> Tuple[st
             raise ConfigError(f"claims metric {column!r} was not measured in this summary: enable it (classifier_fd "
                               "needs the dataset's classifier) or name a measured metric")
         return column, True
-    return ("w1" if rows["toy"].astype(bool).any() else "fid"), True
+    return ("w1" if flag(rows, "toy").any() else "fid"), True
 
 
 def final_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows of each run's final model (its own schedule's end: the summary's ``final``)."""
-    return rows[rows["final"].astype(bool)]
+    return rows[flag(rows, "final")]
 
 
 def at_nfe(rows: pd.DataFrame, nfe: int, column: str) -> pd.DataFrame:

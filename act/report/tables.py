@@ -18,6 +18,7 @@ import pandas as pd
 
 from act.io import write_csv, write_text
 from act.report import style
+from act.report.aggregate import flag
 from act.report.style import REPORTED_DATASETS, method_label, method_rank
 
 PathLike = Union[str, Path]
@@ -56,7 +57,7 @@ def read_reference_csv(path: PathLike) -> pd.DataFrame:
 
 def is_toy(rows: pd.DataFrame) -> bool:
     """2-D toy data: the summary's ``toy`` (act.report.aggregate.complete)."""
-    return bool(len(rows)) and bool(rows["toy"].astype(bool).any())
+    return bool(len(rows)) and bool(flag(rows, "toy").any())
 
 
 def table_kind(rows: pd.DataFrame) -> str:

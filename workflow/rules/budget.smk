@@ -5,7 +5,6 @@
 
 checkpoint budget:
     input:
-        plan=ancient(PLAN_FILE),  # the experiment as validated (its params below say when a change re-plans)
         costs=[path(L.cost_path, j["dataset"], j["method"], j["batch"]) for j in cost_jobs(PLAN)],
     output:
         budget=path(L.budget_path),
@@ -25,6 +24,7 @@ checkpoint budget:
     params:
         configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
         plan=wf.plan_params(config, wf.BUDGET_KEYS),  # seeds, checkpoints, the budget itself
+        plan_file=PLAN_FILE,  # the experiment as validated (written when the run starts)
     shell:
-        "act budget --experiment-config {input.plan} --costs {input.costs} "
+        "act budget --experiment-config {params.plan_file} --costs {input.costs} "
         "--out {output.budget} --configs-dir {params.configs_dir} > {log} 2>&1"

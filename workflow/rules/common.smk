@@ -241,7 +241,12 @@ def theory_options(wc):
     return wf.theory_options(SETTINGS[wc.dataset]["theory"])
 
 
-# Last, once every check above has passed (a config error writes nothing): the experiment as validated
-# here (the schema's defaults, --config values included) is what act budget plans from, one experiment
-# whatever files and --config values made it.
-PLAN_FILE = str(write_plan(config, L.plan_path(R)))
+# The experiment as validated here (the schema's defaults, --config values included) is what act budget
+# plans from, one experiment whatever files and --config values made it. Written when a run starts
+# (onstart; rewritten only when it changed), after the checks: a dry run, --lint or a failed check
+# writes nothing. Not a rule's input: the budget's params say when a change re-plans.
+PLAN_FILE = path(L.plan_path)
+
+
+def update_plan():
+    write_plan(config, PLAN_FILE)

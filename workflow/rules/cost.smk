@@ -3,10 +3,8 @@
 
 rule cost_configs:
     input:
-        # the experiment as validated (ancient: its params below say when a change re-plans)
-        plan=ancient(PLAN_FILE),
         # the config files the plan names: edits to them re-plan, as edits to the plan do
-        configs=config_files(PLAN),
+        config_files(PLAN),
     output:
         [str(L.cost_config_path(CONFIGS, j["dataset"], j["method"], j["batch"])) for j in cost_jobs(PLAN)],
     log:
@@ -23,8 +21,9 @@ rule cost_configs:
     params:
         configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
         plan=wf.plan_params(config, wf.COST_KEYS),  # a change of what act cost measures re-plans
+        plan_file=PLAN_FILE,  # the experiment as validated (written when the run starts)
     shell:
-        "act budget --experiment-config {input.plan} --configs-dir {params.configs_dir} --cost-configs > {log} 2>&1"
+        "act budget --experiment-config {params.plan_file} --configs-dir {params.configs_dir} --cost-configs > {log} 2>&1"
 
 
 rule cost:
