@@ -129,3 +129,11 @@ def test_score_run_needs_out_or_both_folders(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("act score-run: give -o/--out") and len(err.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_choices_are_the_configs():
+    """act bench writes its choices out (act --help imports no yaml); they are the config's."""
+    from act.commands import bench
+    from act.config import METHOD_NAMES, PRECISIONS
+
+    assert bench.METHOD_NAMES == METHOD_NAMES and bench.PRECISIONS == PRECISIONS
