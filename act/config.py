@@ -321,15 +321,17 @@ REMOVED_METHOD_KEYS = {"augment_fidelity": ("official", "ACT-Aug always resample
                                                         "sym6-filtered path; delete the key")}
 
 
-def drop_removed_keys(d: Mapping[str, Any], strict: bool = True) -> Dict[str, Any]:
-    """A method section without the removed keys. ``strict``: a key holding another value than the one kept is a
-    ConfigError (a config to train from); else it is dropped too (:func:`stored_config`)."""
+def drop_removed_keys(d: Mapping[str, Any], other: str = "refuse") -> Dict[str, Any]:
+    """A method section without the removed keys that hold their one remaining value. A removed key holding
+    another value is, by ``other``: "refuse", a ConfigError (a config to train from); "drop", dropped too
+    (:func:`stored_config`); "keep", kept (act.resume.checkpoint_signature: a change the resume sees)."""
     d = dict(d)
     for key, (kept, why) in REMOVED_METHOD_KEYS.items():
-        if key in d:
-            if strict and d[key] != kept:
-                raise ConfigError(f"method.{key}: {d[key]!r} is no longer available ({why})")
-            del d[key]
+        if key not in d or (d[key] != kept and other == "keep"):
+            continue
+        if d[key] != kept and other == "refuse":
+            raise ConfigError(f"method.{key}: {d[key]!r} is no longer available ({why})")
+        del d[key]
     return d
 
 
@@ -339,7 +341,7 @@ def stored_config(d: Mapping[str, Any]) -> "ExperimentConfig":
     stored config itself (act.resume.checkpoint_signature)."""
     d = dict(d)
     if isinstance(d.get("method"), Mapping):
-        d["method"] = drop_removed_keys(d["method"], strict=False)
+        d["method"] = drop_removed_keys(d["method"], other="drop")
     return from_dict(ExperimentConfig, d)
 
 

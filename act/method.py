@@ -39,6 +39,11 @@ class Phase:
     part: Tuple[int, int] = (0, 1)  # (i, n): the i-th of n equal slices of the step's batch (ACT loads 2B)
     after: Optional[AfterHook] = None
 
+    def __call__(self, nets: Dict[str, nn.Module], x: torch.Tensor, labels: Optional[torch.Tensor], *, step: int,
+                 generator: torch.Generator) -> Tuple[torch.Tensor, Stats]:
+        """The phase's loss on its slice of the step's batch ``x``."""
+        return self.loss(nets, *self.take(x, labels), step=step, generator=generator)
+
     def take(self, x: torch.Tensor, labels: Optional[torch.Tensor]) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         i, n = self.part
         if n == 1:
@@ -89,9 +94,8 @@ class Method:
 
     def loss(self, phase: str, x: torch.Tensor, labels: Optional[torch.Tensor], *, step: int,
              generator: torch.Generator) -> Tuple[torch.Tensor, Stats]:
-        """The phase's loss on its slice of the step's batch ``x``."""
-        p = self.phase(phase)
-        return p.loss(self.nets, *p.take(x, labels), step=step, generator=generator)
+        """The loss of the phase named ``phase`` on its slice of the step's batch ``x``."""
+        return self.phase(phase)(self.nets, x, labels, step=step, generator=generator)
 
     def sampling_network(self) -> nn.Module:
         return self.nets[self.sampling]

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from act import io
 from act.checkpoint import latest_checkpoint, load_checkpoint, planned_checkpoints, resume_checkpoints
-from act.config import REMOVED_METHOD_KEYS, ExperimentConfig, to_dict, trajectory_free_keys
+from act.config import ExperimentConfig, drop_removed_keys, to_dict, trajectory_free_keys
 from act.errors import ConfigError, InputError
 
 # Config keys that do not change a run's trajectory (marked FREE in act.config): resuming across a change of
@@ -45,8 +45,7 @@ def checkpoint_signature(state: Dict[str, Any]) -> Dict[str, Any]:
     the code still follows, dropped: act.config.REMOVED_METHOD_KEYS)."""
     config = dict(state["config"])
     if isinstance(config.get("method"), dict):
-        kept = {k: v for k, (v, _) in REMOVED_METHOD_KEYS.items()}
-        config["method"] = {k: v for k, v in config["method"].items() if not (k in kept and v == kept[k])}
+        config["method"] = drop_removed_keys(config["method"], other="keep")
     return {**config, "run": {"world_size": state["world_size"], "device_type": state["device_type"]}}
 
 

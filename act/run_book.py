@@ -116,17 +116,17 @@ class RunBook:
 
     # -- checks -----------------------------------------------------------------------------------
     def check_deferred(self, done: int) -> None:
-        """train.sync=log: the finiteness flags of the steps since the last check."""
+        """train.sync=log: the finiteness flags of the steps since the last check; ``done`` is checked then."""
         bad = [phase for phase, flag in (self.deferred or {}).items() if bool(flag)]
         if bad:
             raise Diverged(done, f"{bad[0]} loss or gradient (in steps {self.last_checked + 1}-{done}: train.sync=log "
                                  f"reads the checks at log steps; sync=step names the exact step)", self.last_good)
         if self.deferred:
             self.deferred.clear()
+        self.last_checked = done
 
     def check_weights(self, done: int) -> None:
         self.check_deferred(done)
-        self.last_checked = done
         nets = (*self.method.networks.values(), *self.method.averaged.values())
         if not all_finite(t for net in nets for t in net.state_dict().values()):
             raise Diverged(done, "weights", self.last_good)  # never written over a good checkpoint
@@ -142,7 +142,6 @@ class RunBook:
         """The record of steps up to ``step + 1``: means since the last record, schedule values, progress."""
         tc, done = self.cfg.train, step + 1
         self.check_deferred(done)
-        self.last_checked = done
         means = {k: float(total) / count for k, (total, count) in self.accum.items()}
         if self.world > 1:  # the global batch's values
             keys = sorted(means)

@@ -160,7 +160,7 @@ def train_step(method: Method, optimizers: Dict[str, Any], scalers: Dict[str, An
         opt = optimizers[phase]
         opt.zero_grad(set_to_none=True)
         with _autocast(device, precision):
-            losses, stats = spec.loss(method.nets, *spec.take(x, labels), step=step, generator=generator)
+            losses, stats = spec(method.nets, x, labels, step=step, generator=generator)
         phase_logs = logged(stats)
         loss = losses.float().mean()
         finite = torch.isfinite(loss)

@@ -166,7 +166,6 @@ class _Run:
             # The arm's method and adversarial weight: act claims tells ACT, its lambda_max = 0 ablation and CT apart.
             "method_name": method.get("name", math.nan), "lambda_max": _num(method.get("lambda_max")),
             "ct_recipe": ct_recipe(method),
-            "final": (step == self.train_steps) if self.train_steps else math.nan,
             "train_steps": self.train_steps or math.nan,
             "data_name": data.get("name", math.nan), "toy": data.get("name") == "toy2d" if data else math.nan,
             "toy_kind": (data.get("options") or {}).get("kind", math.nan) if data.get("name") == "toy2d" else math.nan,
@@ -251,9 +250,10 @@ def aggregate(exp_dir: PathLike, inputs: Optional[Iterable[PathLike]] = None) ->
 
 
 def complete(df: pd.DataFrame) -> pd.DataFrame:
-    """The summary's derived columns, defined here once, filled in where a row lacks them (a run without its
-    config; a summary from elsewhere): ``final``, each run's own end (its ``train_steps``, else its last
-    checkpoint); ``toy``, 2-D toy data (its data config's name, else a dataset with exact W1 and no FID).
+    """The summary's derived columns, defined here once, filled in where a row lacks them (``final``: every row
+    of :func:`aggregate`; ``toy``: a run without its config; a summary from elsewhere): ``final``, each run's own
+    end (its ``train_steps``, else its last checkpoint); ``toy``, 2-D toy data (its data config's name, else a
+    dataset with exact W1 and no FID).
     Tables, figures and claims read these columns only."""
     df = df.reindex(columns=list(dict.fromkeys(COLUMNS + list(df.columns))))
     if not len(df):
