@@ -15,6 +15,9 @@ from typing import Any, Dict, Iterable, Optional, Union
 
 from act import io
 
+# The option values of the command's --plan file, as it read them (act.cli.main): argv names only the file,
+# which the workflow rewrites when the experiment changes.
+PLAN: Dict[str, Any] = {}
 PACKAGES = ("act-bench", "torch", "torchvision", "diffusers", "numpy", "scipy", "lpips", "torch-fidelity", "clean-fid", "pot")
 
 
@@ -54,6 +57,7 @@ def provenance(extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         "platform": platform.platform(),
         "host": socket.gethostname(),
         "argv": sys.argv,
+        **({"plan": dict(PLAN)} if PLAN else {}),
         "packages": package_versions(),
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
         "device_name": torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor() or "cpu",

@@ -7,11 +7,12 @@ Everything here parses or prints help only: no command runs (except one that sto
 from __future__ import annotations
 
 import argparse
+import json
 
 import pytest
 
 import act
-from act.cli import HelpFormatter, Parser, build_parser, main, shown_default
+from act.cli import HelpFormatter, Parser, apply_plan, build_parser, main, shown_default
 
 PARSER = build_parser()
 SUBCOMMANDS = next(a for a in PARSER._actions if isinstance(a, argparse._SubParsersAction)).choices
@@ -137,3 +138,52 @@ def test_bench_choices_are_the_configs():
     from act.config import METHOD_NAMES, PRECISIONS
 
     assert bench.METHOD_NAMES == METHOD_NAMES and bench.PRECISIONS == PRECISIONS
+
+
+def test_a_plan_gives_option_values_and_the_command_line_wins(tmp_path):
+    """--plan FILE: the JSON object's values replace the option defaults (a required option it gives is no
+    longer required); an option on the command line still wins."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"dataset": "fashion_mnist", "steps": 7, "device": "cpu", "lr": 1}))
+    parser = build_parser()
+    apply_plan(parser.commands["train-classifier"], str(plan))
+    args = parser.parse_args(["train-classifier", "--plan", str(plan), "--steps", "9", "-o", "c.pt"])
+    assert (args.dataset, args.steps, args.device, args.lr, args.batch_size) == ("fashion_mnist", 9, "cpu", 1, 128)
+    with pytest.raises(SystemExit):  # without the plan, --dataset is required again
+        build_parser().parse_args(["train-classifier", "-o", "c.pt"])
+
+
+@pytest.mark.parametrize("text, says", [
+    (None, "does not exist"),
+    ("{", "is not JSON"),
+    ("[1]", "holds a list, not an object"),
+    ('{"nfe": [3]}', "`nfe` is [3]; act score-run --nfe takes one of 1, 2"),
+    ('{"nfe": 1}', "--nfe takes a list"),
+    ('{"num": "5"}', "--num takes an integer"),
+    ('{"no-progress": 1}', "--no-progress takes true or false"),
+    ('{"foo": 1}', "`foo` is no option of act score-run; its options: batch-size,"),
+    ('{"plan": "p.json"}', "`plan` is no option"),
+])
+def test_a_bad_plan_is_one_line_and_exit_2(text, says, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("ACT_DEBUG", raising=False)
+    plan = tmp_path / "plan.json"
+    if text is not None:
+        plan.write_text(text)
+    out = tmp_path / "out"
+    assert main(["score-run", "--plan", str(plan), "--checkpoint", "a.pt", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("act score-run: --plan ") and says in err and len(err.splitlines()) == 1, err
+    assert not out.exists()
+
+
+def test_the_plan_read_is_in_the_provenance(tmp_path, monkeypatch, capsys):
+    """Outputs record the plan's values as the command read them (argv names only the file, which the workflow
+    rewrites when the experiment changes)."""
+    import act.provenance
+
+    monkeypatch.setattr(act.provenance, "PLAN", {})
+    monkeypatch.delenv("ACT_DEBUG", raising=False)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"num": 5, "nfe": [1]}))
+    assert main(["score-run", "--plan", str(plan), "--checkpoint", str(tmp_path / "none.pt"), "-o", str(tmp_path / "o")]) == 2
+    assert act.provenance.provenance()["plan"] == {"num": 5, "nfe": [1]}
