@@ -95,7 +95,8 @@ def test_dry_run(configfile, tmp_path):
     res = snakemake("-n", "-p", *chosen, "--config", f"results_dir={tmp_path}")
     assert res.returncode == 0, res.stderr + res.stdout
     cfg = config_of(configfile)
-    assert f"--experiment-config {tmp_path}/{cfg['name']}/experiment.json " in res.stdout  # as validated
+    for part in ("cost_configs", "budget"):  # the parts of the experiment each one depends on
+        assert f"--experiment-config {tmp_path}/{cfg['name']}/plan/{part}.json " in res.stdout
     jobs = jobs_of(res.stdout)
     assert jobs["cost_configs"] == 1 and jobs["budget"] == 1
     # each arm at its batch sizes, and the budget's reference where no run measures it
@@ -140,14 +141,15 @@ def test_arms_dry_run(tmp_path):
     assert costs == {"ct_b16", "ct_b256", "ct_b64", "act_b16", "actsteps_b16", "actnoadv_b16", "ctonline_b16", "actbig_b64"}
     models = set(re.findall(rf"{exp}/runs/toy2d/(\w+/b\d+)/s[01]/model\.pt", res.stdout))
     assert models == {"ct/b16", "ct/b256", "act/b16", "actsteps/b16", "actnoadv/b16", "ctonline/b16", "actbig/b64"}
-    # an edit to an arm's own budget (no new files) re-plans: the plan's params hold the arms' entries
+    # an edit to an arm's own budget (no new files) re-plans: the plan's part holds the arms' entries
     res = snakemake("--cores", "1", "--configfile", str(cfg), "--config", f"results_dir={tmp_path}", "--until", "cost_configs")
     assert res.returncode == 0, res.stderr + res.stdout
     edited = copy.deepcopy(ARMS)
     edited["datasets"]["toy2d"]["methods"]["actsteps"]["budget"] = {"steps": 10000}
     cfg.write_text(yaml.safe_dump(edited))
     res = snakemake("-n", "--configfile", str(cfg), "--config", f"results_dir={tmp_path}", "--until", "cost_configs")
-    assert "Params have changed" in res.stdout and jobs_of(res.stdout) == {"cost_configs": 1}, res.stdout[-3000:]
+    assert "Params have changed" in res.stdout and jobs_of(res.stdout) == {"plan": 1, "cost_configs": 1}, res.stdout[-3000:]
+    assert plan_jobs(res) == {"cost_configs"}
 
 
 def test_schema_rejects_unknown_keys(tmp_path):
@@ -177,26 +179,69 @@ def test_schema_fills_defaults_under_the_datasets_own_settings():
     assert paper["datasets"]["imagenet64_ct"]["resources"] == {"train": {"gpu": 8}}  # per dataset: only what it sets
 
 
-def test_act_budget_plans_from_the_experiment_the_workflow_validated(tmp_path):
-    """act budget reads results/<name>/experiment.json, the experiment as the workflow validated it: --config
-    values and a second config file reach it. A run writes it when it starts (rewritten only when it changed); a
-    dry run or a failed check writes nothing."""
-    plan_file = tmp_path / "other" / "experiment.json"
+@pytest.mark.parametrize("configfile", CONFIGS)
+def test_every_part_of_the_plan_is_what_its_command_reads(configfile, tmp_path):
+    """Each part of each config's plan names options of the act command reading it, of their types (the
+    parser that act <command> --plan FILE builds accepts it)."""
+    from snakemake.utils import validate
+
+    from act.cli import apply_plan, build_parser
+    from act.plan import workflow as wf
+    from act.plan.experiment import parse_experiment
+
+    config = copy.deepcopy(config_of(configfile))
+    config.setdefault("results_dir", "results")
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    experiment = parse_experiment(config)
+    settings = wf.dataset_settings(config, experiment)
+    data = wf.dataset_data(experiment)
+    toy = [d for d in settings if data[d].name == "toy2d"]
+    plans = wf.stage_plans(config, settings, data, toy, wf.released_entries(settings, toy), lambda d: f"{d}.pt")
+    assert {"experiment", "budget", "cost_configs", "cost", "tables", "claims"} <= set(plans)
+    assert {f"score/{d}" for d in settings} <= set(plans)
+    for part, plan in plans.items():
+        command = wf.PLAN_COMMANDS.get(part.split("/")[0])
+        if command is None:  # read by act budget as an experiment
+            assert part == "experiment" or parse_experiment(plan, seeds=part == "budget").datasets.keys() == settings.keys()
+            continue
+        (tmp_path / "plan.json").write_text(wf.plan_text(plan))
+        apply_plan(build_parser().commands[command], str(tmp_path / "plan.json"))
+
+
+def plan_jobs(res) -> set:
+    """The plan's parts a (dry) run writes."""
+    return set(re.findall(r"plan/(\S+)\.json", "\n".join(re.findall(r"^\s+output: (.+)$", res.stdout, re.M)))) \
+        if res.returncode == 0 else res.stderr
+
+
+def test_the_plan_is_rewritten_part_by_part_and_reruns_only_its_readers(tmp_path):
+    """The plan (results/<name>/plan/): the validated experiment (--config values and a second config file
+    included) and one part per act command. A part is rewritten only when its text changes, so an edit reruns
+    the jobs that read it and no others; a dry run or a failed check writes nothing."""
+    plan = tmp_path / "other" / "plan"
     ci = ["--configfile", "config/ci.yaml"]
     where = ["--config", "name=other", f"results_dir={tmp_path}"]
-    assert snakemake("-n", *ci, *where).returncode == 0 and not plan_file.exists()
-    (tmp_path / "seeds.yaml").write_text("defaults: {seeds: [3, 4]}\n")
-    stamp = None
-    for files, rewritten in ((ci, True), (ci, False), ([*ci, str(tmp_path / "seeds.yaml")], True)):
-        res = snakemake("--cores", "1", "--until", "cost_configs", *files, *where)
-        assert res.returncode == 0, res.stderr[-2000:]
-        assert stamp is None or (plan_file.stat().st_mtime_ns > stamp) == rewritten
-        stamp = plan_file.stat().st_mtime_ns
-        if files == ci:
-            plan = json.loads(plan_file.read_text())
-            assert plan["name"] == "other" and plan["datasets"].keys() == config_of("config/ci.yaml")["datasets"].keys()
-            assert plan["defaults"]["sample"]["batch_size"] == 250  # the schema's default, filled in
-    assert json.loads(plan_file.read_text())["defaults"]["seeds"] == [3, 4]
+    assert snakemake("-n", *ci, *where).returncode == 0 and not plan.exists()
+    res = snakemake("--cores", "1", "--until", "plan", *ci, *where)
+    assert res.returncode == 0, res.stderr[-2000:]
+    parts = {str(p.relative_to(plan))[:-5] for p in plan.rglob("*.json")}
+    assert parts == {"experiment", "budget", "cost_configs", "cost", "tables", "claims", "theory/toy2d",
+                     "classifier/fashion_mnist", "score/toy2d", "score/fashion_mnist", "inpaint/fashion_mnist"}
+    experiment = json.loads((plan / "experiment.json").read_text())
+    assert experiment["name"] == "other" and experiment["datasets"].keys() == config_of("config/ci.yaml")["datasets"].keys()
+    assert experiment["defaults"]["sample"]["batch_size"] == 250  # the schema's default, filled in
+    assert "seeds" not in json.loads((plan / "cost_configs.json").read_text())["datasets"]["toy2d"]
+    assert plan_jobs(snakemake("-n", "--until", "plan", *ci, *where)) == set()  # nothing changed
+    edits = {"seeds": ("defaults: {seeds: [3, 4]}", {"experiment", "budget"}),
+             "theory": ("defaults: {theory: {num_probe: 16}}", {"experiment", "theory/toy2d"}),
+             "cost": ("cost: {steps: 2}", {"cost"})}  # not in the experiment record: a workflow setting
+    for name, (text, rewritten) in edits.items():
+        (tmp_path / f"{name}.yaml").write_text(text + "\n")
+        assert plan_jobs(snakemake("-n", "--until", "plan", *ci, str(tmp_path / f"{name}.yaml"), *where)) == rewritten
+    stamp = (plan / "cost_configs.json").stat().st_mtime_ns
+    assert snakemake("--cores", "1", "--until", "plan", *ci, str(tmp_path / "seeds.yaml"), *where).returncode == 0
+    assert json.loads((plan / "budget.json").read_text())["datasets"]["toy2d"]["seeds"] == [3, 4]
+    assert (plan / "cost_configs.json").stat().st_mtime_ns == stamp
     bad = snakemake("-n", *ci, "--config", "name=bad", "cost={steps: 0}", f"results_dir={tmp_path}")
     assert bad.returncode != 0 and not (tmp_path / "bad").exists()
 
@@ -319,9 +364,10 @@ exit 0
 
 def budget_with_made_up_costs(cfg: list, exp: Path) -> None:
     """Up to the budget, locally, with made-up costs (measuring them is the end-to-end test's job): after it a
-    dry run plans every job."""
-    res = snakemake("--cores", "1", *cfg, "--until", "cost_configs")
-    assert res.returncode == 0, res.stderr
+    dry run plans every job. The plan's parts first, so that the costs are newer than theirs."""
+    for until in ("cost_configs", "plan"):  # (`--until cost_configs plan` trips Snakemake 9.27: "BUG: Out of jobs")
+        res = snakemake("--cores", "1", *cfg, "--until", until)
+        assert res.returncode == 0, res.stderr
     for cost_config in exp.glob("configs/*/*/b*/cost.yaml"):
         dataset, method, batch = cost_config.parts[-4], cost_config.parts[-3], int(cost_config.parts[-2][1:])
         out = exp / "cost" / dataset / f"{method}_b{batch}.json"  # named after the arm
@@ -461,6 +507,12 @@ def test_ci_config_end_to_end(ci_local_run):
 
     again = snakemake("-n", *cfg)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
+    # an edit reruns the jobs reading it: the toy data's theory probes, its theory jobs and the report, no training
+    (tmp_path / "theory.yaml").write_text("defaults: {theory: {num_probe: 16}}\n")
+    edited = snakemake("-n", *cfg[:2], str(tmp_path / "theory.yaml"), *cfg[2:])
+    assert jobs_of(edited.stdout) == {"plan": 2, "theory": 4, "aggregate": 1, "tables": 1, "figures": 1, "claims": 1,
+                                      "all": 1}, edited.stdout[-3000:]
+    assert plan_jobs(edited) == {"experiment", "theory/toy2d"}
     report = snakemake(*cfg, "--report", str(exp / "report.html"))
     assert report.returncode == 0, report.stderr[-3000:]
     assert (exp / "report.html").stat().st_size > 10_000
@@ -484,16 +536,22 @@ def test_workflow_functions_of_the_config_alone():
     assert wf.job_request({**config, "device": "cpu"}, plan, "train", "gpu") == 0
     evaluate = {"data_root": None, "split": "train", "resize_mode": "clean", "batch_size": 50, "kid_subsets": 10,
                 "kid_subset_size": 100, "num_ref": None, "inception_num": 0, "inception_at": "final"}
-    opts = wf.score_options(evaluate, SimpleNamespace(name="cifar10", root="/data"), "cache", "clf.pt")
-    assert opts == ("--dataset cifar10 --split train --resize-mode clean --eval-batch-size 50 --kid-subsets 10 "
-                    "--kid-subset-size 100 --cache-dir cache --inception-num 0 --inception-at final "
-                    "--data-root /data --classifier clf.pt")
+    st = {"sample": {"nfe": [1, 2], "num": 64, "batch_size": 32}, "evaluate": evaluate}
+    image = wf.score_plan(st, SimpleNamespace(name="cifar10", root="/data"), False, "cpu", "cache", "clf.pt")
+    assert image == {"nfe": [1, 2], "num": 64, "batch-size": 32, "device": "cpu", "no-progress": True,
+                     "dataset": "cifar10", "split": "train", "resize-mode": "clean", "eval-batch-size": 50,
+                     "kid-subsets": 10, "kid-subset-size": 100, "cache-dir": "cache", "inception-num": 0,
+                     "inception-at": "final", "data-root": "/data", "classifier": "clf.pt"}
+    assert wf.score_plan(st, None, True, "cpu", "cache", None) == {k: image[k] for k in list(image)[:5]}  # toy: W1
     theory = {"num_probe": 8, "batch_size": 4, "projections": None, "lipschitz_points": 2, "lipschitz_iters": 3,
               "num_scales": None}
-    assert wf.theory_options(theory) == "--num-probe 8 --batch-size 4 --lipschitz-points 2 --lipschitz-iters 3"
+    assert wf.theory_plan(theory, "auto") == {"num-probe": 8, "batch-size": 4, "lipschitz-points": 2,
+                                              "lipschitz-iters": 3, "plots": "final", "device": "auto",
+                                              "no-progress": True}
     d = next(iter(settings))
     st = copy.deepcopy(settings[d])
     st["claims"]["metric"] = "w1"
     assert "w1 is measured on 2-D toy data only" in wf.claims_metric_problem(d, st, toy=False)
     assert wf.claims_metric_problem(d, st, toy=True) is None
-    assert json.loads(wf.plan_params(config, ("seeds",))) == {k: {"seeds": v["seeds"]} for k, v in settings.items()}
+    sliced = wf.experiment_slice("x", settings, ("seeds",))
+    assert sliced == {"name": "x", "datasets": {k: {"seeds": v["seeds"]} for k, v in settings.items()}}

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "plan (--out, JSON) and one resolved config per run: CONFIGS_DIR/{dataset}/{arm}/b{batch}/s{seed}.yaml. "
         "With --cost-configs: writes only CONFIGS_DIR/{dataset}/{arm}/b{batch}/cost.yaml for `act cost`.")
     p.add_argument("--experiment-config", "-e", required=True,
-                   help="experiment YAML (see act.plan.experiment), or the workflow's results/<name>/experiment.json")
+                   help="experiment YAML (see act.plan.experiment), or a JSON file such as the workflow's results/<name>/plan/budget.json")
     p.add_argument("--costs", nargs="+", action="extend", default=[], metavar="JSON",
                    help="act cost outputs, results/{exp}/cost/{dataset}/{method}_b{batch}.json")
     p.add_argument("--out", "-o", default=None, help="budget JSON (results/{exp}/budget.json)")

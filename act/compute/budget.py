@@ -188,7 +188,8 @@ def dataset_summary(exp: Experiment, ds: str, flops: Mapping[CostKey, float], to
 
 
 def write_cost_configs(experiment: Union[PathLike, Mapping[str, Any], Experiment], configs_dir: PathLike) -> List[Path]:
-    """``{configs_dir}/{dataset}/{arm}/b{batch}/cost.yaml`` for every ``act cost`` the budget needs."""
-    exp = parse_experiment(experiment)
+    """``{configs_dir}/{dataset}/{arm}/b{batch}/cost.yaml`` for every ``act cost`` the budget needs (the
+    experiment's seeds may be left out: they change no cost)."""
+    exp = parse_experiment(experiment, seeds=False)
     return [_write_config(resolve_run_config(exp, j["dataset"], j["method"], j["batch"]),
                           cost_config_path(configs_dir, j["dataset"], j["method"], j["batch"])) for j in cost_jobs(exp)]

@@ -202,11 +202,11 @@ def _arms(where: str, methods: Any, base: Any) -> Tuple[Dict[str, Any], Dict[str
     return specs, batch_sizes, budgets
 
 
-def _dataset(key: str, raw: Mapping[str, Any]) -> DatasetPlan:
+def _dataset(key: str, raw: Mapping[str, Any], seeds: bool = True) -> DatasetPlan:
     where = f"datasets.{key}"
     base = raw.get("config")
     methods, arm_batch_sizes, arm_budgets = _arms(f"{where}.methods", raw.get("methods"), base)
-    for name in ("batch_sizes", "seeds", "budget"):
+    for name in ("batch_sizes", "budget") + (("seeds",) if seeds else ()):
         if name not in raw:
             raise ConfigError(f"{where}: missing '{name}'")
     checkpoints = _int_list(raw.get("checkpoints", DEFAULT_CHECKPOINTS), f"{where}.checkpoints")[0]
@@ -214,7 +214,7 @@ def _dataset(key: str, raw: Mapping[str, Any]) -> DatasetPlan:
         raise ConfigError(f"{where}.checkpoints: expected at least 1, got {checkpoints}")
     plan = DatasetPlan(key=key, methods=methods, config=base, overrides=_overrides(raw.get("overrides"), f"{where}.overrides"),
                        batch_sizes=_int_list(raw["batch_sizes"], f"{where}.batch_sizes"),
-                       seeds=_int_list(raw["seeds"], f"{where}.seeds"),
+                       seeds=_int_list(raw["seeds"], f"{where}.seeds") if "seeds" in raw else [],
                        budget=_budget(raw["budget"], f"{where}.budget"), checkpoints=checkpoints,
                        arm_batch_sizes=arm_batch_sizes, arm_budgets=arm_budgets)
     for owner, b in [("budget", plan.budget), *((f"methods.{a}.budget", b) for a, b in arm_budgets.items())]:
@@ -260,27 +260,10 @@ def resource_request(experiment: Mapping[str, Any], dataset: str, rule: str, fie
 EXPERIMENT_KEYS = ("name", "defaults", "datasets")  # the experiment's part of a workflow config
 
 
-def plan_text(config: Mapping[str, Any]) -> str:
-    """The experiment's part of a validated workflow config (the schema's defaults filled in, --config values
-    included) as canonical JSON."""
-    return json.dumps({k: config[k] for k in EXPERIMENT_KEYS if k in config}, indent=1, sort_keys=True) + "\n"
-
-
-def write_plan(config: Mapping[str, Any], path: PathLike) -> Path:
-    """:func:`plan_text` at ``path``: what the workflow's ``act budget`` plans from, so both read one experiment.
-    Written only when it changed."""
-    from act.io import write_text
-
-    text = plan_text(config)
-    path = Path(path)
-    if not path.is_file() or path.read_text() != text:
-        write_text(path, text)
-    return path
-
-
-def parse_experiment(source: Union[PathLike, Mapping[str, Any], Experiment]) -> Experiment:
-    """An experiment config (a YAML path, the workflow's experiment.json, or a mapping) -> :class:`Experiment`;
-    raises on what budget cannot use."""
+def parse_experiment(source: Union[PathLike, Mapping[str, Any], Experiment], *, seeds: bool = True) -> Experiment:
+    """An experiment config (a YAML path, a JSON file such as the workflow's plan/budget.json, or a mapping) ->
+    :class:`Experiment`; raises on what budget cannot use. ``seeds=False``: the datasets may leave out their seeds
+    (act cost's configs do not depend on them)."""
     from act.config import deep_update
 
     if isinstance(source, Experiment):
@@ -292,7 +275,7 @@ def parse_experiment(source: Union[PathLike, Mapping[str, Any], Experiment]) -> 
         path = Path(source)
         if not path.is_file():
             raise MissingInputError(f"experiment config {path} does not exist")
-        # the workflow's experiment.json as JSON: YAML 1.1 would read a float such as 1e-05 as a string
+        # the workflow's plan as JSON: YAML 1.1 would read a float such as 1e-05 as a string
         try:
             raw = (json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())) or {}
         except (ValueError, yaml.YAMLError) as e:
@@ -310,7 +293,7 @@ def parse_experiment(source: Union[PathLike, Mapping[str, Any], Experiment]) -> 
     for key, d in datasets.items():
         if not isinstance(d, Mapping):
             raise ConfigError(f"datasets.{key}: expected a mapping, got {d!r}")
-        plans[str(key)] = _dataset(str(key), deep_update(dict(defaults), d))
+        plans[str(key)] = _dataset(str(key), deep_update(dict(defaults), d), seeds)
     name = str(raw.get("name") or (path.stem if path else "experiment"))
     return Experiment(name=name, datasets=plans, path=path, raw=dict(raw))
 

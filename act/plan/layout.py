@@ -82,9 +82,10 @@ def configs_dir(exp: PathLike) -> Path:
     return Path(exp, "configs")
 
 
-def plan_path(exp: PathLike) -> Path:
-    """The experiment as the workflow validated it (act.plan.experiment.write_plan): what act budget plans from."""
-    return Path(exp, "experiment.json")
+def plan_path(exp: PathLike, part: str) -> Path:
+    """A part of the experiment's plan (act.plan.workflow.stage_plans): ``experiment``, the experiment as the
+    workflow validated it; every other part, what one act command of the workflow reads (``--plan``)."""
+    return Path(exp, "plan", f"{part}.json")
 
 
 def budget_path(exp: PathLike) -> Path:

@@ -6,9 +6,10 @@
 checkpoint budget:
     input:
         costs=[path(L.cost_path, j["dataset"], j["method"], j["batch"]) for j in cost_jobs(PLAN)],
+        plan=plan_file("budget"),
     output:
         budget=path(L.budget_path),
-        configs=[str(L.config_path(CONFIGS, *r)) for r in runs()],
+        configs=[str(L.config_path(CONFIGS, *r)) for r in W.runs],
     log:
         logs("budget", "all"),
     benchmark:
@@ -23,8 +24,6 @@ checkpoint budget:
         gpu=job("budget", "gpu"),
     params:
         configs_dir=lambda wc, output: CONFIGS,  # of output: Snakemake records no such param (a new record reruns)
-        plan=wf.plan_params(config, wf.BUDGET_KEYS),  # seeds, checkpoints, the budget itself
-        plan_file=PLAN_FILE,  # the experiment as validated (written when the run starts)
     shell:
-        "act budget --experiment-config {params.plan_file} --costs {input.costs} "
+        "act budget --experiment-config {input.plan} --costs {input.costs} "
         "--out {output.budget} --configs-dir {params.configs_dir} > {log} 2>&1"

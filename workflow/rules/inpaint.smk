@@ -4,6 +4,7 @@
 rule inpaint:
     input:
         model=path(L.model_path, *WC),
+        plan=plan_file("inpaint", dataset_part=True),
     output:
         result=path(L.inpaint_path, *WC),
         grid=path(L.inpaint_path, *WC, ".png"),
@@ -23,9 +24,5 @@ rule inpaint:
         gpu=job("inpaint", "gpu"),
     params:
         out=lambda wc, output: os.path.dirname(output.result),
-        num=lambda wc: SETTINGS[wc.dataset]["inpaint"]["num"],
-        mask=lambda wc: SETTINGS[wc.dataset]["inpaint"]["mask"],
-        device=config["device"],
     shell:
-        "act inpaint --checkpoint {input.model} --out {params.out} --num {params.num} --mask {params.mask} "
-        "--device {params.device} > {log} 2>&1"
+        "act inpaint --plan {input.plan} --checkpoint {input.model} --out {params.out} > {log} 2>&1"

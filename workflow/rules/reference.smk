@@ -5,6 +5,8 @@
 
 
 rule train_classifier:
+    input:
+        plan=plan_file("classifier", dataset_part=True),
     output:
         classifier=path(L.classifier_path, "{dataset}"),
         summary=path(L.classifier_path, "{dataset}", ".json"),
@@ -22,14 +24,5 @@ rule train_classifier:
         mem_mb=job("train_classifier", "mem_mb"),
         runtime=job("train_classifier", "runtime"),
         gpu=job("train_classifier", "gpu"),
-    params:
-        data=lambda wc: DATA[wc.dataset].name,
-        root=lambda wc: (f"--data-root {DATA[wc.dataset].root}" if DATA[wc.dataset].root else ""),
-        steps=lambda wc: SETTINGS[wc.dataset]["classifier"]["steps"],
-        batch_size=lambda wc: SETTINGS[wc.dataset]["classifier"]["batch_size"],
-        width=lambda wc: SETTINGS[wc.dataset]["classifier"]["width"],
-        resolution=lambda wc: (f"--resolution {DATA[wc.dataset].resolution}" if DATA[wc.dataset].resolution else ""),
     shell:
-        "act train-classifier --dataset {params.data} {params.root} {params.resolution} --steps {params.steps} "
-        "--batch-size {params.batch_size} --width {params.width} --device cpu "
-        "--out {output.classifier} > {log} 2>&1"
+        "act train-classifier --plan {input.plan} --out {output.classifier} > {log} 2>&1"

@@ -6,7 +6,8 @@
 
 rule import_released:
     input:
-        lambda wc: RELEASED[(wc.dataset, wc.name)]["checkpoint"],
+        checkpoint=lambda wc: RELEASED[(wc.dataset, wc.name)]["checkpoint"],
+        plan=lambda wc: plan_file(f"released/{wc.dataset}/{wc.name}"),
     output:
         model=os.path.join(REL, "model.pt"),
         record=os.path.join(REL, "import.json"),
@@ -16,14 +17,9 @@ rule import_released:
         name=one_of(sorted({n for _, n in RELEASED})),
     conda:
         ENV
-    params:
-        options=lambda wc: " ".join(
-            f"--{k} {RELEASED[(wc.dataset, wc.name)][k]}"
-            for k in ("sha256", "preset")
-            if k in RELEASED[(wc.dataset, wc.name)]
-        ),
     shell:
-        "act import-official {input} -o {output.model} --record {output.record} {params.options} > {log} 2>&1"
+        "act import-official --plan {input.plan} {input.checkpoint} -o {output.model} --record {output.record} "
+        "> {log} 2>&1"
 
 
 # Scored by the trained runs' own rule (its params, resources and shell), on this file.

@@ -28,6 +28,7 @@ rule aggregate:
 rule tables:
     input:
         summary=path(L.summary_path),
+        plan=plan_file("tables"),
         released=[
             os.path.join(REL.format(dataset=d, name=n), f) for d, n in RELEASED for f in ("import.json", "metrics")
         ],
@@ -51,10 +52,9 @@ rule tables:
         runtime=job("tables", "runtime"),
         gpu=job("tables", "gpu"),
     params:
-        reported=REPORTED_AS,
         released=(" ".join(["--released"] + [REL.format(dataset=d, name=n) for d, n in RELEASED]) if RELEASED else ""),
     shell:
-        "act tables --summary {input.summary} {params.reported} {params.released} --out {output} > {log} 2>&1"
+        "act tables --plan {input.plan} --summary {input.summary} {params.released} --out {output} > {log} 2>&1"
 
 
 rule figures:
@@ -83,7 +83,7 @@ rule figures:
         experiment_dir=lambda wc, input: os.path.dirname(input.summary),
         # What the figures draw from: the runs aggregate read (known before the budget, unlike its
         # input), not every folder under the experiment folder, where runs of an earlier plan may lie.
-        runs=[f for r in runs() for f in run_outputs(*r)],
+        runs=[f for r in W.runs for f in wf.run_outputs(W, *r)],
     shell:
         "act figures --summary {input.summary} --experiment-dir {params.experiment_dir} --inputs {params.runs} "
         "--out {output} > {log} 2>&1"
@@ -95,9 +95,10 @@ rule figures:
 rule claims:
     input:
         summary=path(L.summary_path),
+        plan=plan_file("claims"),
         # What the summary's theory columns come from: read through the summary only, named here so that a
         # dry run plans every run's jobs before the budget exists.
-        theory=[path(L.stage_dir, "theory", *r) for r in runs() if SETTINGS[r[0]]["theory"]["enabled"]],
+        theory=[path(L.stage_dir, "theory", *r) for r in W.runs if SETTINGS[r[0]]["theory"]["enabled"]],
     output:
         md=report(path(L.claims_path, ".md"), caption="../report/claims.rst", category="Claims"),
         csv=path(L.claims_path, ".csv"),
@@ -121,11 +122,5 @@ rule claims:
         gpu=job("claims", "gpu"),
     params:
         out=lambda wc, output: os.path.dirname(output.md),
-        title=EXP,
-        reported=REPORTED_AS,
-        metrics=" ".join(
-            f"--metric {d}={SETTINGS[d]['claims']['metric']}" for d in PLAN.datasets if SETTINGS[d]["claims"]["metric"]
-        ),
     shell:
-        "act claims --summary {input.summary} {params.reported} {params.metrics} --title {params.title} "
-        "--out {params.out} > {log} 2>&1"
+        "act claims --plan {input.plan} --summary {input.summary} --out {params.out} > {log} 2>&1"

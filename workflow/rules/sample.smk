@@ -27,14 +27,7 @@ rule score:
         gpu=job("score", "gpu"),
     params:
         checkpoints=score_checkpoints,
-        nfe=lambda wc: " ".join(str(n) for n in SETTINGS[wc.dataset]["sample"]["nfe"]),
-        num=lambda wc: SETTINGS[wc.dataset]["sample"]["num"],
-        batch_size=lambda wc: SETTINGS[wc.dataset]["sample"]["batch_size"],
-        options=score_options,
         eval_seed=lambda wc: wc.seed,
-        device=config["device"],
     shell:
-        "act score-run --checkpoint {params.checkpoints} --nfe {params.nfe} --num {params.num} "
-        "--batch-size {params.batch_size} --eval-seed {params.eval_seed} {params.options} "
-        "--samples-dir {output.samples} --metrics-dir {output.metrics} --device {params.device} --no-progress "
-        "> {log} 2>&1"
+        "act score-run --plan {input.plan} --checkpoint {params.checkpoints} --eval-seed {params.eval_seed} "
+        "--samples-dir {output.samples} --metrics-dir {output.metrics} > {log} 2>&1"

@@ -8,6 +8,7 @@ rule theory:
     input:
         model=path(L.model_path, *WC),
         config=run_config,  # after the budget: which checkpoints the run leaves
+        plan=plan_file("theory", dataset_part=True),
     output:
         directory(path(L.stage_dir, "theory", *WC)),
     log:
@@ -23,9 +24,7 @@ rule theory:
         runtime=job("theory", "runtime"),
         gpu=job("theory", "gpu"),
     params:
-        checkpoints=lambda wc: [checkpoint_file(wc, k) for k in run_steps(wc, SETTINGS[wc.dataset]["theory"]["at"])],
-        options=theory_options,
-        device=config["device"],
+        checkpoints=lambda wc: run_checkpoints(wc, SETTINGS[wc.dataset]["theory"]["at"]),
     shell:
-        "act theory --checkpoint {params.checkpoints} --out {output} --seed {wildcards.seed} {params.options} "
-        "--plots final --device {params.device} --no-progress > {log} 2>&1"
+        "act theory --plan {input.plan} --checkpoint {params.checkpoints} --out {output} --seed {wildcards.seed} "
+        "> {log} 2>&1"
