@@ -181,8 +181,8 @@ def _inception_metrics(opts: EvalOptions, samples, ref_images, stats, device):
                                pixels_sha1=ref.pixels_sha1(ref_images))
         ref_feats, cache = ref.cached_features(
             key, opts.cache_dir,
-            lambda: extract_features(ref_images, extractor, opts.batch_size, "reference features", opts.progress))
-    del extractor
+            lambda net=extractor: extract_features(ref_images, net, opts.batch_size, "reference features", opts.progress))
+    del extractor  # (the network is called above, or not at all: a cache hit)
 
     t0 = time.perf_counter()
     if ref_images is not None:
