@@ -123,8 +123,9 @@ CASES = [
     # reports and plans
     ("aggregate-missing-experiment", ["aggregate", "--experiment-dir", "nowhere", "--out", "s.csv"], "nowhere"),
     ("tables-missing-summary", ["tables", "--summary", "none.csv", "--out", "t"], "none.csv"),
-    ("figures-missing-summary", ["figures", "--summary", "none.csv", "--experiment-dir", "empty_dir", "--out", "f"],
-     "none.csv"),
+    ("figures-missing-summary", ["figures", "--summary", "none.csv", "--out", "f"], "none.csv"),
+    ("figures-missing-sigma", ["figures", "--summary", "summary.csv", "--sigma", "none_sigma.csv", "--out", "f"],
+     "none_sigma.csv"),
     ("claims-missing-summary", ["claims", "--summary", "none.csv", "--out", "c"], "none.csv"),
     ("budget-missing-experiment", ["budget", "-e", "nope.yaml", "--out", "b.json"], "nope.yaml"),
     ("budget-missing-costs", ["budget", "-e", EXPERIMENT, "--costs", "none.json", "--out", "b.json"], "none.json"),

@@ -163,7 +163,7 @@ def experiment(tmp_path_factory):
 
 
 def test_budget_steps_inverse_to_flops_per_step(experiment):
-    runs, plan = experiment["runs"], experiment["plan"]
+    runs = experiment["runs"]
     toy_budget = 8 * TOY_FPS["ct"] * 32
     assert runs[("toy_gmm", "ct", 32)]["steps"] == 8  # the reference gets exactly its steps
     for (ds, m, b), r in runs.items():
@@ -234,7 +234,7 @@ def test_aggregate_rows_and_columns(experiment):
 def test_aggregate_reads_only_the_named_inputs(experiment, tmp_path):
     """The workflow's form: the run outputs its rule declares, so stale folders of other runs or stages are left out."""
     from act.plan.layout import STAGES, run_dirs
-    from act.report.aggregate import aggregate
+    from act.report.aggregate import aggregate, theory_sigma
     from act.report.figures import make_figures
 
     exp = experiment["exp"]
@@ -251,7 +251,8 @@ def test_aggregate_reads_only_the_named_inputs(experiment, tmp_path):
     pd.testing.assert_frame_equal(part[same], cif[same], check_dtype=False)  # (dtypes: of the rows present)
     with pytest.raises(ValueError, match="not a run's output"):
         aggregate(exp, [exp / "budget.json"])
-    index = make_figures(part, exp, tmp_path / "figures", inputs=images)
+    assert theory_sigma(exp, images).empty and set(theory_sigma(exp)["dataset"]) == {"cifar10", "toy_gmm"}
+    index = make_figures(part, theory_sigma(exp, images), tmp_path / "figures")
     assert {"theory_bound_cifar10", "distance_vs_sigma_cifar10"} <= {s["figure"] for s in index["skipped"]}
     assert not any("toy_gmm" in w for w in index["written"]) and not index["errors"]
 
@@ -311,8 +312,9 @@ def test_tables_name_each_arms_consistency_recipe():
 
 def test_figures_written_and_skipped(experiment, tmp_path):
     out = tmp_path / "figures"
-    assert main(["figures", "--summary", str(experiment["exp"] / "summary.csv"), "--experiment-dir", str(experiment["exp"]),
-                 "--out", str(out)]) == 0
+    # the summary and its per-sigma part only (beside it: act aggregate wrote both), and the images they name
+    assert (experiment["exp"] / "summary_sigma.csv").is_file()
+    assert main(["figures", "--summary", str(experiment["exp"] / "summary.csv"), "--out", str(out)]) == 0
     index = json.loads((out / "figures.json").read_text())
     assert not index["errors"]
     for name in ("samples", "quality_vs_step", "quality_vs_batch", "quality_vs_compute", "theory_bound", "inpainting"):
@@ -327,12 +329,13 @@ def test_figures_written_and_skipped(experiment, tmp_path):
 
 
 def test_figures_skip_missing_inputs(tmp_path, capsys):
-    from act.report.aggregate import aggregate
+    from act.report.aggregate import aggregate, theory_sigma
     from act.report.figures import make_figures
 
     exp = tmp_path / "exp"
-    (exp / "runs" / "d" / "ct" / "b8" / "s0").mkdir(parents=True)  # a run with nothing measured yet
-    index = make_figures(aggregate(exp), exp, tmp_path / "figs")
+    (exp / "runs" / "d" / "ct" / "b8" / "s0" / "checkpoints").mkdir(parents=True)  # a run with nothing measured yet
+    (exp / "runs" / "d" / "ct" / "b8" / "s0" / "checkpoints" / "step-0000010.pt").touch()
+    index = make_figures(aggregate(exp), theory_sigma(exp), tmp_path / "figs")
     assert [Path(p).name for p in index["written"]] == ["lambda_schedule.png", "lambda_schedule.pdf"]
     assert {s["figure"] for s in index["skipped"]} == {f"{n}_d" for n in ("quality_vs_step", "quality_vs_batch", "quality_vs_compute",
                                                                         "samples", "theory_bound", "inpainting",

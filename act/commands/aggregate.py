@@ -1,4 +1,4 @@
-"""``act aggregate``: one summary CSV of an experiment folder (a row per run, checkpoint and NFE)."""
+"""``act aggregate``: the summary of an experiment folder (a row per run, checkpoint and NFE) and its per-sigma part."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "aggregate", help="collect an experiment's metrics, costs, logs and theory numbers into one CSV",
         description="Reads the run outputs given with --inputs (the workflow passes its rule's inputs), or, without "
         "--inputs, every run folder under results/{exp}/{runs,samples,metrics,theory,inpaint}; costs, budget.json "
-        "and the run configs come from --experiment-dir. One row per (dataset, method, batch, seed, ckpt_step, nfe). "
-        "Missing pieces are empty (NaN).")
+        "and the run configs come from --experiment-dir. One row per (dataset, method, batch, seed, ckpt_step, nfe); "
+        "missing pieces are empty (NaN). Beside it, act theory's timestep tables, one row per (run, ckpt_step, "
+        "sigma): what act figures draws over sigma.")
     p.add_argument("--experiment-dir", required=True, help="results/{exp}")
     p.add_argument("--inputs", nargs="+", default=None, metavar="PATH",
                    help="run outputs under the experiment folder: runs/{run}/model.pt, samples/{run}, metrics/{run}, "
                         "theory/{run}, inpaint/{run}/inpaint.json ({run} = {dataset}/{method}/b{batch}/s{seed}); "
                         "only these runs and stages are read")
     p.add_argument("--out", "-o", required=True, help="summary CSV (results/{exp}/summary.csv)")
+    p.add_argument("--sigma-out", default=None,
+                   help="the per-sigma part (default: OUT's folder, {stem}_sigma.csv: results/{exp}/summary_sigma.csv)")
     p.set_defaults(func=run)
 
 
@@ -28,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from act.report.aggregate import write_summary
 
     require_dir(args.experiment_dir, "experiment folder", "pass results/<experiment> (the workflow's results_dir/name)")
-    df = write_summary(args.experiment_dir, args.out, args.inputs)
-    print(f"wrote {len(df)} rows ({df['dataset'].nunique()} datasets) to {args.out}", file=sys.stderr)
+    df, sigma = write_summary(args.experiment_dir, args.out, args.inputs, args.sigma_out)
+    print(f"wrote {len(df)} rows ({df['dataset'].nunique()} datasets) to {args.out}, {len(sigma)} per-sigma rows "
+          "beside it", file=sys.stderr)
     return 0

@@ -96,8 +96,9 @@ def classifier_path(exp: PathLike, dataset: str, suffix: str = ".pt") -> Path:
     return Path(exp, "reference", dataset, f"classifier{suffix}")
 
 
-def summary_path(exp: PathLike) -> Path:
-    return Path(exp, "summary.csv")
+def summary_path(exp: PathLike, part: str = "") -> Path:
+    """act aggregate's summary (``part`` "_sigma": its per-sigma part, act.report.aggregate.sigma_path)."""
+    return Path(exp, f"summary{part}.csv")
 
 
 def tables_dir(exp: PathLike) -> Path:

@@ -1,4 +1,8 @@
-"""One table of an experiment folder: a row per (dataset, method, batch, seed, checkpoint step, NFE).
+"""The summary of an experiment folder: a row per (dataset, method, batch, seed, checkpoint step, NFE), and
+its per-sigma part, a row per (run, checkpoint step, noise level) of act theory's timestep tables.
+
+Tables, figures and claims read these two files only (plus the image files the summary names: sample sets,
+inpainting grids), through the column lists here.
 
 Rows come from every sample set and metrics file, and from every checkpoint, theory
 report or inpainting run that has neither (those rows have an empty ``nfe``): of every
@@ -34,10 +38,15 @@ THEORY = ["final_bound_online", "final_bound_target", "eps_term", "w_coupled_T",
           "one_step_w_probe", "one_step_w_independent", "one_step_bound_measured", "lipschitz_max", "js_mean",
           "w_coupled_growth_upper", "w_coupled_peak_sigma", "w_coupled_fall", "bound_tightness",
           "bound_holds", "distance", "num_probe"]
-COLUMNS = KEY + ["method_name", "lambda_max", "ct_recipe", "final", "train_steps", "data_name", "toy", "toy_kind", *METRICS, "sigmas", "num_samples",
+COLUMNS = KEY + ["method_name", "lambda_max", "lambda_schedule", "w_mid", "ct_recipe", "final", "train_steps", "data_name", "toy", "toy_kind", *METRICS, "sigmas", "num_samples",
                  "params_generator", "params_discriminator", "images_per_step", "images_seen", "flops_per_step",
                  "train_flops", "seconds_per_step", "wall_time", "budget_flops",
-                 *[f"theory_{k}" for k in THEORY], "inpaint_psnr", "inpaint_psnr_trivial", "samples_dir", "metrics_file"]
+                 *[f"theory_{k}" for k in THEORY], "inpaint_psnr", "inpaint_psnr_trivial", "inpaint_mask", "inpaint_png",
+                 "samples_dir", "metrics_file"]
+# act theory's timestep table (act.theory.COLUMNS: one row per noise level of a checkpoint's grid), keyed by run
+THEORY_SIGMA = ["k", "sigma", "l_online", "l_target", "bound_online", "bound_target", "e_coupled", "w_coupled",
+                "w_independent", "js", "logit_gap"]
+SIGMA_COLUMNS = ["dataset", "method", "batch", "seed", "ckpt_step", *THEORY_SIGMA]
 
 
 # The consistency-training settings ACT's CT term shares with CT: the claims compare only arms that agree on them.
@@ -143,14 +152,19 @@ class _Run:
                 out[int(s["step"])] = s
         return out
 
-    def _inpaint(self, folder: Optional[Path]) -> Dict[int, Tuple[float, float]]:
-        """step -> (PSNR of the filled region, PSNR of the trivial fill)."""
+    def _inpaint(self, folder: Optional[Path]) -> Dict[int, Dict[str, Any]]:
+        """step -> the summary's inpainting columns (PSNR of the filled region and of the trivial fill, the mask,
+        the grid)."""
         out = {}
         for p in sorted(folder.rglob("inpaint.json")) if folder else []:
             s = _json(p) or {}
             step = checkpoint_step(s.get("checkpoint", "")) or self.train_steps
             if step is not None:
-                out[int(step)] = (_num(s.get("psnr_filled_mean")), _num(s.get("psnr_trivial_mean")))
+                png = p.with_suffix(".png")
+                out[int(step)] = {"inpaint_psnr": _num(s.get("psnr_filled_mean")),
+                                  "inpaint_psnr_trivial": _num(s.get("psnr_trivial_mean")),
+                                  "inpaint_mask": s.get("mask", math.nan),
+                                  "inpaint_png": str(png) if png.is_file() else math.nan}
         return out
 
     def row(self, step: int) -> Dict[str, Any]:
@@ -165,6 +179,7 @@ class _Run:
         row = {
             # The arm's method and adversarial weight: act claims tells ACT, its lambda_max = 0 ablation and CT apart.
             "method_name": method.get("name", math.nan), "lambda_max": _num(method.get("lambda_max")),
+            "lambda_schedule": method.get("lambda_schedule", math.nan), "w_mid": _num(method.get("w_mid")),
             "ct_recipe": ct_recipe(method),
             "train_steps": self.train_steps or math.nan,
             "data_name": data.get("name", math.nan), "toy": data.get("name") == "toy2d" if data else math.nan,
@@ -175,8 +190,7 @@ class _Run:
             "seconds_per_step": _num(self.cost.get("seconds_per_step")),
             "wall_time": _num(logged.get("wall_time")) if exact else math.nan,
             "budget_flops": _num(self.budget.get("budget_flops")),
-            "inpaint_psnr": self.inpaint.get(step, (math.nan, math.nan))[0],
-            "inpaint_psnr_trivial": self.inpaint.get(step, (math.nan, math.nan))[1],
+            **self.inpaint.get(step, {}),
             **{f"theory_{k}": theory.get(k, math.nan) if k in ("distance", "bound_holds") else _num(theory.get(k)) for k in THEORY},
         }
         if exact:
@@ -249,6 +263,24 @@ def aggregate(exp_dir: PathLike, inputs: Optional[Iterable[PathLike]] = None) ->
     return complete(df)
 
 
+def theory_sigma(exp_dir: PathLike, inputs: Optional[Iterable[PathLike]] = None) -> pd.DataFrame:
+    """The summary's per-sigma part (columns :data:`SIGMA_COLUMNS`): every ``act theory`` timestep table of the runs
+    (``inputs`` as :func:`aggregate`'s), keyed by run and checkpoint step."""
+    frames = []
+    for key, folder in RunFolders.of(Path(exp_dir), inputs)("theory"):
+        for csv in sorted(folder.glob("step-*.csv")):
+            step = checkpoint_step(csv.with_suffix(".pt").name)
+            try:
+                table = pd.read_csv(csv)
+            except (OSError, ValueError) as err:
+                print(f"aggregate: skipping unreadable {csv}: {err}", file=sys.stderr)
+                continue
+            if step is not None:
+                frames.append(table.assign(**key._asdict(), ckpt_step=step))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return df.reindex(columns=SIGMA_COLUMNS)
+
+
 def complete(df: pd.DataFrame) -> pd.DataFrame:
     """The summary's derived columns, defined here once, filled in where a row lacks them (``final``: every row
     of :func:`aggregate`; ``toy``: a run without its config; a summary from elsewhere): ``final``, each run's own
@@ -279,11 +311,20 @@ def flag(rows: pd.DataFrame, column: str) -> pd.Series:
     return rows[column].astype("boolean").fillna(False).astype(bool)
 
 
-def write_summary(exp_dir: PathLike, out: PathLike, inputs: Optional[Iterable[PathLike]] = None) -> pd.DataFrame:
-    """:func:`aggregate` written as CSV (atomically)."""
-    df = aggregate(exp_dir, inputs)
+def sigma_path(summary: PathLike) -> Path:
+    """Where the summary's per-sigma part lies by default: ``summary_sigma.csv`` beside ``summary.csv``."""
+    p = Path(summary)
+    return p.with_name(f"{p.stem}_sigma.csv")
+
+
+def write_summary(exp_dir: PathLike, out: PathLike, inputs: Optional[Iterable[PathLike]] = None,
+                  sigma_out: Optional[PathLike] = None) -> Tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`aggregate` and :func:`theory_sigma` written as CSV (atomically), the latter at ``sigma_out`` (default:
+    :func:`sigma_path`)."""
+    df, sigma = aggregate(exp_dir, inputs), theory_sigma(exp_dir, inputs)
     write_csv(out, df, index=False)
-    return df
+    write_csv(sigma_out or sigma_path(out), sigma, index=False)
+    return df, sigma
 
 
 def read_summary(path: PathLike) -> pd.DataFrame:
@@ -295,3 +336,11 @@ def read_summary(path: PathLike) -> pd.DataFrame:
     if len(df):
         df["nfe"] = df["nfe"].astype("Int64")
     return complete(df)
+
+
+def read_sigma(path: PathLike) -> pd.DataFrame:
+    """The summary's per-sigma part (:data:`SIGMA_COLUMNS`), as act aggregate wrote it."""
+    from act.errors import require_file
+
+    require_file(path, "per-sigma summary", "pass the summary_sigma.csv that act aggregate wrote beside summary.csv")
+    return pd.read_csv(path).reindex(columns=SIGMA_COLUMNS)

@@ -1,4 +1,5 @@
-"""Figures from ``act theory``'s per-checkpoint timestep tables, over every run of a dataset.
+"""Figures from ``act theory``'s per-checkpoint timestep tables (the summary's per-sigma part), over every run of a
+dataset.
 
 (h) ``distance_vs_sigma_*``: the distance of f(x0 + sigma z, sigma) to independent data against
 sigma at each run's final checkpoint, mean ± std over seeds per method and batch size: where
@@ -10,30 +11,27 @@ logit gap; both near 0 mean the adversarial term gives the generator no signal.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import pandas as pd
 
-from act.checkpoint import checkpoint_step
-from act.plan.layout import RunFolders
 from act.report.plotting import Skip, pyplot, save
 from act.report.style import method_color, method_label, method_rank
 
-PathLike = Union[str, Path]  # or a RunFolders: the runs the figures draw from
+PathLike = Union[str, Path]
 Tables = Dict[Tuple[str, int], Dict[int, List[pd.DataFrame]]]  # (method, batch) -> step -> per-seed tables
 
 
-def theory_tables(exp_dir: PathLike, dataset: str) -> Tables:
-    """Every ``act theory`` timestep table of ``dataset``, grouped by (method, batch) and checkpoint step."""
+def theory_tables(sigma: Optional[pd.DataFrame], dataset: str) -> Tables:
+    """Every ``act theory`` timestep table of ``dataset`` in the per-sigma summary, grouped by (method, batch) and
+    checkpoint step, one table per seed."""
     out: Tables = {}
-    for key, folder in RunFolders.of(exp_dir)("theory"):
-        if key.dataset != dataset:
-            continue
-        for csv in sorted(folder.glob("step-*.csv")):
-            step = checkpoint_step(csv.with_suffix(".pt").name)
-            if step is not None:
-                out.setdefault((key.method, key.batch), {}).setdefault(step, []).append(pd.read_csv(csv))
+    if sigma is None:
+        return out
+    rows = sigma[sigma["dataset"] == dataset]
+    for (method, batch, _, step), table in rows.groupby(["method", "batch", "seed", "ckpt_step"], sort=True):
+        out.setdefault((method, int(batch)), {}).setdefault(int(step), []).append(table.reset_index(drop=True))
     return out
 
 
@@ -44,9 +42,9 @@ def _stack(tables: List[pd.DataFrame], column: str) -> Tuple[np.ndarray, np.ndar
     return sigma, np.nanmean(vals, 0), (np.nanstd(vals, 0, ddof=1) if len(vals) > 1 else np.zeros(len(sigma)))
 
 
-def distance_vs_sigma(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Path]:
+def distance_vs_sigma(sigma: Optional[pd.DataFrame], dataset: str, out_dir: PathLike) -> List[Path]:
     """(h) Final-checkpoint distance to independent data per sigma: one panel per batch size, one curve per method."""
-    tables = theory_tables(exp_dir, dataset)
+    tables = theory_tables(sigma, dataset)
     if not tables:
         raise Skip("no act theory tables")
     batches = sorted({b for _, b in tables})
@@ -72,9 +70,9 @@ def distance_vs_sigma(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> Lis
     return save(fig, out_dir, f"distance_vs_sigma_{dataset}")
 
 
-def discriminator_diagnostics(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Path]:
+def discriminator_diagnostics(sigma: Optional[pd.DataFrame], dataset: str, out_dir: PathLike) -> List[Path]:
     """(i) ACT's JS estimate and logit gap per sigma, one curve per checkpoint (mean over seeds), per batch size."""
-    tables = {k: v for k, v in theory_tables(exp_dir, dataset).items()
+    tables = {k: v for k, v in theory_tables(sigma, dataset).items()
               if k[0] == "act" and any(t["js"].notna().any() for ts in v.values() for t in ts)}
     if not tables:
         raise Skip("no ACT runs with act theory tables")

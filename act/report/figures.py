@@ -4,9 +4,9 @@ Per dataset: (a) ``samples_*``, (b) ``quality_vs_step_*``, (c) ``quality_vs_batc
 (d) ``quality_vs_compute_*``, (e) ``theory_bound_*``, (g) ``inpainting_*``, (h) ``distance_vs_sigma_*``,
 (i) ``discriminator_*`` (act.report.diagnostics); once:
 (f) ``lambda_schedule``. ``figures.json`` lists what was written, what was skipped for want of inputs, and
-what failed (the command then exits non-zero, after writing everything else). Per-run files (sample
-grids, theory tables, inpainting, run configs) come from every run folder of the experiment, or only
-from the run outputs named (``inputs``: the workflow passes the ones it planned).
+what failed (the command then exits non-zero, after writing everything else). Everything comes from
+act aggregate's summary and its per-sigma part (act.report.aggregate), and the image files the summary
+names (sample sets, inpainting grids).
 """
 
 from __future__ import annotations
@@ -14,36 +14,24 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import pandas as pd
 
 from act.report.curves import metric_vs_batch, metric_vs_compute, metric_vs_step
 from act.report.diagnostics import discriminator_diagnostics, distance_vs_sigma
-from act.plan.layout import RunFolders
 from act.report.panels import inpainting, lambda_schedule, sample_grids, theory_bounds
 from act.report.plotting import Skip
 
 PathLike = Union[str, Path]
 
 
-def _datasets(summary: pd.DataFrame, folders: Optional[RunFolders]) -> List[str]:
-    names = set(summary["dataset"].dropna().astype(str)) if "dataset" in summary else set()
-    if folders is not None:
-        for stage in ("runs", "samples", "theory", "inpaint"):
-            names |= {k.dataset for k, _ in folders(stage)}
-    return sorted(names)
-
-
-def make_figures(summary: pd.DataFrame, exp_dir: Optional[PathLike], out_dir: PathLike,
-                 inputs: Optional[Iterable[PathLike]] = None) -> Dict[str, Any]:
+def make_figures(summary: pd.DataFrame, sigma: Optional[pd.DataFrame], out_dir: PathLike) -> Dict[str, Any]:
     """Render every figure whose inputs exist; ``{"written": [paths], "skipped": [{figure, reason}], "errors": [...]}``.
 
-    ``inputs``: the run outputs under ``exp_dir`` to draw from (as :func:`act.report.aggregate.aggregate`'s);
-    None: every run folder there."""
+    ``summary``: act aggregate's summary; ``sigma``: its per-sigma part (None: the figures over sigma are skipped)."""
     from act.provenance import write_json_atomic
 
-    folders = RunFolders.of(exp_dir, inputs) if exp_dir is not None else None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: List[str] = []
@@ -60,19 +48,19 @@ def make_figures(summary: pd.DataFrame, exp_dir: Optional[PathLike], out_dir: Pa
             errors.append({"figure": name, "error": repr(err)})
             print(f"figures: {name} failed:\n{traceback.format_exc()}", file=sys.stderr)
 
-    for ds in _datasets(summary, folders):
+    datasets = sorted(summary["dataset"].dropna().astype(str).unique()) if "dataset" in summary else []
+    for ds in datasets:
         rows = summary[summary["dataset"] == ds]
+        sig = sigma[sigma["dataset"] == ds] if sigma is not None else None
         for name, make in (("quality_vs_step", metric_vs_step), ("quality_vs_batch", metric_vs_batch),
                            ("quality_vs_compute", metric_vs_compute)):
             attempt(f"{name}_{ds}", lambda make=make: make(rows, ds, out_dir) if len(rows) else _no_rows())
-        if folders is None:
-            continue
-        attempt(f"samples_{ds}", lambda: sample_grids(folders, ds, out_dir))
-        attempt(f"theory_bound_{ds}", lambda: theory_bounds(folders, ds, out_dir))
-        attempt(f"inpainting_{ds}", lambda: inpainting(folders, ds, out_dir))
-        attempt(f"distance_vs_sigma_{ds}", lambda: distance_vs_sigma(folders, ds, out_dir))
-        attempt(f"discriminator_{ds}", lambda: discriminator_diagnostics(folders, ds, out_dir))
-    attempt("lambda_schedule", lambda: lambda_schedule(folders, out_dir))
+        attempt(f"samples_{ds}", lambda: sample_grids(rows, ds, out_dir))
+        attempt(f"theory_bound_{ds}", lambda: theory_bounds(rows, sig, ds, out_dir))
+        attempt(f"inpainting_{ds}", lambda: inpainting(rows, ds, out_dir))
+        attempt(f"distance_vs_sigma_{ds}", lambda: distance_vs_sigma(sig, ds, out_dir))
+        attempt(f"discriminator_{ds}", lambda: discriminator_diagnostics(sig, ds, out_dir))
+    attempt("lambda_schedule", lambda: lambda_schedule(summary, out_dir))
     index = {"written": written, "skipped": skipped, "errors": errors}
     write_json_atomic(out_dir / "figures.json", index)
     return index

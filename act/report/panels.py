@@ -1,33 +1,24 @@
-"""Figures composed from per-run outputs: sample grids, inpainting, theory bounds; and ACT's lambda schedule.
+"""Figures composed per method: sample grids, inpainting, theory bounds; and ACT's lambda schedule.
 
 Each compares methods side by side on one run per method: the largest batch size, the
-smallest seed and the latest checkpoint present (the panel titles say which).
+smallest seed and the latest checkpoint present (the panel titles say which). They read the
+summary's rows of a dataset (and its per-sigma part), and the image files those rows name.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import pandas as pd
 
-from act.checkpoint import checkpoint_step
-from act.plan.layout import RunFolders, parse_point
 from act.report.plotting import Skip, pyplot, save
 from act.report.style import method_color, method_label, method_rank
 
-PathLike = Union[str, Path]  # or a RunFolders: the runs the figures draw from
+PathLike = Union[str, Path]
 TOY_POINTS = 2000  # points per scatter panel: dense enough to see modes, light enough for a PDF
 THEORY_COLUMNS = 4  # theory-bound panels per row: ten arms wrap onto three rows instead of one strip
-
-
-def _read_json(path: Path) -> Dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _pick(found: Dict[str, List[tuple]]) -> Dict[str, tuple]:
@@ -41,13 +32,17 @@ def _image(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def _toy_panel(ax: Any, folder: Path, color: str) -> None:
+def _per_run_step(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The rows with ``column``, one per run and checkpoint step (the summary repeats a checkpoint's values per NFE)."""
+    return rows.dropna(subset=[column]).drop_duplicates(["method", "batch", "seed", "ckpt_step"])
+
+
+def _toy_panel(ax: Any, folder: Path, kind: Optional[str], color: str) -> None:
     from act.data import sample_toy
     from act.metrics.toy import EVAL_SEED_OFFSET
 
     with np.load(folder / "samples.npz") as f:
         pts = f["points"][:TOY_POINTS]
-    kind = ((_read_json(folder / "sample.json").get("config") or {}).get("data") or {}).get("options", {}).get("kind")
     if kind:
         ref = sample_toy(kind, TOY_POINTS, EVAL_SEED_OFFSET).numpy()
         ax.scatter(ref[:, 0], ref[:, 1], s=2, color="0.7", alpha=0.5, label=f"held-out data ({kind})", rasterized=True)
@@ -63,16 +58,15 @@ def _toy_panel(ax: Any, folder: Path, color: str) -> None:
     ax.legend(loc="upper right", markerscale=4, fontsize=7, framealpha=0.9)
 
 
-def sample_grids(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Path]:
-    """(a) Samples of each method side by side (columns), 1-step and 2-step (rows)."""
+def sample_grids(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> List[Path]:
+    """(a) Samples of each method side by side (columns), 1-step and 2-step (rows): the sample sets the summary names."""
     found: Dict[str, List[tuple]] = {}
-    for key, folder in RunFolders.of(exp_dir)("samples"):
-        if key.dataset != dataset:
-            continue
-        for d in folder.iterdir():
-            pt = parse_point(d.name)
-            if pt and ((d / "grid.png").is_file() or (d / "samples.npz").is_file()):
-                found.setdefault(key.method, []).append((key.batch, key.seed, pt[0], pt[1], d))
+    sets = rows.dropna(subset=["samples_dir", "nfe"])
+    for method, batch, seed, step, nfe, folder, kind in sets[["method", "batch", "seed", "ckpt_step", "nfe", "samples_dir",
+                                                              "toy_kind"]].itertuples(index=False, name=None):
+        d = Path(folder)
+        if (d / "grid.png").is_file() or (d / "samples.npz").is_file():
+            found.setdefault(method, []).append((batch, seed, step, int(nfe), d, kind if isinstance(kind, str) else None))
     if not found:
         raise Skip("no sample folders")
     chosen, cells = {}, {}
@@ -82,14 +76,14 @@ def sample_grids(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Pat
         run = [e for e in entries if (e[0], e[1]) == (batch, seed)]
         step = max(e[2] for e in ([e for e in run if e[3] == 1] or run))
         chosen[method] = (batch, seed, step)
-        cells.update({(method, e[3]): e[4] for e in run if e[2] == step})
+        cells.update({(method, e[3]): (e[4], e[5]) for e in run if e[2] == step})
     nfes = sorted({nfe for _, nfe in cells})
     plt = pyplot()
     fig, axes = plt.subplots(len(nfes), len(chosen), figsize=(3.6 * len(chosen), 3.8 * len(nfes)), squeeze=False,
                              layout="constrained")
     for j, (method, (batch, seed, step)) in enumerate(chosen.items()):
         for i, nfe in enumerate(nfes):
-            ax, folder = axes[i][j], cells.get((method, nfe))
+            ax, (folder, kind) = axes[i][j], cells.get((method, nfe), (None, None))
             ax.set_title(f"{method_label(method)}: {nfe}-step samples\nbatch {batch}, seed {seed}, step {step:,}",
                          color=method_color(method))
             if folder is None:
@@ -99,20 +93,19 @@ def sample_grids(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Pat
                 ax.imshow(_image(folder / "grid.png"), interpolation="nearest")
                 ax.axis("off")
             else:
-                _toy_panel(ax, folder, method_color(method))
+                _toy_panel(ax, folder, kind, method_color(method))
     fig.suptitle(f"{dataset}: samples of the last checkpoint with samples (no curation)", fontsize=11)
     return save(fig, out_dir, f"samples_{dataset}")
 
 
-def inpainting(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Path]:
-    """(g) ``act inpaint`` results of each method, one row per method."""
+def inpainting(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> List[Path]:
+    """(g) ``act inpaint`` results of each method, one row per method: the grids the summary names."""
     found: Dict[str, List[tuple]] = {}
-    for key, folder in RunFolders.of(exp_dir)("inpaint"):
-        if key.dataset == dataset:
-            for png in folder.rglob("inpaint.png"):
-                meta = _read_json(png.parent / "inpaint.json")
-                step = checkpoint_step(meta.get("checkpoint", "")) or 0
-                found.setdefault(key.method, []).append((key.batch, key.seed, step, png, meta))
+    for r in _per_run_step(rows, "inpaint_png").itertuples(index=False):
+        if Path(r.inpaint_png).is_file():
+            meta = {"psnr_filled_mean": None if pd.isna(r.inpaint_psnr) else r.inpaint_psnr,
+                    "mask": r.inpaint_mask if isinstance(r.inpaint_mask, str) else "?"}
+            found.setdefault(r.method, []).append((r.batch, r.seed, r.ckpt_step, Path(r.inpaint_png), meta))
     if not found:
         raise Skip("no inpaint.png")
     chosen = _pick(found)
@@ -134,23 +127,27 @@ def inpainting(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Path]
     return save(fig, out_dir, f"inpainting_{dataset}")
 
 
-def _theory_reports(exp_dir: PathLike, dataset: str) -> Dict[str, tuple]:
+def _theory_reports(rows: pd.DataFrame, sigma: Optional[pd.DataFrame]) -> Dict[str, tuple]:
+    """Per method (:func:`_pick`): a checkpoint with an act theory report, its timestep table and report values."""
+    if sigma is None or sigma.empty:
+        return {}
+    tables = dict(list(sigma.groupby(["method", "batch", "seed", "ckpt_step"])))
     found: Dict[str, List[tuple]] = {}
-    for key, folder in RunFolders.of(exp_dir)("theory"):
-        if key.dataset != dataset:
-            continue
-        for js in folder.glob("*.json"):
-            s = _read_json(js)
-            if "final_bound_online" in s and js.with_suffix(".csv").is_file():
-                found.setdefault(key.method, []).append((key.batch, key.seed, int(s.get("step", 0)), js.with_suffix(".csv"), s))
+    for r in _per_run_step(rows, "theory_final_bound_online").itertuples(index=False):
+        table = tables.get((r.method, r.batch, r.seed, r.ckpt_step))
+        if table is not None:
+            report = {"distance": r.theory_distance if isinstance(r.theory_distance, str) else "W",
+                      "one_step_w_independent": None if pd.isna(r.theory_one_step_w_independent)
+                      else r.theory_one_step_w_independent}
+            found.setdefault(r.method, []).append((r.batch, r.seed, r.ckpt_step, table, report))
     return _pick(found) if found else {}
 
 
-def theory_bounds(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Path]:
+def theory_bounds(rows: pd.DataFrame, sigma: Optional[pd.DataFrame], dataset: str, out_dir: PathLike) -> List[Path]:
     """(e) Per method: the cumulative CT-loss bound B_k against the measured distances over sigma_k."""
-    chosen = _theory_reports(exp_dir, dataset)
+    chosen = _theory_reports(rows, sigma)
     if not chosen:
-        raise Skip("no act theory CSV/JSON pairs")
+        raise Skip("no act theory tables with their reports")
     plt = pyplot()
     ncols = min(len(chosen), THEORY_COLUMNS)
     nrows = -(-len(chosen) // ncols)
@@ -158,8 +155,7 @@ def theory_bounds(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Pa
     for ax in axes.flat[len(chosen):]:
         ax.axis("off")
     dnames = set()
-    for ax, (method, (batch, seed, step, csv, s)) in zip(axes.flat, chosen.items()):
-        t = pd.read_csv(csv)
+    for ax, (method, (batch, seed, step, t, s)) in zip(axes.flat, chosen.items()):
         dname = s.get("distance", "W")
         dnames.add(dname)
         ax.plot(t["sigma"], t["bound_online"], color="k", lw=2, label=r"bound $B_k$ (CT losses summed below $\sigma_k$)")
@@ -184,22 +180,16 @@ def theory_bounds(exp_dir: PathLike, dataset: str, out_dir: PathLike) -> List[Pa
     return save(fig, out_dir, f"theory_bound_{dataset}")
 
 
-def _experiment_lambdas(exp_dir: PathLike) -> List[Tuple[str, str, float, float]]:
+def _experiment_lambdas(summary: Optional[pd.DataFrame]) -> List[Tuple[str, str, float, float]]:
     """(dataset, schedule, lambda_max, w_mid) of the ACT runs of this experiment, deduplicated."""
-    import yaml
-
-    out = []
-    for key, folder in RunFolders.of(exp_dir)("runs"):
-        cfg_file = folder / "config.yaml"
-        if key.method == "act" and cfg_file.is_file():
-            m = (yaml.safe_load(cfg_file.read_text()) or {}).get("method", {})
-            entry = (key.dataset, m.get("lambda_schedule"), m.get("lambda_max"), m.get("w_mid"))
-            if None not in entry and entry not in out:
-                out.append(entry)
-    return out
+    if summary is None or not len(summary):
+        return []
+    act = summary[summary["method"] == "act"].dropna(subset=["lambda_schedule", "lambda_max", "w_mid"])
+    entries = act[["dataset", "lambda_schedule", "lambda_max", "w_mid"]].itertuples(index=False, name=None)
+    return list(dict.fromkeys((d, s, float(lm), float(w)) for d, s, lm, w in entries))
 
 
-def lambda_schedule(exp_dir: Optional[PathLike], out_dir: PathLike, num_scales: int = 150) -> List[Path]:
+def lambda_schedule(summary: Optional[pd.DataFrame], out_dir: PathLike, num_scales: int = 150) -> List[Path]:
     """(f) ACT's adversarial weight lambda_i = lambda_max w(i) over the noise grid: the official recipes (and this experiment's)."""
     import torch
 
@@ -211,7 +201,7 @@ def lambda_schedule(exp_dir: Optional[PathLike], out_dir: PathLike, num_scales: 
                ("constant", 0.6, 0.2, "constant, $\\lambda_{max}$ 0.6 (the same maximum, for comparison)", ":", 1.4),
                ("constant", 0.3, 0.2, "constant, $\\lambda_{max}$ 0.3 (CIFAR-10)", "--", 1.6)]
     used: Dict[tuple, List[str]] = {}
-    for ds, sched, lmax, wmid in _experiment_lambdas(exp_dir) if exp_dir else []:
+    for ds, sched, lmax, wmid in _experiment_lambdas(summary):
         match = next((r for r in recipes if (r[0], r[1]) == (sched, lmax) and (sched == "constant" or r[2] == wmid)), None)
         if match is None:
             match = (sched, lmax, wmid, f"{sched}, $\\lambda_{{max}}$ {lmax:g}" + (f", $w_{{mid}}$ {wmid:g}" if sched == "power" else ""),

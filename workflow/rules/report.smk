@@ -1,4 +1,5 @@
-# One summary table of everything measured (pandas), then the tables and figures that
+# One summary of everything measured (pandas; with its per-sigma part, act theory's timestep tables),
+# then the tables, figures and claims, which read it only (and the image files it names), and that
 # `snakemake --report` collects into one HTML page.
 
 
@@ -6,7 +7,8 @@ rule aggregate:
     input:
         aggregate_inputs,
     output:
-        report(path(L.summary_path), caption="../report/summary.rst", category="Summary"),
+        summary=report(path(L.summary_path), caption="../report/summary.rst", category="Summary"),
+        sigma=path(L.summary_path, "_sigma"),
     log:
         logs("aggregate", "all"),
     benchmark:
@@ -20,9 +22,10 @@ rule aggregate:
         runtime=job("aggregate", "runtime"),
         gpu=job("aggregate", "gpu"),
     params:
-        experiment_dir=lambda wc, output: os.path.dirname(output[0]),
+        experiment_dir=lambda wc, output: os.path.dirname(output.summary),
     shell:
-        "act aggregate --experiment-dir {params.experiment_dir} --inputs {input} --out {output} > {log} 2>&1"
+        "act aggregate --experiment-dir {params.experiment_dir} --inputs {input} --out {output.summary} "
+        "--sigma-out {output.sigma} > {log} 2>&1"
 
 
 rule tables:
@@ -60,6 +63,7 @@ rule tables:
 rule figures:
     input:
         summary=path(L.summary_path),
+        sigma=path(L.summary_path, "_sigma"),
     output:
         report(
             directory(path(L.figures_dir)),
@@ -79,14 +83,8 @@ rule figures:
         mem_mb=job("figures", "mem_mb"),
         runtime=job("figures", "runtime"),
         gpu=job("figures", "gpu"),
-    params:
-        experiment_dir=lambda wc, input: os.path.dirname(input.summary),
-        # What the figures draw from: the runs aggregate read (known before the budget, unlike its
-        # input), not every folder under the experiment folder, where runs of an earlier plan may lie.
-        runs=[f for r in W.runs for f in wf.run_outputs(W, *r)],
     shell:
-        "act figures --summary {input.summary} --experiment-dir {params.experiment_dir} --inputs {params.runs} "
-        "--out {output} > {log} 2>&1"
+        "act figures --summary {input.summary} --sigma {input.sigma} --out {output} > {log} 2>&1"
 
 
 # For each claim of the ACT paper: the test at this experiment's scale on the final models, the evidence
