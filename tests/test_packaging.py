@@ -39,6 +39,7 @@ DISTRIBUTION = {"yaml": "pyyaml", "PIL": "pillow", "ot": "pot", "cleanfid": "cle
 # Imported inside functions only, never by a command of the package alone: module -> the extra
 # that declares it (None: optional, the importing module says how to get it).
 OPTIONAL = {"jsonschema": "workflow",  # act.plan.experiment.config_problem, called by workflow/rules/common.smk
+            "snakemake": "workflow",  # act.plan.workflow.plan_workflow (the schema's validate), called there too
             "lmdb": None,  # act.data.image_folder: LSUN straight from its LMDB
             "tensorboard": "tensorboard", "wandb": "wandb"}  # act.tracking, when train.tensorboard/wandb is on
 PROJECT_FILES = ("pyproject.toml", "README.md", "act", "baselines")

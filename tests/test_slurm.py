@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "slurm_local.sh"
 DAEMONS = ("munged", "slurmctld", "slurmd", "slurmdbd", "mariadbd", "sbatch")
 # Not compared: timings, and the paths of the run's own folders
-TIMING = ["wall_time", "seconds_per_step", "samples_dir", "metrics_file"]
+TIMING = ["wall_time", "seconds_per_step", "samples_dir", "metrics_file", "inpaint_png"]
 
 LOCK = Path(tempfile.gettempdir()) / "act-bench-slurm.lock"  # one local cluster per machine: its config is /etc/slurm
 MARK = "# written by act-bench scripts/slurm_local.sh, state in "
