@@ -344,8 +344,9 @@ def test_figures_skip_missing_inputs(tmp_path, capsys):
 
 
 def test_tables_give_a_released_checkpoint_its_own_row(experiment, tmp_path):
-    """A released checkpoint's folder (import.json + metrics/) is one row beside the measured ones: its FID, its
-    file's step and batch, no seeds, never averaged in; a dataset with only released rows gets a table too."""
+    """A released checkpoint's folder (import.json + metrics/), in the summary's released part (act aggregate
+    --released), is one table row beside the measured ones: its FID, its file's step and batch, no seeds, never
+    averaged in and never in summary.csv; a dataset with only released rows gets a table too."""
     from act.plan.layout import released_dir
 
     exp = experiment["exp"]
@@ -360,8 +361,12 @@ def test_tables_give_a_released_checkpoint_its_own_row(experiment, tmp_path):
             write_json_atomic(folder / "metrics" / f"step150000_nfe{nfe}.json",
                               {"fid": value, "precision": 0.7, "recall": 0.5, "inception_score": {"value": 9.1, "std": 0.1}})
         folders.append(str(folder))
-    out = tmp_path / "tables"
-    assert main(["tables", "--summary", str(exp / "summary.csv"), "--released", *folders, "--out", str(out)]) == 0
+    out, summary = tmp_path / "tables", tmp_path / "summary.csv"
+    assert main(["aggregate", "--experiment-dir", str(exp), "--released", *folders, "--out", str(summary)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(summary), pd.read_csv(exp / "summary.csv"))  # released rows: apart
+    released = pd.read_csv(tmp_path / "summary_released.csv")
+    assert len(released) == 4 and set(released["name"]) == {"official"} and set(released["nfe"]) == {1, 2}
+    assert main(["tables", "--summary", str(summary), "--out", str(out)]) == 0  # the released part beside it
     cif = pd.read_csv(out / "cifar10.csv")
     rel = cif[cif["source"] == "released"]
     assert len(rel) == 1 and len(cif[cif["source"] == "measured"]) == 5  # the measured means are untouched
@@ -376,6 +381,6 @@ def test_tables_give_a_released_checkpoint_its_own_row(experiment, tmp_path):
 
     bad = tmp_path / "exp" / "released" / "cifar10" / "missing"
     bad.mkdir(parents=True)
-    assert main(["tables", "--summary", str(exp / "summary.csv"), "--released", str(bad),
-                 "--out", str(tmp_path / "t2")]) == 2
+    assert main(["aggregate", "--experiment-dir", str(exp), "--released", str(bad),
+                 "--out", str(tmp_path / "t2" / "summary.csv")]) == 2
     assert not (tmp_path / "t2").exists()

@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--inputs, every run folder under results/{exp}/{runs,samples,metrics,theory,inpaint}; costs, budget.json "
         "and the run configs come from --experiment-dir. One row per (dataset, method, batch, seed, ckpt_step, nfe); "
         "missing pieces are empty (NaN). Beside it, act theory's timestep tables, one row per (run, ckpt_step, "
-        "sigma): what act figures draws over sigma.")
+        "sigma), what act figures draws over sigma; and the released checkpoints (--released), a row per scored "
+        "point, which act tables shows beside the runs.")
     p.add_argument("--experiment-dir", required=True, help="results/{exp}")
     p.add_argument("--inputs", nargs="+", default=None, metavar="PATH",
                    help="run outputs under the experiment folder: runs/{run}/model.pt, samples/{run}, metrics/{run}, "
@@ -21,6 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", "-o", required=True, help="summary CSV (results/{exp}/summary.csv)")
     p.add_argument("--sigma-out", default=None,
                    help="the per-sigma part (default: OUT's folder, {stem}_sigma.csv: results/{exp}/summary_sigma.csv)")
+    p.add_argument("--released", nargs="*", default=[], metavar="DIR",
+                   help="released checkpoints' folders ({exp}/released/{dataset}/{name}: import.json and metrics/ of "
+                        "act import-official --record and act score-run), for the summary's released part")
+    p.add_argument("--released-out", default=None,
+                   help="the released part (default: OUT's folder, {stem}_released.csv)")
     p.set_defaults(func=run)
 
 
@@ -31,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from act.report.aggregate import write_summary
 
     require_dir(args.experiment_dir, "experiment folder", "pass results/<experiment> (the workflow's results_dir/name)")
-    df, sigma = write_summary(args.experiment_dir, args.out, args.inputs, args.sigma_out)
-    print(f"wrote {len(df)} rows ({df['dataset'].nunique()} datasets) to {args.out}, {len(sigma)} per-sigma rows "
-          "beside it", file=sys.stderr)
+    df, sigma, released = write_summary(args.experiment_dir, args.out, args.inputs, args.sigma_out, args.released,
+                                        args.released_out)
+    print(f"wrote {len(df)} rows ({df['dataset'].nunique()} datasets) to {args.out}, and beside it {len(sigma)} "
+          f"per-sigma rows and {len(released)} of released checkpoints", file=sys.stderr)
     return 0

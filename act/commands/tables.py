@@ -22,9 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reported-as", action="append", default=[], metavar="DATASET=REPORTED",
                    help="compare an experiment dataset key with a reported dataset (e.g. cifar10_small=cifar10); "
                         "DATASET= for none")
-    p.add_argument("--released", nargs="+", default=[], metavar="DIR",
-                   help="released checkpoints' folders ({exp}/released/{dataset}/{name}: import.json and metrics/ of "
-                        "act import-official --record and act score-run), one row each beside the measured rows")
+    p.add_argument("--released", default=None, metavar="CSV",
+                   help="the summary's released part (act aggregate --released; default: summary_released.csv beside "
+                        "--summary, when it is there): a row per released checkpoint beside the measured rows")
     p.add_argument("--out", "-o", dest="out_dir", required=True, metavar="OUT_DIR",
                    help="folder of the tables, e.g. results/{exp}/tables")
     p.set_defaults(func=run)
@@ -33,12 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from act.report.aggregate import read_summary
-    from act.report.released import read_released
+    from act.report.aggregate import part_path, read_part, read_summary
     from act.report.tables import read_reference_csv, reference_file, write_tables
 
     mapping = parse_reported_as(args.reported_as)
-    released = [read_released(d) for d in args.released]  # a missing or unreadable folder: one line, exit 2
+    path = args.released or (part_path(args.summary, "released") if part_path(args.summary, "released").is_file() else None)
+    released = read_part(path, "released") if path else None
     tables = write_tables(read_summary(args.summary), read_reference_csv(args.reported or reference_file("reported_results.csv")),
                           read_reference_csv(args.reported_settings or reference_file("reported_settings.csv")),
                           args.out_dir, mapping, released)

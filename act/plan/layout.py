@@ -97,7 +97,7 @@ def classifier_path(exp: PathLike, dataset: str, suffix: str = ".pt") -> Path:
 
 
 def summary_path(exp: PathLike, part: str = "") -> Path:
-    """act aggregate's summary (``part`` "_sigma": its per-sigma part, act.report.aggregate.sigma_path)."""
+    """act aggregate's summary (``part`` "_sigma", "_released": its parts, act.report.aggregate.part_path)."""
     return Path(exp, f"summary{part}.csv")
 
 

@@ -1,7 +1,8 @@
-"""The summary of an experiment folder: a row per (dataset, method, batch, seed, checkpoint step, NFE), and
-its per-sigma part, a row per (run, checkpoint step, noise level) of act theory's timestep tables.
+"""The summary of an experiment folder: a row per (dataset, method, batch, seed, checkpoint step, NFE); its
+per-sigma part, a row per (run, checkpoint step, noise level) of act theory's timestep tables; and its released
+part, a row per (released checkpoint, scored point), kept apart because a released file is no seed of the runs.
 
-Tables, figures and claims read these two files only (plus the image files the summary names: sample sets,
+Tables, figures and claims read these files only (plus the image files the summary names: sample sets,
 inpainting grids), through the column lists here.
 
 Rows come from every sample set and metrics file, and from every checkpoint, theory
@@ -27,7 +28,8 @@ import yaml
 
 from act.checkpoint import checkpoint_step
 from act.io import write_csv
-from act.plan.layout import RunFolders, RunKey, budget_path, config_path, configs_dir, cost_path, parse_point
+from act.plan.layout import (RunFolders, RunKey, budget_path, config_path, configs_dir, cost_path, parse_point,
+                             parse_released_dir)
 
 PathLike = Union[str, Path]
 KEY = ["dataset", "method", "batch", "seed", "ckpt_step", "nfe"]
@@ -47,6 +49,9 @@ COLUMNS = KEY + ["method_name", "lambda_max", "lambda_schedule", "w_mid", "ct_re
 THEORY_SIGMA = ["k", "sigma", "l_online", "l_target", "bound_online", "bound_target", "e_coupled", "w_coupled",
                 "w_independent", "js", "logit_gap"]
 SIGMA_COLUMNS = ["dataset", "method", "batch", "seed", "ckpt_step", *THEORY_SIGMA]
+# A released checkpoint ({exp}/released/{dataset}/{name}: act import-official's record, act score-run's metrics)
+RELEASED_COLUMNS = ["dataset", "name", "ckpt_step", "nfe", "batch", "params_generator", "params_discriminator",
+                    "source_sha256", "source_file", *METRICS, "metrics_file"]
 
 
 # The consistency-training settings ACT's CT term shares with CT: the claims compare only arms that agree on them.
@@ -281,6 +286,30 @@ def theory_sigma(exp_dir: PathLike, inputs: Optional[Iterable[PathLike]] = None)
     return df.reindex(columns=SIGMA_COLUMNS)
 
 
+def released_summary(folders: Iterable[PathLike]) -> pd.DataFrame:
+    """The summary's released part (columns :data:`RELEASED_COLUMNS`): a row per scored point of each released
+    checkpoint's folder (one row without metrics where none is scored yet). A folder without its import record
+    is a user error."""
+    from act.report.released import read_record
+
+    rows: List[Dict[str, Any]] = []
+    for folder in map(Path, folders):
+        dataset, name = parse_released_dir(folder)
+        rec = read_record(folder)
+        params = rec.get("params") or {}
+        base = {"dataset": dataset, "name": name, "batch": _num((rec.get("train") or {}).get("batch_size")),
+                "params_generator": _num(params.get("generator")), "params_discriminator": _num(params.get("discriminator")),
+                "source_sha256": rec.get("source_sha256", math.nan),
+                "source_file": rec.get("released_as") or Path(str(rec.get("source", name))).name}
+        points = [(pt, p) for p in sorted((folder / "metrics").glob("*.json")) if (pt := parse_point(p.name))]
+        rows += [{**base, "ckpt_step": step, "nfe": nfe, **_metrics(p)} for (step, nfe), p in points]
+        if not points:
+            rows.append({**base, "ckpt_step": _num(rec.get("step"))})
+    df = pd.DataFrame(rows).reindex(columns=RELEASED_COLUMNS)
+    df["nfe"] = df["nfe"].astype("Int64")
+    return df
+
+
 def complete(df: pd.DataFrame) -> pd.DataFrame:
     """The summary's derived columns, defined here once, filled in where a row lacks them (``final``: every row
     of :func:`aggregate`; ``toy``: a run without its config; a summary from elsewhere): ``final``, each run's own
@@ -311,20 +340,23 @@ def flag(rows: pd.DataFrame, column: str) -> pd.Series:
     return rows[column].astype("boolean").fillna(False).astype(bool)
 
 
-def sigma_path(summary: PathLike) -> Path:
-    """Where the summary's per-sigma part lies by default: ``summary_sigma.csv`` beside ``summary.csv``."""
+def part_path(summary: PathLike, part: str) -> Path:
+    """Where a part of the summary lies by default: ``summary_{part}.csv`` (``sigma``, ``released``) beside it."""
     p = Path(summary)
-    return p.with_name(f"{p.stem}_sigma.csv")
+    return p.with_name(f"{p.stem}_{part}.csv")
 
 
 def write_summary(exp_dir: PathLike, out: PathLike, inputs: Optional[Iterable[PathLike]] = None,
-                  sigma_out: Optional[PathLike] = None) -> Tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`aggregate` and :func:`theory_sigma` written as CSV (atomically), the latter at ``sigma_out`` (default:
-    :func:`sigma_path`)."""
-    df, sigma = aggregate(exp_dir, inputs), theory_sigma(exp_dir, inputs)
+                  sigma_out: Optional[PathLike] = None, released: Iterable[PathLike] = (),
+                  released_out: Optional[PathLike] = None) -> Tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`aggregate`, :func:`theory_sigma` and :func:`released_summary` (of the ``released`` folders) written as
+    CSV (atomically), the parts at ``sigma_out`` and ``released_out`` (default: :func:`part_path`). Every input is
+    read before anything is written."""
+    df, sigma, rel = aggregate(exp_dir, inputs), theory_sigma(exp_dir, inputs), released_summary(released)
     write_csv(out, df, index=False)
-    write_csv(sigma_out or sigma_path(out), sigma, index=False)
-    return df, sigma
+    write_csv(sigma_out or part_path(out, "sigma"), sigma, index=False)
+    write_csv(released_out or part_path(out, "released"), rel, index=False)
+    return df, sigma, rel
 
 
 def read_summary(path: PathLike) -> pd.DataFrame:
@@ -338,9 +370,14 @@ def read_summary(path: PathLike) -> pd.DataFrame:
     return complete(df)
 
 
-def read_sigma(path: PathLike) -> pd.DataFrame:
-    """The summary's per-sigma part (:data:`SIGMA_COLUMNS`), as act aggregate wrote it."""
+def read_part(path: PathLike, part: str) -> pd.DataFrame:
+    """A part of the summary (``sigma``: :data:`SIGMA_COLUMNS`; ``released``: :data:`RELEASED_COLUMNS`), as act
+    aggregate wrote it."""
     from act.errors import require_file
 
-    require_file(path, "per-sigma summary", "pass the summary_sigma.csv that act aggregate wrote beside summary.csv")
-    return pd.read_csv(path).reindex(columns=SIGMA_COLUMNS)
+    require_file(path, f"the summary's {part} part", f"pass the summary_{part}.csv that act aggregate wrote beside "
+                                                     "summary.csv")
+    df = pd.read_csv(path).reindex(columns=SIGMA_COLUMNS if part == "sigma" else RELEASED_COLUMNS)
+    if part == "released":
+        df["nfe"] = df["nfe"].astype("Int64")
+    return df

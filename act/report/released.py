@@ -2,9 +2,10 @@
 
 A released checkpoint (``act import-official``, then ``act score-run``, in
 ``{exp}/released/{dataset}/{name}/``: :func:`act.plan.layout.released_dir`) is one trained
-network, not a seed of this experiment's runs: it gets its own row (source ``released``),
-never averaged with the measured seeds, and it stays out of summary.csv, the figures and the
-claims, whose tests compare runs trained here at matched settings.
+network, not a seed of this experiment's runs: act aggregate puts it in the summary's released
+part (act.report.aggregate.released_summary), not in summary.csv; the tables give it its own row
+(source ``released``), never averaged with the measured seeds, and the figures and the claims,
+whose tests compare runs trained here at matched settings, leave it out.
 """
 
 from __future__ import annotations
@@ -17,67 +18,48 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 import pandas as pd
 
 from act.errors import InputError, require_file
-from act.plan.layout import parse_point, parse_released_dir
 from act.report.style import method_label
 
 PathLike = Union[str, Path]
 SOURCE = "released"
 
 
-def read_released(folder: PathLike) -> Dict[str, Any]:
-    """{dataset, name, record (import.json), points: {(step, nfe): metrics}} of one released folder."""
-    folder = Path(folder)
-    dataset, name = parse_released_dir(folder)
-    record_file = folder / "import.json"
+def read_record(folder: PathLike) -> Dict[str, Any]:
+    """A released checkpoint's import record (``import.json`` of act import-official --record)."""
+    record_file = Path(folder) / "import.json"
     require_file(record_file, "import record", f"run act import-official with --record into {folder}")
-    points: Dict[Tuple[int, int], Dict[str, Any]] = {}
-    for p in sorted((folder / "metrics").glob("*.json")):
-        pt = parse_point(p.name)
-        if pt:
-            points[pt] = _read_json(p)
-    return {"dataset": dataset, "name": name, "record": _read_json(record_file), "points": points}
-
-
-def _read_json(path: Path) -> Dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        return json.loads(record_file.read_text())
     except ValueError as e:
-        raise InputError(f"{path} is not valid JSON ({e}): rerun the step that wrote it") from None
+        raise InputError(f"{record_file} is not valid JSON ({e}): rerun the step that wrote it") from None
 
 
-def _value(metrics: Mapping[str, Any], key: str) -> float:
-    v = metrics.get(key)
-    if isinstance(v, dict):
-        v = v.get("value")
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
-
-
-def released_row(entry: Mapping[str, Any], metrics: Iterable[Tuple[str, str, Optional[int]]],
+def released_row(rows: pd.DataFrame, metrics: Iterable[Tuple[str, str, Optional[int]]],
                  factors: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """One table row of a :func:`read_released` entry: its metrics at the latest scored step.
+    """One table row of a released checkpoint (its rows of the summary's released part): its metrics at the latest
+    scored step.
 
-    ``metrics``: (column, metrics key, nfe) as :func:`act.report.tables.metric_columns`; ``factors``: images
+    ``metrics``: (column, summary column, nfe) as :func:`act.report.tables.metric_columns`; ``factors``: images
     per step over batch size per method (ACT loads 2B), for the images the official run saw."""
-    rec = entry["record"]
-    steps = sorted({s for s, _ in entry["points"]})
-    step = steps[-1] if steps else rec.get("step")
-    train = rec.get("train") or {}
-    batch = train.get("batch_size")
-    params = rec.get("params") or {}
-    digest = str(rec.get("source_sha256") or "")[:12]
-    source_file = rec.get("released_as") or Path(str(rec.get("source", entry["name"]))).name
+    first = rows.iloc[0]
+    scored = rows[rows["nfe"].notna()]
+    step = int(scored["ckpt_step"].max()) if len(scored) else (None if pd.isna(first["ckpt_step"]) else int(first["ckpt_step"]))
+    batch = None if pd.isna(first["batch"]) else int(first["batch"])
+    digest = "" if pd.isna(first["source_sha256"]) else str(first["source_sha256"])[:12]
     row: Dict[str, Any] = {
         "method": method_label("act"), "source": SOURCE, "status": "", "batch size": batch, "steps": step,
         "n seeds": None,
-        "reference": f"{entry['name']}: {source_file} (sha256 {digest}...), imported and scored here",
+        "reference": f"{first['name']}: {first['source_file']} (sha256 {digest}...), imported and scored here",
     }
     for col, key, nfe in metrics:
-        row[col] = _value(entry["points"].get((step, nfe or 1), {}), key)
+        at = scored[(scored["ckpt_step"] == step) & (scored["nfe"] == (nfe or 1))][key].dropna()
+        row[col] = float(at.iloc[0]) if len(at) else math.nan
         row[f"{col} std"] = math.nan
     factor = (factors or {}).get("act", 2)  # the official ACT loop also loads 2B per step
+    gen, disc = first["params_generator"], first["params_discriminator"]
     row.update({
-        "params G (M)": params["generator"] / 1e6 if params.get("generator") else math.nan,
-        "params D (M)": params["discriminator"] / 1e6 if params.get("discriminator") else math.nan,
+        "params G (M)": gen / 1e6 if gen > 0 else math.nan,
+        "params D (M)": disc / 1e6 if disc > 0 else math.nan,
         "compute (PFLOP)": math.nan,
         "images seen": step * batch * factor if step and batch else math.nan,
         "wall time (min)": math.nan,
@@ -85,8 +67,8 @@ def released_row(entry: Mapping[str, Any], metrics: Iterable[Tuple[str, str, Opt
     return row
 
 
-def released_rows(entries: Iterable[Mapping[str, Any]], dataset: str, metrics: List[Tuple[str, str, Optional[int]]],
+def released_rows(released: pd.DataFrame, dataset: str, metrics: List[Tuple[str, str, Optional[int]]],
                   factors: Optional[Mapping[str, Any]] = None) -> pd.DataFrame:
-    """The rows of the released checkpoints of ``dataset``, in name order."""
-    rows = [released_row(e, metrics, factors) for e in sorted(entries, key=lambda e: e["name"]) if e["dataset"] == dataset]
-    return pd.DataFrame(rows)
+    """The rows of the released checkpoints of ``dataset`` (the summary's released part), in name order."""
+    mine = released[released["dataset"] == dataset]
+    return pd.DataFrame([released_row(rows, metrics, factors) for _, rows in mine.groupby("name", sort=True)])

@@ -209,17 +209,17 @@ def reported_name(dataset: str, available: Sequence[str], mapping: Optional[Mapp
 
 
 def dataset_table(rows: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataFrame, name: Optional[str],
-                  factors: Optional[Mapping[str, Any]] = None, released: Sequence[Mapping[str, Any]] = ()) -> pd.DataFrame:
+                  factors: Optional[Mapping[str, Any]] = None, released: Optional[pd.DataFrame] = None) -> pd.DataFrame:
     """The numeric table of one dataset: measured, released-checkpoint and paper rows grouped by method, measured first.
 
-    ``factors``: images per step over batch size per method (default: from ``rows``); ``released``: entries of
-    :func:`act.report.released.read_released` of this dataset, one row each."""
+    ``factors``: images per step over batch size per method (default: from ``rows``); ``released``: this
+    dataset's rows of the summary's released part, a table row per checkpoint."""
     from act.report.released import released_rows
 
     kind = table_kind(rows)
     parts = [measured_rows(rows, kind)]
-    if released:
-        parts.append(released_rows(released, released[0]["dataset"], metric_columns(kind),
+    if released is not None and len(released):
+        parts.append(released_rows(released, released["dataset"].iloc[0], metric_columns(kind),
                                    images_per_step_factors(rows) if factors is None else factors))
     if name is not None:
         parts.append(reported_rows(reported, settings, name, kind,
@@ -367,23 +367,24 @@ def recipe_note(rows: pd.DataFrame) -> Optional[str]:
 
 def write_tables(summary: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataFrame, out_dir: PathLike,
                  mapping: Optional[Mapping[str, str]] = None,
-                 released: Sequence[Mapping[str, Any]] = ()) -> Dict[str, pd.DataFrame]:
-    """``{out_dir}/{dataset}.{md,tex,csv}`` for every dataset of ``summary`` or of ``released``
-    (:func:`act.report.released.read_released` entries); returns the numeric tables."""
+                 released: Optional[pd.DataFrame] = None) -> Dict[str, pd.DataFrame]:
+    """``{out_dir}/{dataset}.{md,tex,csv}`` for every dataset of ``summary`` or of ``released`` (the summary's
+    released part); returns the numeric tables."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = {}
     factors = images_per_step_factors(summary)  # of every method run here: recipes may be separate dataset keys
-    for dataset in sorted(set(summary["dataset"].dropna().unique()) | {e["dataset"] for e in released}):
+    released = released if released is not None else pd.DataFrame(columns=["dataset"])
+    for dataset in sorted(set(summary["dataset"].dropna().unique()) | set(released["dataset"].dropna().unique())):
         rows = summary[summary["dataset"] == dataset]
         name = reported_name(dataset, list(reported["dataset"].unique()), mapping)
         kind = table_kind(rows)
-        mine = [e for e in released if e["dataset"] == dataset]
+        mine = released[released["dataset"] == dataset]
         table = dataset_table(rows, reported, settings, name, factors, mine)
         shown = display(table, kind)
         title = f"{dataset}: one-step generation, measured" + (f" and reported ({name})" if name else "")
         recipe = recipe_note(rows)
-        lines = notes(dataset, name, kind, bool(mine)) + ([recipe] if recipe else [])
+        lines = notes(dataset, name, kind, bool(len(mine))) + ([recipe] if recipe else [])
         md = [f"## {title}", "", shown.to_markdown(index=False, disable_numparse=True,
                                                     colalign=["left" if c in TEXT_COLUMNS else "right" for c in shown.columns]), "", *[f"- {n}" for n in lines], ""]
         write_text(out_dir / f"{dataset}.md", "\n".join(md))

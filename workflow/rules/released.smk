@@ -1,7 +1,8 @@
 # Released (official) ACT checkpoints, listed per dataset under `released:`: imported into this
 # project's format (act import-official, digest checked), then sampled and scored exactly as the
-# trained runs (act score-run, same options); act tables gives each its own row, never averaged
-# with the seeds trained here, and the summary, figures and claims leave them out.
+# trained runs (act score-run, same options); act aggregate puts them in the summary's released part,
+# act tables gives each its own row, never averaged with the seeds trained here, and summary.csv,
+# the figures and the claims leave them out.
 
 
 rule import_released:

@@ -5,10 +5,14 @@
 
 rule aggregate:
     input:
-        aggregate_inputs,
+        runs=aggregate_inputs,
+        released=[
+            os.path.join(REL.format(dataset=d, name=n), f) for d, n in RELEASED for f in ("import.json", "metrics")
+        ],
     output:
         summary=report(path(L.summary_path), caption="../report/summary.rst", category="Summary"),
         sigma=path(L.summary_path, "_sigma"),
+        released=path(L.summary_path, "_released"),
     log:
         logs("aggregate", "all"),
     benchmark:
@@ -23,18 +27,17 @@ rule aggregate:
         gpu=job("aggregate", "gpu"),
     params:
         experiment_dir=lambda wc, output: os.path.dirname(output.summary),
+        released=[REL.format(dataset=d, name=n) for d, n in RELEASED],
     shell:
-        "act aggregate --experiment-dir {params.experiment_dir} --inputs {input} --out {output.summary} "
-        "--sigma-out {output.sigma} > {log} 2>&1"
+        "act aggregate --experiment-dir {params.experiment_dir} --inputs {input.runs} --released {params.released} "
+        "--out {output.summary} --sigma-out {output.sigma} --released-out {output.released} > {log} 2>&1"
 
 
 rule tables:
     input:
         summary=path(L.summary_path),
+        released=path(L.summary_path, "_released"),
         plan=plan_file("tables"),
-        released=[
-            os.path.join(REL.format(dataset=d, name=n), f) for d, n in RELEASED for f in ("import.json", "metrics")
-        ],
     output:
         report(
             directory(path(L.tables_dir)),
@@ -54,10 +57,9 @@ rule tables:
         mem_mb=job("tables", "mem_mb"),
         runtime=job("tables", "runtime"),
         gpu=job("tables", "gpu"),
-    params:
-        released=(" ".join(["--released"] + [REL.format(dataset=d, name=n) for d, n in RELEASED]) if RELEASED else ""),
     shell:
-        "act tables --plan {input.plan} --summary {input.summary} {params.released} --out {output} > {log} 2>&1"
+        "act tables --plan {input.plan} --summary {input.summary} --released {input.released} --out {output} "
+        "> {log} 2>&1"
 
 
 rule figures:
