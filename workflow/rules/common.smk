@@ -26,7 +26,6 @@ except UserError as e:
     raise WorkflowError(f"act-bench config: {e}")
 PLAN, SETTINGS, IMAGES, RELEASED = W.experiment, W.settings, W.images, W.released
 R = W.dir  # one experiment, one folder: every output of the workflow lives under R
-one_of = wf.one_of  # a wildcard regex matching exactly these names
 
 
 wildcard_constraints:

@@ -13,7 +13,7 @@ rule inpaint:
     benchmark:
         bench("inpaint", RUN)
     wildcard_constraints:
-        dataset=one_of(IMAGES),
+        dataset=wf.one_of(IMAGES),
     retries: retries("inpaint")
     conda:
         ENV

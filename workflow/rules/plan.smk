@@ -12,7 +12,7 @@ rule plan:
     log:
         logs("plan", "{part}"),
     wildcard_constraints:
-        part=one_of(W.parts),
+        part=wf.one_of(W.parts),
     conda:
         ENV
     params:

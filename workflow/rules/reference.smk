@@ -15,7 +15,7 @@ rule train_classifier:
     benchmark:
         bench("train_classifier", "{dataset}")
     wildcard_constraints:
-        dataset=one_of(IMAGES),
+        dataset=wf.one_of(IMAGES),
     retries: retries("train_classifier")
     conda:
         ENV

@@ -15,7 +15,7 @@ rule import_released:
     log:
         logs("import_released", "{dataset}/{name}"),
     wildcard_constraints:
-        name=one_of(sorted({n for _, n in RELEASED})),
+        name=wf.one_of(sorted({n for _, n in RELEASED})),
     conda:
         ENV
     shell:
@@ -35,6 +35,6 @@ use rule score as score_released with:
     benchmark:
         bench("score_released", "{dataset}/{name}")
     wildcard_constraints:
-        name=one_of(sorted({n for _, n in RELEASED})),
+        name=wf.one_of(sorted({n for _, n in RELEASED})),
     params:
         eval_seed=0,  # one network, not a seed: the evaluation set of seed 0 (what act sample draws)
