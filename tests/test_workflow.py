@@ -390,6 +390,8 @@ def test_score_and_theory_jobs_draw_evaluations_from_their_runs_seed(tmp_path):
     ci["datasets"]["fashion_mnist"]["released"] = [{"name": "tiny_release", "checkpoint": str(released)}]
     (tmp_path / "ci.yaml").write_text(yaml.safe_dump(ci, sort_keys=False))
     cfg = ["--configfile", str(tmp_path / "ci.yaml"), "--config", f"results_dir={tmp_path / 'results'}"]
+    early = snakemake("-n", *cfg)  # before the budget too: the released file's scoring waits on a run's
+    assert early.returncode == 0, early.stderr[-3000:] + early.stdout[-3000:]
     budget_with_made_up_costs(cfg, tmp_path / "results" / "ci")
     res = snakemake("-n", "-p", *cfg)
     assert res.returncode == 0, res.stderr + res.stdout

@@ -124,7 +124,7 @@ def image_scoring_inputs(dataset, run=None):
 
 def score_inputs(wc):
     run = (wc.dataset, wc.method, int(wc.batch), int(wc.seed))
-    inputs = {"model": path(L.model_path, *run), "config": run_config(wc), "plan": plan_file(f"score/{wc.dataset}")}
+    inputs = {"model": path(L.model_path, *run), "config": run_config(wc)}
     if wc.dataset in IMAGES:
         inputs.update(image_scoring_inputs(wc.dataset, run))
     return inputs

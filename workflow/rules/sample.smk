@@ -9,7 +9,8 @@
 
 rule score:
     input:
-        unpack(score_inputs),
+        unpack(score_inputs),  # (after the budget: a dry run before it knows the plan below all the same)
+        plan=plan_file("score", dataset_part=True),
     output:
         samples=directory(path(L.stage_dir, "samples", *WC)),
         metrics=directory(path(L.stage_dir, "metrics", *WC)),
