@@ -5,16 +5,15 @@ subcommand and sets ``func`` to a callable taking the parsed arguments. Heavy
 imports happen inside those callables, so ``act --help`` stays fast.
 
 Every subcommand also takes ``--plan FILE``: a JSON object of option values, keyed by the long option
-name without its dashes (``{"nfe": [1, 2], "batch-size": 256}``). They replace the option defaults,
-and an option given on the command line still wins. The workflow's rules pass paths only: each act
-command of a job reads its settings from the job's stage plan (``results/<name>/plan/``).
+name without its dashes (``{"nfe": [1, 2], "batch-size": 256}``), below the command line
+(:mod:`act.plan_options`). The workflow's rules pass paths only: each act command of a job reads its
+settings from its part of the plan (``results/<name>/plan/``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import pkgutil
 import sys
@@ -22,10 +21,11 @@ from typing import List, Optional
 
 import act.commands
 import act.provenance
-from act.errors import InputError, MissingInputError, UserError, one_line
+from act.errors import UserError, one_line
+from act.plan_options import OPTION as PLAN_OPTION
+from act.plan_options import PlanOptions, plan_argument
 
 EXIT_USER_ERROR = 2  # bad input (as argparse's own usage errors); 1: a bug, with its traceback
-PLAN_OPTION = "--plan"  # every subcommand's: option values from a JSON file
 
 
 def shown_default(default) -> Optional[str]:
@@ -94,65 +94,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def plan_argument(argv: List[str]) -> Optional[str]:
-    """The value of ``--plan`` in ``argv`` (``--plan F`` or ``--plan=F``), or None."""
-    for i, arg in enumerate(argv):
-        if arg == PLAN_OPTION and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(PLAN_OPTION + "="):
-            return arg.split("=", 1)[1]
-    return None
-
-
-def _type_problem(action: argparse.Action, value) -> Optional[str]:
-    """Why ``value`` cannot stand for ``action``'s parsed value (None: it can). JSON values are taken as
-    parsed: a number for ``type=int`` / ``float``, a string otherwise, a list where the option takes several."""
-    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
-        return None if isinstance(value, bool) else "true or false"
-    many = action.nargs not in (None, argparse.OPTIONAL) or isinstance(action, argparse._AppendAction)
-    if many and not isinstance(value, list):
-        return "a list"
-    kind = {int: "integer", float: "number"}.get(action.type, "string")
-    article = "an" if kind == "integer" else "a"
-    wanted = {int: (int,), float: (int, float)}.get(action.type, (str,))
-    for v in value if many else [value]:
-        if v is None and not many:
-            continue
-        if isinstance(v, bool) or not isinstance(v, wanted):
-            return f"a list of {kind}s" if many else f"{article} {kind}"
-        if action.choices is not None and v not in action.choices:
-            return "one of " + ", ".join(str(c) for c in action.choices)
-    return None
-
-
-def apply_plan(command: argparse.ArgumentParser, path: str) -> dict:
-    """Make the option values of the JSON object in ``path`` the defaults of ``command``'s options (an option
-    they give is no longer required). A missing file, a key naming no option or a value of the wrong type is
-    a user error naming it. Returns the values."""
-    try:
-        with open(path) as f:
-            values = json.load(f)
-    except FileNotFoundError:
-        raise MissingInputError(f"--plan {path} does not exist: give the stage plan the workflow wrote "
-                                "(results/<name>/plan/), or a JSON object of option values")
-    except json.JSONDecodeError as e:
-        raise InputError(f"--plan {path} is not JSON ({e.msg}, line {e.lineno}): rewrite it as {{option: value}}")
-    if not isinstance(values, dict):
-        raise InputError(f"--plan {path} holds a {type(values).__name__}, not an object {{option: value}}")
-    actions = {o[2:]: a for a in command._actions for o in a.option_strings if o.startswith("--")}
-    for key, value in values.items():
-        action = actions.get(key)
-        if action is None or key in ("help", PLAN_OPTION[2:]) or isinstance(action, argparse._VersionAction):
-            raise InputError(f"--plan {path}: `{key}` is no option of {command.prog}; its options: "
-                             + ", ".join(sorted(k for k in actions if k not in ("help", "plan"))))
-        why = _type_problem(action, value)
-        if why:
-            raise InputError(f"--plan {path}: `{key}` is {json.dumps(value)}; {command.prog} --{key} takes {why}")
-        action.default = value
-        action.required = False
-    return values
-
-
 def debugging(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "debug", False)) or os.environ.get("ACT_DEBUG", "") not in ("", "0")
 
@@ -160,16 +101,20 @@ def debugging(args: argparse.Namespace) -> bool:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    plan = plan_argument(argv)
-    if plan is not None:
-        name = next((a for a in argv if a in parser.commands), None)
-        if name is not None:
-            try:
-                act.provenance.PLAN.update(apply_plan(parser.commands[name], plan))
-            except UserError as e:
-                print(f"act {name}: {one_line(e)}", file=sys.stderr)
-                return EXIT_USER_ERROR
+    act.provenance.PLAN.clear()
+    path, name = plan_argument(argv), next((a for a in argv if a in parser.commands), None)
+    plan = None
+    if path is not None and name is not None:
+        try:
+            plan = PlanOptions(parser.commands[name], path)
+        except UserError as e:
+            print(f"act {name}: {one_line(e)}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        plan.apply()
     args = parser.parse_args(argv)
+    if plan is not None:
+        plan.fill(args)
+        act.provenance.PLAN.update(plan.used(args))
     try:
         result = args.func(args)
     except UserError as e:

@@ -12,7 +12,8 @@ import json
 import pytest
 
 import act
-from act.cli import HelpFormatter, Parser, apply_plan, build_parser, main, shown_default
+from act.cli import HelpFormatter, Parser, build_parser, main, shown_default
+from act.plan_options import PlanOptions
 
 PARSER = build_parser()
 SUBCOMMANDS = next(a for a in PARSER._actions if isinstance(a, argparse._SubParsersAction)).choices
@@ -146,9 +147,10 @@ def test_a_plan_gives_option_values_and_the_command_line_wins(tmp_path):
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"dataset": "fashion_mnist", "steps": 7, "device": "cpu", "lr": 1}))
     parser = build_parser()
-    apply_plan(parser.commands["train-classifier"], str(plan))
+    PlanOptions(parser.commands["train-classifier"], str(plan)).apply()
     args = parser.parse_args(["train-classifier", "--plan", str(plan), "--steps", "9", "-o", "c.pt"])
-    assert (args.dataset, args.steps, args.device, args.lr, args.batch_size) == ("fashion_mnist", 9, "cpu", 1, 128)
+    assert (args.dataset, args.steps, args.device, args.lr, args.batch_size) == ("fashion_mnist", 9, "cpu", 1.0, 128)
+    assert isinstance(args.lr, float)  # a float option given an integer holds a float, as from the command line
     with pytest.raises(SystemExit):  # without the plan, --dataset is required again
         build_parser().parse_args(["train-classifier", "-o", "c.pt"])
 
@@ -163,6 +165,7 @@ def test_a_plan_gives_option_values_and_the_command_line_wins(tmp_path):
     ('{"no-progress": 1}', "--no-progress takes true or false"),
     ('{"foo": 1}', "`foo` is no option of act score-run; its options: batch-size,"),
     ('{"plan": "p.json"}', "`plan` is no option"),
+    ('{"checkpoint": null}', "--checkpoint takes a value"),  # a required option: never cleared by a plan
 ])
 def test_a_bad_plan_is_one_line_and_exit_2(text, says, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("ACT_DEBUG", raising=False)
@@ -181,9 +184,44 @@ def test_the_plan_read_is_in_the_provenance(tmp_path, monkeypatch, capsys):
     rewrites when the experiment changes)."""
     import act.provenance
 
-    monkeypatch.setattr(act.provenance, "PLAN", {})
+    monkeypatch.setattr(act.provenance, "PLAN", {"left": "by an earlier call"})
     monkeypatch.delenv("ACT_DEBUG", raising=False)
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"num": 5, "nfe": [1]}))
-    assert main(["score-run", "--plan", str(plan), "--checkpoint", str(tmp_path / "none.pt"), "-o", str(tmp_path / "o")]) == 2
-    assert act.provenance.provenance()["plan"] == {"num": 5, "nfe": [1]}
+    assert main(["score-run", "--plan", str(plan), "--checkpoint", str(tmp_path / "none.pt"), "-o", str(tmp_path / "o"),
+                 "--num", "7"]) == 2
+    assert act.provenance.provenance()["plan"] == {"nfe": [1]}  # the values in effect: --num 7 replaced the plan's
+
+
+def _parsed(command, plan_values, argv, tmp_path):
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(plan_values))
+    parser = build_parser()
+    plan = PlanOptions(parser.commands[command], str(plan_file))
+    plan.apply()
+    args = parser.parse_args([command, "--plan", str(plan_file), *argv])
+    plan.fill(args)
+    return args, plan.used(args)
+
+
+def test_the_command_line_replaces_a_plans_list_and_group_values(tmp_path):
+    """An option that collects values takes the plan's list only when the command line gives none (never both);
+    in a mutually exclusive group the plan's value counts for a required group, and stands only when the command
+    line gives no member of it."""
+    plan = {"reported-as": ["a=cifar10"], "title": "t"}
+    args, used = _parsed("claims", plan, ["--summary", "s.csv", "-o", "c"], tmp_path)
+    assert args.reported_as == ["a=cifar10"] and used == plan
+    args, used = _parsed("claims", plan, ["--summary", "s.csv", "-o", "c", "--reported-as", "b=imagenet64"], tmp_path)
+    assert args.reported_as == ["b=imagenet64"] and used == {"title": "t"}
+    args, _ = _parsed("evaluate", {"dataset": "cifar10"}, ["--samples", "s.npz", "-o", "m.json"], tmp_path)
+    assert (args.dataset, args.reference) == ("cifar10", None)  # the required group: the plan's member
+    args, _ = _parsed("evaluate", {"dataset": "cifar10"}, ["--samples", "s.npz", "-o", "m.json", "--reference", "r.npz"],
+                      tmp_path)
+    assert (args.dataset, args.reference) == (None, "r.npz")  # the command line's member only
+
+
+def test_an_abbreviated_plan_option_is_still_read(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("ACT_DEBUG", raising=False)
+    (tmp_path / "plan.json").write_text('{"nfe": [3]}')
+    assert main(["score-run", "--pla", str(tmp_path / "plan.json"), "--checkpoint", "a.pt", "-o", str(tmp_path / "o")]) == 2
+    assert "`nfe` is [3]" in capsys.readouterr().err

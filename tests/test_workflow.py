@@ -185,7 +185,8 @@ def test_every_part_of_the_plan_is_what_its_command_reads(configfile, tmp_path):
     parser that act <command> --plan FILE builds accepts it)."""
     from snakemake.utils import validate
 
-    from act.cli import apply_plan, build_parser
+    from act.cli import build_parser
+    from act.plan_options import PlanOptions
     from act.plan import workflow as wf
     from act.plan.experiment import parse_experiment
 
@@ -205,7 +206,7 @@ def test_every_part_of_the_plan_is_what_its_command_reads(configfile, tmp_path):
             assert part == "experiment" or parse_experiment(plan, seeds=part == "budget").datasets.keys() == settings.keys()
             continue
         (tmp_path / "plan.json").write_text(wf.plan_text(plan))
-        apply_plan(build_parser().commands[command], str(tmp_path / "plan.json"))
+        PlanOptions(build_parser().commands[command], str(tmp_path / "plan.json"))
 
 
 def plan_jobs(res) -> set:
