@@ -310,7 +310,8 @@ def test_tables_name_each_arms_consistency_recipe():
     assert recipe_note(rows.assign(ct_recipe=None)) is None and recipe_note(rows[["method"]]) is None
 
 
-def test_figures_written_and_skipped(experiment, tmp_path):
+def test_figures_written_and_skipped(experiment, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the summary's file paths are relative to its own folder, not to here
     out = tmp_path / "figures"
     # the summary and its per-sigma part only (beside it: act aggregate wrote both), and the images they name
     assert (experiment["exp"] / "summary_sigma.csv").is_file()
@@ -363,7 +364,12 @@ def test_tables_give_a_released_checkpoint_its_own_row(experiment, tmp_path):
         folders.append(str(folder))
     out, summary = tmp_path / "tables", tmp_path / "summary.csv"
     assert main(["aggregate", "--experiment-dir", str(exp), "--released", *folders, "--out", str(summary)]) == 0
-    pd.testing.assert_frame_equal(pd.read_csv(summary), pd.read_csv(exp / "summary.csv"))  # released rows: apart
+    from act.report.aggregate import resolve_paths
+
+    # released rows apart; the files rows name are relative to each summary's folder, and the same files
+    pd.testing.assert_frame_equal(resolve_paths(pd.read_csv(summary), tmp_path),
+                                  resolve_paths(pd.read_csv(exp / "summary.csv"), exp))
+    assert pd.read_csv(summary)["samples_dir"].dropna().str.startswith("..").all()
     released = pd.read_csv(tmp_path / "summary_released.csv")
     assert len(released) == 4 and set(released["name"]) == {"official"} and set(released["nfe"]) == {1, 2}
     assert main(["tables", "--summary", str(summary), "--out", str(out)]) == 0  # the released part beside it

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
@@ -45,6 +46,9 @@ COLUMNS = KEY + ["method_name", "lambda_max", "lambda_schedule", "w_mid", "ct_re
                  "train_flops", "seconds_per_step", "wall_time", "budget_flops",
                  *[f"theory_{k}" for k in THEORY], "inpaint_psnr", "inpaint_psnr_trivial", "inpaint_mask", "inpaint_png",
                  "samples_dir", "metrics_file"]
+# Files a row names (sample sets, metrics, inpainting grid); summary.csv holds them relative to its own folder, so
+# that it stays true wherever it is read from and the experiment folder may move (write_summary, resolve_paths)
+PATH_COLUMNS = ["inpaint_png", "samples_dir", "metrics_file"]
 # act theory's timestep table (act.theory.COLUMNS: one row per noise level of a checkpoint's grid), keyed by run
 THEORY_SIGMA = ["k", "sigma", "l_online", "l_target", "bound_online", "bound_target", "e_coupled", "w_coupled",
                 "w_independent", "js", "logit_gap"]
@@ -268,6 +272,20 @@ def aggregate(exp_dir: PathLike, inputs: Optional[Iterable[PathLike]] = None) ->
     return complete(df)
 
 
+def _paths(df: pd.DataFrame, change) -> pd.DataFrame:
+    df = df.copy()
+    for c in PATH_COLUMNS:
+        if c in df:
+            df[c] = df[c].map(lambda p: change(p) if isinstance(p, str) else p)
+    return df
+
+
+def resolve_paths(df: pd.DataFrame, base: Optional[PathLike]) -> pd.DataFrame:
+    """The summary's :data:`PATH_COLUMNS` usable from here: relative ones joined to ``base``, the summary's own
+    folder (None: as they are)."""
+    return df if base is None else _paths(df, lambda p: os.path.normpath(os.path.join(base, p)))
+
+
 def theory_sigma(exp_dir: PathLike, inputs: Optional[Iterable[PathLike]] = None) -> pd.DataFrame:
     """The summary's per-sigma part (columns :data:`SIGMA_COLUMNS`): every ``act theory`` timestep table of the runs
     (``inputs`` as :func:`aggregate`'s), keyed by run and checkpoint step."""
@@ -347,16 +365,14 @@ def part_path(summary: PathLike, part: str) -> Path:
 
 
 def write_summary(exp_dir: PathLike, out: PathLike, inputs: Optional[Iterable[PathLike]] = None,
-                  sigma_out: Optional[PathLike] = None, released: Iterable[PathLike] = (),
-                  released_out: Optional[PathLike] = None) -> Tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """:func:`aggregate`, :func:`theory_sigma` and :func:`released_summary` (of the ``released`` folders) written as
-    CSV (atomically), the parts at ``sigma_out`` and ``released_out`` (default: :func:`part_path`). Every input is
-    read before anything is written."""
-    df, sigma, rel = aggregate(exp_dir, inputs), theory_sigma(exp_dir, inputs), released_summary(released)
-    write_csv(out, df, index=False)
+                  sigma_out: Optional[PathLike] = None) -> Tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`aggregate` (its :data:`PATH_COLUMNS` relative to ``out``'s folder) and :func:`theory_sigma` written as
+    CSV (atomically), the latter at ``sigma_out`` (default: :func:`part_path`)."""
+    df, sigma = aggregate(exp_dir, inputs), theory_sigma(exp_dir, inputs)
+    here = os.path.dirname(os.path.abspath(out))
+    write_csv(out, _paths(df, lambda p: os.path.relpath(os.path.abspath(p), here)), index=False)
     write_csv(sigma_out or part_path(out, "sigma"), sigma, index=False)
-    write_csv(released_out or part_path(out, "released"), rel, index=False)
-    return df, sigma, rel
+    return df, sigma
 
 
 def read_summary(path: PathLike) -> pd.DataFrame:

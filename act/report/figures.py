@@ -26,12 +26,16 @@ from act.report.plotting import Skip
 PathLike = Union[str, Path]
 
 
-def make_figures(summary: pd.DataFrame, sigma: Optional[pd.DataFrame], out_dir: PathLike) -> Dict[str, Any]:
+def make_figures(summary: pd.DataFrame, sigma: Optional[pd.DataFrame], out_dir: PathLike,
+                 base: Optional[PathLike] = None) -> Dict[str, Any]:
     """Render every figure whose inputs exist; ``{"written": [paths], "skipped": [{figure, reason}], "errors": [...]}``.
 
-    ``summary``: act aggregate's summary; ``sigma``: its per-sigma part (None: the figures over sigma are skipped)."""
+    ``summary``: act aggregate's summary; ``sigma``: its per-sigma part (None: the figures over sigma are skipped);
+    ``base``: the experiment folder, which the summary's file paths are relative to (None: the working directory)."""
     from act.provenance import write_json_atomic
+    from act.report.aggregate import resolve_paths
 
+    summary = resolve_paths(summary, base)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: List[str] = []

@@ -128,18 +128,18 @@ def inpainting(rows: pd.DataFrame, dataset: str, out_dir: PathLike) -> List[Path
 
 
 def _theory_reports(rows: pd.DataFrame, sigma: Optional[pd.DataFrame]) -> Dict[str, tuple]:
-    """Per method (:func:`_pick`): a checkpoint with an act theory report, its timestep table and report values."""
+    """Per method (:func:`_pick`): a checkpoint with an act theory timestep table, the table and its report's values
+    from the summary (the distance's name, the one-step distance)."""
     if sigma is None or sigma.empty:
         return {}
-    tables = dict(list(sigma.groupby(["method", "batch", "seed", "ckpt_step"])))
+    reports = rows.drop_duplicates(["method", "batch", "seed", "ckpt_step"]).set_index(["method", "batch", "seed", "ckpt_step"])
     found: Dict[str, List[tuple]] = {}
-    for r in _per_run_step(rows, "theory_final_bound_online").itertuples(index=False):
-        table = tables.get((r.method, r.batch, r.seed, r.ckpt_step))
-        if table is not None:
-            report = {"distance": r.theory_distance if isinstance(r.theory_distance, str) else "W",
-                      "one_step_w_independent": None if pd.isna(r.theory_one_step_w_independent)
-                      else r.theory_one_step_w_independent}
-            found.setdefault(r.method, []).append((r.batch, r.seed, r.ckpt_step, table, report))
+    for (method, batch, seed, step), table in sigma.groupby(["method", "batch", "seed", "ckpt_step"], sort=True):
+        r = reports.loc[(method, batch, seed, step)] if (method, batch, seed, step) in reports.index else None
+        distance = r["theory_distance"] if r is not None and isinstance(r["theory_distance"], str) else "W"
+        one_step = None if r is None or pd.isna(r["theory_one_step_w_independent"]) else r["theory_one_step_w_independent"]
+        found.setdefault(method, []).append((batch, seed, step, table, {"distance": distance,
+                                                                         "one_step_w_independent": one_step}))
     return _pick(found) if found else {}
 
 
