@@ -36,13 +36,14 @@ def run(args: argparse.Namespace) -> int:
 
     from act.errors import InputError, require_dir
     from act.io import write_csv
-    from act.report.aggregate import part_path, released_summary, write_summary
+    from act.plan.layout import summary_part_path
+    from act.report.aggregate import released_summary, write_summary
 
     if args.out is None and args.released_out is None:
         raise InputError("give --out (the summary) or --released-out (the released checkpoints' part)")
     if args.out is not None:
         require_dir(args.experiment_dir, "experiment folder", "pass results/<experiment> (the workflow's results_dir/name)")
-    released_out = args.released_out or (part_path(args.out, "released") if args.released else None)
+    released_out = args.released_out or (summary_part_path(args.out, "released") if args.released else None)
     released = released_summary(args.released) if released_out else None  # read before anything is written
     if args.out is not None:
         df, sigma = write_summary(args.experiment_dir, args.out, args.inputs, args.sigma_out)

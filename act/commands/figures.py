@@ -25,12 +25,10 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from act.report.aggregate import part_path, read_part, read_summary
+    from act.report.aggregate import part_beside, read_summary
     from act.report.figures import make_figures
 
-    summary = read_summary(args.summary)
-    sigma = args.sigma or (part_path(args.summary, "sigma") if part_path(args.summary, "sigma").is_file() else None)
-    index = make_figures(summary, read_part(sigma, "sigma") if sigma else None, args.out_dir,
+    index = make_figures(read_summary(args.summary), part_beside(args.summary, "sigma", args.sigma), args.out_dir,
                          base=Path(args.summary).parent)
     print(f"wrote {len(index['written'])} files, skipped {len(index['skipped'])} figures, "
           f"{len(index['errors'])} errors, in {args.out_dir}", file=sys.stderr)

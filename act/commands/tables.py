@@ -33,12 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from act.report.aggregate import part_path, read_part, read_summary
+    from act.report.aggregate import part_beside, read_summary
     from act.report.tables import read_reference_csv, reference_file, write_tables
 
     mapping = parse_reported_as(args.reported_as)
-    path = args.released or (part_path(args.summary, "released") if part_path(args.summary, "released").is_file() else None)
-    released = read_part(path, "released") if path else None
+    released = part_beside(args.summary, "released", args.released)
     tables = write_tables(read_summary(args.summary), read_reference_csv(args.reported or reference_file("reported_results.csv")),
                           read_reference_csv(args.reported_settings or reference_file("reported_settings.csv")),
                           args.out_dir, mapping, released)

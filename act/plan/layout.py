@@ -96,9 +96,16 @@ def classifier_path(exp: PathLike, dataset: str, suffix: str = ".pt") -> Path:
     return Path(exp, "reference", dataset, f"classifier{suffix}")
 
 
-def summary_path(exp: PathLike, part: str = "") -> Path:
-    """act aggregate's summary (``part`` "_sigma", "_released": its parts, act.report.aggregate.part_path)."""
-    return Path(exp, f"summary{part}.csv")
+def summary_path(exp: PathLike, part: Optional[str] = None) -> Path:
+    """act aggregate's summary, or (``part``: ``sigma``, ``released``) one of its parts beside it."""
+    summary = Path(exp, "summary.csv")
+    return summary if part is None else summary_part_path(summary, part)
+
+
+def summary_part_path(summary: PathLike, part: str) -> Path:
+    """Where a part of the summary at ``summary`` lies: ``{stem}_{part}.csv`` beside it."""
+    p = Path(summary)
+    return p.with_name(f"{p.stem}_{part}.csv")
 
 
 def tables_dir(exp: PathLike) -> Path:

@@ -30,7 +30,7 @@ import yaml
 from act.checkpoint import checkpoint_step
 from act.io import write_csv
 from act.plan.layout import (RunFolders, RunKey, budget_path, config_path, configs_dir, cost_path, parse_point,
-                             parse_released_dir)
+                             parse_released_dir, summary_part_path)
 
 PathLike = Union[str, Path]
 KEY = ["dataset", "method", "batch", "seed", "ckpt_step", "nfe"]
@@ -358,20 +358,14 @@ def flag(rows: pd.DataFrame, column: str) -> pd.Series:
     return rows[column].astype("boolean").fillna(False).astype(bool)
 
 
-def part_path(summary: PathLike, part: str) -> Path:
-    """Where a part of the summary lies by default: ``summary_{part}.csv`` (``sigma``, ``released``) beside it."""
-    p = Path(summary)
-    return p.with_name(f"{p.stem}_{part}.csv")
-
-
 def write_summary(exp_dir: PathLike, out: PathLike, inputs: Optional[Iterable[PathLike]] = None,
                   sigma_out: Optional[PathLike] = None) -> Tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`aggregate` (its :data:`PATH_COLUMNS` relative to ``out``'s folder) and :func:`theory_sigma` written as
-    CSV (atomically), the latter at ``sigma_out`` (default: :func:`part_path`)."""
+    CSV (atomically), the latter at ``sigma_out`` (default: beside ``out``, act.plan.layout.summary_part_path)."""
     df, sigma = aggregate(exp_dir, inputs), theory_sigma(exp_dir, inputs)
     here = os.path.dirname(os.path.abspath(out))
     write_csv(out, _paths(df, lambda p: os.path.relpath(os.path.abspath(p), here)), index=False)
-    write_csv(sigma_out or part_path(out, "sigma"), sigma, index=False)
+    write_csv(sigma_out or summary_part_path(out, "sigma"), sigma, index=False)
     return df, sigma
 
 
@@ -384,6 +378,13 @@ def read_summary(path: PathLike) -> pd.DataFrame:
     if len(df):
         df["nfe"] = df["nfe"].astype("Int64")
     return complete(df)
+
+
+def part_beside(summary: PathLike, part: str, given: Optional[PathLike] = None) -> Optional[pd.DataFrame]:
+    """A part of the summary (:func:`read_part`): the file ``given``, else the one beside ``summary`` where act
+    aggregate wrote it; None where neither is given nor there."""
+    path = given or summary_part_path(summary, part)
+    return read_part(path, part) if given or Path(path).is_file() else None
 
 
 def read_part(path: PathLike, part: str) -> pd.DataFrame:

@@ -8,7 +8,7 @@ rule aggregate:
         runs=aggregate_inputs,
     output:
         summary=report(path(L.summary_path), caption="../report/summary.rst", category="Summary"),
-        sigma=path(L.summary_path, "_sigma"),
+        sigma=path(L.summary_path, "sigma"),
     log:
         logs("aggregate", "all"),
     benchmark:
@@ -34,7 +34,7 @@ rule released_summary:
     input:
         [os.path.join(REL.format(dataset=d, name=n), f) for d, n in RELEASED for f in ("import.json", "metrics")],
     output:
-        path(L.summary_path, "_released"),
+        path(L.summary_path, "released"),
     log:
         logs("released_summary", "all"),
     conda:
@@ -48,7 +48,7 @@ rule released_summary:
 rule tables:
     input:
         summary=path(L.summary_path),
-        released=path(L.summary_path, "_released"),
+        released=path(L.summary_path, "released"),
         plan=plan_file("tables"),
     output:
         report(
@@ -77,7 +77,7 @@ rule tables:
 rule figures:
     input:
         summary=path(L.summary_path),
-        sigma=path(L.summary_path, "_sigma"),
+        sigma=path(L.summary_path, "sigma"),
     output:
         report(
             directory(path(L.figures_dir)),
