@@ -293,13 +293,12 @@ def theory_sigma(exp_dir: PathLike, inputs: Optional[Iterable[PathLike]] = None)
     for key, folder in RunFolders.of(Path(exp_dir), inputs)("theory"):
         for csv in sorted(folder.glob("step-*.csv")):
             step = checkpoint_step(csv.with_suffix(".pt").name)
+            if step is None:
+                continue
             try:
-                table = pd.read_csv(csv)
+                frames.append(pd.read_csv(csv).assign(**key._asdict(), ckpt_step=step))
             except (OSError, ValueError) as err:
                 print(f"aggregate: skipping unreadable {csv}: {err}", file=sys.stderr)
-                continue
-            if step is not None:
-                frames.append(table.assign(**key._asdict(), ckpt_step=step))
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return df.reindex(columns=SIGMA_COLUMNS)
 

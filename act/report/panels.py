@@ -19,6 +19,7 @@ from act.report.style import method_color, method_label, method_rank
 PathLike = Union[str, Path]
 TOY_POINTS = 2000  # points per scatter panel: dense enough to see modes, light enough for a PDF
 THEORY_COLUMNS = 4  # theory-bound panels per row: ten arms wrap onto three rows instead of one strip
+RUN_STEP = ["method", "batch", "seed", "ckpt_step"]  # a run's checkpoint, within one dataset's rows
 
 
 def _pick(found: Dict[str, List[tuple]]) -> Dict[str, tuple]:
@@ -34,7 +35,7 @@ def _image(path: Path) -> np.ndarray:
 
 def _per_run_step(rows: pd.DataFrame, column: str) -> pd.DataFrame:
     """The rows with ``column``, one per run and checkpoint step (the summary repeats a checkpoint's values per NFE)."""
-    return rows.dropna(subset=[column]).drop_duplicates(["method", "batch", "seed", "ckpt_step"])
+    return rows.dropna(subset=[column]).drop_duplicates(RUN_STEP)
 
 
 def _toy_panel(ax: Any, folder: Path, kind: Optional[str], color: str) -> None:
@@ -132,9 +133,9 @@ def _theory_reports(rows: pd.DataFrame, sigma: Optional[pd.DataFrame]) -> Dict[s
     from the summary (the distance's name, the one-step distance)."""
     if sigma is None or sigma.empty:
         return {}
-    reports = rows.drop_duplicates(["method", "batch", "seed", "ckpt_step"]).set_index(["method", "batch", "seed", "ckpt_step"])
+    reports = rows.drop_duplicates(RUN_STEP).set_index(RUN_STEP)
     found: Dict[str, List[tuple]] = {}
-    for (method, batch, seed, step), table in sigma.groupby(["method", "batch", "seed", "ckpt_step"], sort=True):
+    for (method, batch, seed, step), table in sigma.groupby(RUN_STEP, sort=True):
         r = reports.loc[(method, batch, seed, step)] if (method, batch, seed, step) in reports.index else None
         distance = r["theory_distance"] if r is not None and isinstance(r["theory_distance"], str) else "W"
         one_step = None if r is None or pd.isna(r["theory_one_step_w_independent"]) else r["theory_one_step_w_independent"]
@@ -147,7 +148,7 @@ def theory_bounds(rows: pd.DataFrame, sigma: Optional[pd.DataFrame], dataset: st
     """(e) Per method: the cumulative CT-loss bound B_k against the measured distances over sigma_k."""
     chosen = _theory_reports(rows, sigma)
     if not chosen:
-        raise Skip("no act theory tables with their reports")
+        raise Skip("no act theory tables")
     plt = pyplot()
     ncols = min(len(chosen), THEORY_COLUMNS)
     nrows = -(-len(chosen) // ncols)

@@ -67,8 +67,7 @@ def released_row(rows: pd.DataFrame, metrics: Iterable[Tuple[str, str, Optional[
     return row
 
 
-def released_rows(released: pd.DataFrame, dataset: str, metrics: List[Tuple[str, str, Optional[int]]],
+def released_rows(released: pd.DataFrame, metrics: List[Tuple[str, str, Optional[int]]],
                   factors: Optional[Mapping[str, Any]] = None) -> pd.DataFrame:
-    """The rows of the released checkpoints of ``dataset`` (the summary's released part), in name order."""
-    mine = released[released["dataset"] == dataset]
-    return pd.DataFrame([released_row(rows, metrics, factors) for _, rows in mine.groupby("name", sort=True)])
+    """A table row per released checkpoint of one dataset's rows of the summary's released part, in name order."""
+    return pd.DataFrame([released_row(rows, metrics, factors) for _, rows in released.groupby("name", sort=True)])

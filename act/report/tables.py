@@ -219,7 +219,7 @@ def dataset_table(rows: pd.DataFrame, reported: pd.DataFrame, settings: pd.DataF
     kind = table_kind(rows)
     parts = [measured_rows(rows, kind)]
     if released is not None and len(released):
-        parts.append(released_rows(released, released["dataset"].iloc[0], metric_columns(kind),
+        parts.append(released_rows(released, metric_columns(kind),
                                    images_per_step_factors(rows) if factors is None else factors))
     if name is not None:
         parts.append(reported_rows(reported, settings, name, kind,
