@@ -11,6 +11,7 @@ defaults; ``experiment`` the :class:`act.plan.experiment.Experiment` parsed from
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -49,9 +50,7 @@ class WorkflowPlan:
     experiment: Experiment  # datasets, arms, batches, seeds, budgets: what act budget plans from
     dir: str  # results/<name>: every output of the workflow lives under it
     settings: Dict[str, Dict[str, Any]]  # each dataset's workflow settings (dataset_settings)
-    data: Dict[str, Any]  # each dataset's data section (dataset_data)
-    toy: List[str]  # the 2-D toy datasets (exact W1, no images)
-    images: List[str]  # the others
+    images: List[str]  # the image datasets (the others are 2-D toy data: exact W1, no images)
     released: Dict[Tuple[str, str], Dict[str, Any]]  # {(dataset, name): released checkpoint to import and score}
     parts: Dict[str, Plan]  # {part: what act <command> --plan results/<name>/plan/<part>.json reads}
     runs: List[Tuple[str, str, int, int]]  # (dataset, arm, batch, seed) of every training run (plan_runs)
@@ -77,12 +76,12 @@ def plan_workflow(config: Dict[str, Any], schema_path: str) -> WorkflowPlan:
     exp_dir = str(L.experiment_dir(config["results_dir"], config["name"]))
     released = released_entries(settings, toy)
     parts = stage_plans(config, settings, data, toy, released, lambda d: str(L.classifier_path(exp_dir, d)))
-    return WorkflowPlan(experiment, exp_dir, settings, data, toy, [d for d in experiment.datasets if d not in toy],
-                        released, parts, plan_runs(experiment))
+    return WorkflowPlan(experiment, exp_dir, settings, [d for d in experiment.datasets if d not in toy], released,
+                        parts, plan_runs(experiment))
 
 
 def run_outputs(plan: WorkflowPlan, d: str, m: str, b: int, s: int) -> List[str]:
-    """Everything measured on one run: act aggregate's input, and what the figures draw from."""
+    """Everything measured on one run: act aggregate's input."""
     out = [L.model_path(plan.dir, d, m, b, s), L.stage_dir(plan.dir, "samples", d, m, b, s),
            L.stage_dir(plan.dir, "metrics", d, m, b, s)]
     if plan.settings[d]["theory"]["enabled"]:
@@ -105,8 +104,6 @@ def checkpoint_files(plan: WorkflowPlan, budget_file: str, run: Tuple[str, str, 
 
 def one_of(names) -> str:
     """A wildcard regex matching exactly these names (or nothing)."""
-    import re
-
     return "|".join(re.escape(n) for n in names) if names else "(?!)"
 
 

@@ -19,7 +19,7 @@ os.environ.setdefault("ACT_BENCH_ROOT", os.path.dirname(os.path.abspath(workflow
 
 # The config checked (the schema fills in its defaults; what it cannot see is one line too) and what the
 # workflow derives from it (act.plan.workflow.plan_workflow): the experiment act budget plans from, each
-# dataset's settings, data section and kind, the released checkpoints, the plan's parts (plan.smk).
+# dataset's settings, the image datasets, the released checkpoints, the plan's parts (plan.smk).
 try:
     W = wf.plan_workflow(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml"))
 except UserError as e:
@@ -138,6 +138,7 @@ def score_checkpoints(wc, input):
 
 
 REL = path(L.released_dir, "{dataset}", "{name}")
+RELEASED_DIRS = [REL.format(dataset=d, name=n) for d, n in RELEASED]  # one folder per released checkpoint
 
 
 def released_inputs(wc):

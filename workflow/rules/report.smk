@@ -32,7 +32,7 @@ rule aggregate:
 # only the tables, which show it, and not the summary, figures and claims, which leave it out.
 rule released_summary:
     input:
-        [os.path.join(REL.format(dataset=d, name=n), f) for d, n in RELEASED for f in ("import.json", "metrics")],
+        [os.path.join(folder, f) for folder in RELEASED_DIRS for f in ("import.json", "metrics")],
     output:
         path(L.summary_path, "released"),
     log:
@@ -40,7 +40,7 @@ rule released_summary:
     conda:
         ENV
     params:
-        released=[REL.format(dataset=d, name=n) for d, n in RELEASED],
+        released=RELEASED_DIRS,
     shell:
         "act aggregate --released {params.released} --released-out {output} > {log} 2>&1"
 
