@@ -86,9 +86,8 @@ class PlanOptions:
         if not isinstance(raw, dict):
             raise InputError(f"{OPTION} {path} holds a {type(raw).__name__}, not an object {{option: value}}")
         actions = {o[2:]: a for a in command._actions for o in a.option_strings if o.startswith("--")}
-        known = sorted(k for k, a in actions.items() if k not in ("help", OPTION[2:])
-                       and not isinstance(a, (argparse._HelpAction, argparse._VersionAction)))
-        self.command = command
+        known = sorted(k for k, a in actions.items()
+                       if k != OPTION[2:] and not isinstance(a, (argparse._HelpAction, argparse._VersionAction)))
         self.values: Dict[str, Tuple[argparse.Action, Any]] = {}
         for key, value in raw.items():
             if key not in known:
